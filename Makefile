@@ -1,0 +1,50 @@
+# LabelHub — `make demo` runs the platform with demo data, `make test` runs the tests.
+# Both install what they need into .venv from this project's own files.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+# CPU build by default; GPU users install their own torch first (see README) and set TORCH_SPEC=
+TORCH_SPEC ?= torch==2.13.0
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: install demo test test-fast lint chromium clean-db worker check-deploy
+
+$(VENV)/.installed: pyproject.toml frontend/package.json
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	@# torch first: trl/accelerate would otherwise pull a multi-GB CUDA build
+	if [ -n "$(TORCH_SPEC)" ]; then $(PIP) install --quiet "$(TORCH_SPEC)"; fi
+	$(PIP) install --quiet -e '.[dev]'
+	cd frontend && npm install --no-audit --no-fund --silent
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	DEBUG=$${DEBUG:-1} $(PY) manage.py demo
+
+worker: install
+	DEBUG=$${DEBUG:-1} $(PY) manage.py procrastinate worker
+
+test: install chromium
+	DEBUG=1 $(PY) -m pytest
+
+# without the browser tests (no Chromium needed)
+test-fast: install
+	DEBUG=1 $(PY) -m pytest -m "not browser"
+
+chromium:
+	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium) || sudo apt-get install -y -qq chromium; }
+
+lint: install
+	$(VENV)/bin/ruff check labelhub trainer tests benchmarks
+
+check-deploy: install
+	DEBUG=0 SECRET_KEY=$$(openssl rand -hex 32) ALLOWED_HOSTS=labelhub.example.com \
+	  CSRF_TRUSTED_ORIGINS=https://labelhub.example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+clean-db:
+	rm -rf var/pgdata var/run

@@ -1,0 +1,195 @@
+"""REST API for campaigns and their content. Views parse, call a selector or service, serialize."""
+
+from django.utils.functional import cached_property
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from labelhub.campaigns import selectors, services
+from labelhub.campaigns.imports import ImportRejected
+from labelhub.campaigns.models import Role, content_hash
+from labelhub.campaigns.permissions import ANY_MEMBER, HasCampaignRole
+from labelhub.campaigns.selectors import CONTENT_READERS
+from labelhub.campaigns.serializers import (
+    CampaignSerializer,
+    CompletionSerializer,
+    ImportErrorSerializer,
+    ImportResultSerializer,
+    ImportUploadSerializer,
+    MembershipSerializer,
+    PolicySerializer,
+    PromptSerializer,
+)
+
+LEAD = {Role.LEAD}
+
+
+class CampaignViewSet(viewsets.ModelViewSet):
+    """Campaigns you are a member of. Anyone signed in may create one and becomes its lead."""
+
+    serializer_class = CampaignSerializer
+    permission_classes = [HasCampaignRole]
+    lookup_field = "slug"
+    role_rules = {"retrieve": ANY_MEMBER, "*": LEAD}
+
+    def get_queryset(self):
+        return selectors.campaign_list(user=self.request.user)
+
+    def get_campaign(self):
+        if "slug" not in self.kwargs:
+            return None
+        return self._campaign
+
+    @cached_property
+    def _campaign(self):
+        return selectors.campaign_get(user=self.request.user, slug=self.kwargs["slug"])
+
+    def get_roles(self):
+        return self._campaign.roles_of(self.request.user)
+
+    def get_object(self):
+        return self._campaign
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.action == "list" and self.request.user.is_authenticated:
+            context["roles_by_campaign"] = selectors.roles_by_campaign(user=self.request.user)
+        return context
+
+    def perform_create(self, serializer):
+        serializer.instance = services.campaign_create(user=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        services.campaign_update(campaign=serializer.instance, **serializer.validated_data)
+
+
+class CampaignChildViewSet(viewsets.GenericViewSet):
+    """Base for endpoints under ``/api/campaigns/<slug>/…``: non-members get 404."""
+
+    permission_classes = [HasCampaignRole]
+
+    def get_campaign(self):
+        return self._campaign
+
+    @cached_property
+    def _campaign(self):
+        if getattr(self, "swagger_fake_view", False):
+            return None
+        return selectors.campaign_get(user=self.request.user, slug=self.kwargs["campaign_slug"])
+
+    def get_roles(self):
+        return self._campaign.roles_of(self.request.user)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request user
+            return self.get_serializer_class().Meta.model.objects.none()
+        return self.campaign_queryset()
+
+    def campaign_queryset(self):
+        raise NotImplementedError
+
+    def get_serializer_context(self):
+        return super().get_serializer_context() | {"campaign": self._campaign}
+
+
+class MembershipViewSet(
+    CampaignChildViewSet, mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin
+):
+    """Members and their roles. Only leads manage them."""
+
+    serializer_class = MembershipSerializer
+    role_rules = {"list": LEAD | {Role.REVIEWER, Role.ENGINEER}, "*": LEAD}
+
+    def campaign_queryset(self):
+        return selectors.member_list(campaign=self._campaign)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.membership_add(
+            campaign=self._campaign, user=serializer.validated_data["user"],
+            role=serializer.validated_data["role"],
+        )
+
+
+class PromptViewSet(
+    CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin
+):
+    """Prompts of a campaign (filter with ``?split=`` and ``?search=``). Add them by import."""
+
+    serializer_class = PromptSerializer
+    role_rules = {"list": CONTENT_READERS, "retrieve": CONTENT_READERS, "*": LEAD}
+
+    def campaign_queryset(self):
+        params = self.request.query_params
+        return selectors.prompt_list(
+            campaign=self._campaign, split=params.get("split"), search=params.get("search")
+        )
+
+
+class PolicyViewSet(CampaignChildViewSet, viewsets.ModelViewSet):
+    """Policies (model versions) of a campaign."""
+
+    serializer_class = PolicySerializer
+    role_rules = {"list": CONTENT_READERS, "retrieve": CONTENT_READERS, "*": {Role.LEAD, Role.ENGINEER}}
+
+    def campaign_queryset(self):
+        return selectors.policy_list(campaign=self._campaign)
+
+    def perform_create(self, serializer):
+        serializer.save(campaign=self._campaign)
+
+
+class CompletionViewSet(
+    CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin
+):
+    """Completions of a campaign's prompts (filter with ``?prompt=`` and ``?policy=``)."""
+
+    serializer_class = CompletionSerializer
+    role_rules = {"list": CONTENT_READERS, "retrieve": CONTENT_READERS, "*": {Role.LEAD, Role.ENGINEER}}
+
+    def campaign_queryset(self):
+        params = self.request.query_params
+        return selectors.completion_list(
+            campaign=self._campaign,
+            prompt_id=_int_or_none(params.get("prompt")),
+            policy_id=_int_or_none(params.get("policy")),
+        )
+
+    def perform_create(self, serializer):
+        serializer.save(content_hash=content_hash(serializer.validated_data["text"]))
+
+
+class ImportViewSet(CampaignChildViewSet):
+    """Upload prompts and completions as JSONL or CSV; all-or-nothing."""
+
+    parser_classes = [MultiPartParser, FormParser]
+    serializer_class = ImportUploadSerializer
+    role_rules = {"*": LEAD}
+
+    @extend_schema(
+        request=ImportUploadSerializer,
+        responses={
+            201: ImportResultSerializer,
+            400: OpenApiResponse(ImportErrorSerializer(many=True), description="Nothing was written."),
+        },
+    )
+    def create(self, request, campaign_slug=None):
+        serializer = ImportUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        try:
+            result = services.prompts_import_upload(campaign=self._campaign, user=request.user, upload=upload)
+        except ImportRejected as rejected:
+            return Response(
+                {"detail": "Import rejected; nothing was written.",
+                 "errors": [e.as_dict() for e in rejected.errors]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(result.as_dict(), status=status.HTTP_201_CREATED)
+
+
+def _int_or_none(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None

@@ -1,0 +1,19 @@
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter, SimpleRouter
+
+from labelhub.campaigns import api
+
+router = DefaultRouter()
+router.register("campaigns", api.CampaignViewSet, basename="campaign")
+
+nested = SimpleRouter()
+nested.register("members", api.MembershipViewSet, basename="campaign-member")
+nested.register("prompts", api.PromptViewSet, basename="campaign-prompt")
+nested.register("policies", api.PolicyViewSet, basename="campaign-policy")
+nested.register("completions", api.CompletionViewSet, basename="campaign-completion")
+nested.register("imports", api.ImportViewSet, basename="campaign-import")
+
+urlpatterns = [
+    path("", include(router.urls)),
+    path("campaigns/<slug:campaign_slug>/", include(nested.urls)),
+]

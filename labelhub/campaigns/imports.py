@@ -1,0 +1,270 @@
+"""Parsing and validating prompt/completion uploads (JSONL or CSV), before anything is written.
+
+JSONL, one object per line::
+
+    {"prompt": "…", "split": "train", "metadata": {…},
+     "completions": [{"text": "…", "policy": "name", "metadata": {…}}, …]}
+
+``messages`` (chat turns) may replace ``prompt``. CSV has a header row with the columns
+``prompt`` (or ``messages`` as a JSON string), and optionally ``split``, ``metadata`` (a JSON
+object), ``completion``, ``policy`` and ``completion_metadata``; rows with the same prompt are
+one prompt with several completions.
+
+Every problem is reported as a :class:`RowError` naming the line and the field; the caller
+writes nothing unless the list is empty.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+
+from labelhub.campaigns.models import Prompt, content_hash
+
+MAX_ERRORS = 100
+ROLES = {"system", "user", "assistant"}
+SPLITS = {choice.value for choice in Prompt.Split}
+DEFAULT_POLICY = "imported"
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self):
+        where = f"line {self.line}" if self.line else "file"
+        return f"{where}, {self.field}: {self.message}"
+
+    def as_dict(self):
+        return {"line": self.line, "field": self.field, "message": self.message}
+
+
+class ImportRejected(Exception):
+    """The upload was refused; ``errors`` says where and why. Nothing was written."""
+
+    def __init__(self, errors: list[RowError]):
+        self.errors = errors
+        super().__init__("; ".join(str(e) for e in errors[:5]))
+
+
+@dataclass
+class ParsedCompletion:
+    text: str
+    policy: str
+    metadata: dict
+
+
+@dataclass
+class ParsedPrompt:
+    line: int
+    text: str
+    messages: list | None
+    split: str
+    metadata: dict
+    completions: list[ParsedCompletion] = field(default_factory=list)
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.messages if self.messages is not None else self.text)
+
+
+def detect_format(filename: str) -> str:
+    name = filename.lower()
+    if name.endswith(".csv"):
+        return "csv"
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    raise ImportRejected([RowError(None, "file", "unknown format: name the file .jsonl or .csv")])
+
+
+def parse_upload(data: bytes, fmt: str) -> list[ParsedPrompt]:
+    """Parse and validate a whole upload; raise :class:`ImportRejected` with every error found."""
+    errors: list[RowError] = []
+    lines = _decode_lines(data, errors)
+    if errors:
+        raise ImportRejected(errors)
+    rows = _jsonl_rows(lines, errors) if fmt == "jsonl" else _csv_rows(lines, errors)
+    prompts = _merge_csv_rows(rows) if fmt == "csv" else rows
+    if not prompts and not errors:
+        errors.append(RowError(None, "file", "the file contains no prompts"))
+    if errors:
+        raise ImportRejected(errors[:MAX_ERRORS])
+    return prompts
+
+
+def _decode_lines(data: bytes, errors: list[RowError]) -> list[str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    lines = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            lines.append(raw.decode("utf-8").rstrip("\r"))
+        except UnicodeDecodeError as exc:
+            errors.append(RowError(number, "file", f"not UTF-8 (byte {exc.start + 1} of the line)"))
+            if len(errors) >= MAX_ERRORS:
+                break
+    return lines
+
+
+def _jsonl_rows(lines: list[str], errors: list[RowError]) -> list[ParsedPrompt]:
+    prompts = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.append(RowError(number, "json", f"invalid JSON: {exc.msg} (column {exc.colno})"))
+            continue
+        if not isinstance(obj, dict):
+            errors.append(RowError(number, "json", "each line must be a JSON object"))
+            continue
+        parsed = _prompt_from_object(number, obj, errors)
+        if parsed is not None:
+            prompts.append(parsed)
+        if len(errors) >= MAX_ERRORS:
+            break
+    return prompts
+
+
+def _prompt_from_object(line: int, obj: dict, errors: list[RowError]) -> ParsedPrompt | None:
+    before = len(errors)
+    text, messages = "", None
+    if "messages" in obj and obj["messages"] is not None:
+        messages = _validate_messages(line, obj["messages"], errors)
+    elif "prompt" not in obj:
+        errors.append(RowError(line, "prompt", "missing: give 'prompt' (text) or 'messages' (chat turns)"))
+    elif not isinstance(obj["prompt"], str):
+        errors.append(RowError(line, "prompt", f"must be a string, not {_type(obj['prompt'])}"))
+    elif not obj["prompt"].strip():
+        errors.append(RowError(line, "prompt", "is empty"))
+    else:
+        text = obj["prompt"]
+    split = obj.get("split", Prompt.Split.TRAIN)
+    if split not in SPLITS:
+        errors.append(RowError(line, "split", f"must be one of {sorted(SPLITS)}, not {split!r}"))
+    metadata = obj.get("metadata", {})
+    if not isinstance(metadata, dict):
+        errors.append(RowError(line, "metadata", f"must be an object, not {_type(metadata)}"))
+    completions = _validate_completions(line, obj.get("completions", []), errors)
+    if len(errors) > before:
+        return None
+    return ParsedPrompt(line, text, messages, split, metadata, completions)
+
+
+def _validate_messages(line: int, messages, errors: list[RowError]) -> list | None:
+    if not isinstance(messages, list) or not messages:
+        errors.append(RowError(line, "messages", "must be a non-empty list of {role, content} objects"))
+        return None
+    for i, turn in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(turn, dict):
+            errors.append(RowError(line, where, f"must be an object, not {_type(turn)}"))
+        elif turn.get("role") not in ROLES:
+            errors.append(RowError(line, f"{where}.role", f"must be one of {sorted(ROLES)}"))
+        elif not isinstance(turn.get("content"), str) or not turn["content"].strip():
+            errors.append(RowError(line, f"{where}.content", "missing or not a non-empty string"))
+    return [{"role": t["role"], "content": t["content"]} for t in messages if isinstance(t, dict)]
+
+
+def _validate_completions(line: int, items, errors: list[RowError]) -> list[ParsedCompletion]:
+    if not isinstance(items, list):
+        errors.append(RowError(line, "completions", f"must be a list, not {_type(items)}"))
+        return []
+    completions = []
+    for i, item in enumerate(items):
+        where = f"completions[{i}]"
+        if isinstance(item, str):
+            item = {"text": item}
+        if not isinstance(item, dict):
+            errors.append(RowError(line, where, f"must be an object or a string, not {_type(item)}"))
+            continue
+        text, policy = item.get("text"), item.get("policy", DEFAULT_POLICY)
+        metadata = item.get("metadata", {})
+        if not isinstance(text, str) or not text.strip():
+            errors.append(RowError(line, f"{where}.text", "missing or not a non-empty string"))
+        elif not isinstance(policy, str) or not policy.strip() or len(policy) > 120:
+            errors.append(RowError(line, f"{where}.policy", "must be a name of 1–120 characters"))
+        elif not isinstance(metadata, dict):
+            errors.append(RowError(line, f"{where}.metadata", f"must be an object, not {_type(metadata)}"))
+        else:
+            completions.append(ParsedCompletion(text, policy.strip(), metadata))
+    return completions
+
+
+def _csv_rows(lines: list[str], errors: list[RowError]) -> list[ParsedPrompt]:
+    reader = csv.DictReader(io.StringIO("\n".join(lines), newline=""))
+    header = reader.fieldnames or []
+    if "prompt" not in header and "messages" not in header:
+        errors.append(RowError(1, "header", "needs a 'prompt' or a 'messages' column"))
+        return []
+    rows = []
+    try:
+        for record in reader:
+            line = reader.line_num
+            if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
+                continue
+            obj = _csv_record_to_object(line, record, errors)
+            if obj is not None:
+                parsed = _prompt_from_object(line, obj, errors)
+                if parsed is not None:
+                    rows.append(parsed)
+            if len(errors) >= MAX_ERRORS:
+                break
+    except csv.Error as exc:
+        errors.append(RowError(reader.line_num, "csv", str(exc)))
+    return rows
+
+
+def _csv_record_to_object(line: int, record: dict, errors: list[RowError]) -> dict | None:
+    if None in record:
+        errors.append(RowError(line, "csv", "more fields than header columns"))
+        return None
+    before = len(errors)
+    obj: dict = {}
+    if (record.get("messages") or "").strip():
+        obj["messages"] = _json_cell(line, "messages", record["messages"], errors)
+    elif "prompt" in record:
+        obj["prompt"] = record["prompt"] or ""
+    if (record.get("split") or "").strip():
+        obj["split"] = record["split"].strip()
+    if (record.get("metadata") or "").strip():
+        obj["metadata"] = _json_cell(line, "metadata", record["metadata"], errors)
+    if (record.get("completion") or "").strip():
+        completion = {"text": record["completion"]}
+        if (record.get("policy") or "").strip():
+            completion["policy"] = record["policy"]
+        if (record.get("completion_metadata") or "").strip():
+            completion["metadata"] = _json_cell(
+                line, "completion_metadata", record["completion_metadata"], errors
+            )
+        obj["completions"] = [completion]
+    return obj if len(errors) == before else None
+
+
+def _json_cell(line: int, name: str, value: str, errors: list[RowError]):
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        errors.append(RowError(line, name, f"invalid JSON: {exc.msg}"))
+        return None
+
+
+def _merge_csv_rows(rows: list[ParsedPrompt]) -> list[ParsedPrompt]:
+    """CSV rows repeating a prompt add completions to the first row with that prompt."""
+    merged: dict[str, ParsedPrompt] = {}
+    for row in rows:
+        first = merged.setdefault(row.content_hash, row)
+        if first is not row:
+            first.completions.extend(row.completions)
+    return list(merged.values())
+
+
+def _type(value) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )

@@ -1,0 +1,236 @@
+"""Campaigns and what they are made of: members, prompts, policies, completions, imports.
+
+Tasks, assignments and judgments live in ``labelhub.labeling``; snapshots in
+``labelhub.feedback``; runs in ``labelhub.training`` — each pointing here, never back.
+"""
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+def content_hash(value) -> str:
+    """A stable sha256 of a prompt's text or chat messages (or any JSON value)."""
+    if isinstance(value, str):
+        payload = value
+    else:
+        payload = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class Role(models.TextChoices):
+    LEAD = "lead", "Project lead"
+    LABELER = "labeler", "Labeler"
+    REVIEWER = "reviewer", "Reviewer"
+    ENGINEER = "engineer", "ML engineer"
+
+
+class CampaignQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Campaigns the user is a member of (any role)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(memberships__user=user).distinct()
+
+
+class Campaign(models.Model):
+    class TaskKind(models.TextChoices):
+        RANK = "rank", "Rank K completions"
+        PAIRWISE = "pairwise", "A/B with strength"
+        RATING = "rating", "Rate each completion"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        DONE = "done", "Done"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    guidelines = models.TextField(blank=True, help_text="Markdown shown to labelers.")
+    guidelines_version = models.PositiveIntegerField(default=1)
+    task_kind = models.CharField(max_length=16, choices=TaskKind, default=TaskKind.RANK)
+    completions_per_task = models.PositiveSmallIntegerField(
+        default=4, validators=[MinValueValidator(2), MaxValueValidator(9)],
+        help_text="K: completions shown together in one task (2 for pairwise).",
+    )
+    overlap = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="Judgments wanted per task.",
+    )
+    rating_axes = models.JSONField(
+        default=list, blank=True, help_text='[{"name": "helpfulness", "min": 1, "max": 5}, …]'
+    )
+    flag_vocabulary = models.JSONField(default=list, blank=True, help_text='["unsafe", …]')
+    status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CampaignQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.name
+
+    def roles_of(self, user) -> set[str]:
+        if not user.is_authenticated:
+            return set()
+        return set(self.memberships.filter(user=user).values_list("role", flat=True))
+
+
+class Membership(models.Model):
+    """A user's role in a campaign. A user may hold several roles in one campaign."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "user", "role"], name="membership_unique_role")
+        ]
+        indexes = [models.Index(fields=["user", "campaign"])]
+
+    def __str__(self):
+        return f"{self.user} · {self.role} · {self.campaign}"
+
+
+class ImportBatch(models.Model):
+    """One accepted upload of prompts (and completions): who, what, and what it changed."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="imports")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    format = models.CharField(max_length=8)
+    prompts_created = models.PositiveIntegerField(default=0)
+    prompts_skipped = models.PositiveIntegerField(default=0)
+    completions_created = models.PositiveIntegerField(default=0)
+    completions_skipped = models.PositiveIntegerField(default=0)
+    policies_created = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.filename} → {self.campaign_id}"
+
+
+class Prompt(models.Model):
+    class Split(models.TextChoices):
+        TRAIN = "train", "Train"
+        HELD_OUT = "held_out", "Held-out"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="prompts")
+    text = models.TextField(blank=True, help_text="Plain prompt text (empty when messages are set).")
+    messages = models.JSONField(
+        null=True, blank=True, help_text='Chat turns: [{"role": "user", "content": "…"}, …]'
+    )
+    metadata = models.JSONField(default=dict, blank=True)
+    split = models.CharField(max_length=16, choices=Split, default=Split.TRAIN)
+    content_hash = models.CharField(max_length=64)
+    import_batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="prompts"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "content_hash"], name="prompt_unique_hash"),
+            models.CheckConstraint(
+                condition=~models.Q(text="") | models.Q(messages__isnull=False),
+                name="prompt_has_text_or_messages",
+            ),
+        ]
+        indexes = [models.Index(fields=["campaign", "split"])]
+
+    def __str__(self):
+        return self.display_text[:80]
+
+    @property
+    def is_chat(self) -> bool:
+        return self.messages is not None
+
+    @property
+    def display_text(self) -> str:
+        if self.messages is None:
+            return self.text
+        return "\n\n".join(f"{turn['role']}: {turn['content']}" for turn in self.messages)
+
+
+class Policy(models.Model):
+    """A model version that produces completions: a base model plus an optional LoRA adapter."""
+
+    class TemplateKind(models.TextChoices):
+        ZERO_SHOT = "zero_shot", "Zero-shot"
+        ONE_SHOT = "one_shot", "One-shot"
+        FEW_SHOT = "few_shot", "Few-shot"
+        CHAIN_OF_THOUGHT = "chain_of_thought", "Chain of thought"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="policies")
+    name = models.CharField(max_length=120)
+    base_model = models.CharField(
+        max_length=500, blank=True, help_text="Local model directory or hub name; empty for external sources."
+    )
+    adapter_path = models.CharField(max_length=500, blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    generation_settings = models.JSONField(
+        default=dict, blank=True, help_text='{"temperature": 0.8, "top_p": 0.95, "max_new_tokens": 128}'
+    )
+    prompt_template_kind = models.CharField(
+        max_length=24, choices=TemplateKind, default=TemplateKind.ZERO_SHOT
+    )
+    prompt_template = models.TextField(
+        blank=True, help_text="Instruction or examples used by the template; {prompt} marks the prompt."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign", "id"]
+        verbose_name_plural = "policies"
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "name"], name="policy_unique_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Completion(models.Model):
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="completions")
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="completions")
+    text = models.TextField()
+    generation_settings = models.JSONField(default=dict, blank=True)
+    token_count = models.PositiveIntegerField(null=True, blank=True)
+    seed = models.BigIntegerField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    content_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["prompt", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prompt", "policy", "content_hash"], name="completion_unique_hash"
+            )
+        ]
+
+    def __str__(self):
+        return self.text[:80]

@@ -1,0 +1,84 @@
+"""Reads for campaigns, always scoped to the user asking."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404
+
+from labelhub.campaigns.models import Campaign, Completion, Membership, Policy, Prompt, Role
+
+#: Roles that may read a campaign's prompts, policies and completions. Labelers see
+#: completions only inside the tasks they are given.
+CONTENT_READERS = {Role.LEAD, Role.REVIEWER, Role.ENGINEER}
+
+
+def campaign_list(*, user):
+    """The campaigns the user is a member of, with counts for list pages."""
+    return (
+        Campaign.objects.for_user(user)
+        .annotate(
+            prompt_count=Count("prompts", distinct=True),
+            member_count=Count("memberships__user", distinct=True),
+        )
+        .order_by("-created_at")
+    )
+
+
+def campaign_get(*, user, slug: str) -> Campaign:
+    """The campaign with this slug if the user is a member; 404 otherwise (no existence leak)."""
+    campaign = Campaign.objects.for_user(user).filter(slug=slug).first()
+    if campaign is None:
+        raise Http404("No such campaign.")
+    return campaign
+
+
+def roles_by_campaign(*, user) -> dict[int, set[str]]:
+    roles: dict[int, set[str]] = {}
+    for campaign_id, role in Membership.objects.filter(user=user).values_list("campaign_id", "role"):
+        roles.setdefault(campaign_id, set()).add(role)
+    return roles
+
+
+def member_list(*, campaign: Campaign):
+    return campaign.memberships.select_related("user").order_by("role", "user__username")
+
+
+def prompt_list(*, campaign: Campaign, split: str | None = None, search: str | None = None):
+    prompts = campaign.prompts.all()
+    if split:
+        prompts = prompts.filter(split=split)
+    if search:
+        prompts = prompts.filter(Q(text__icontains=search) | Q(messages__icontains=search))
+    return prompts.annotate(completion_count=Count("completions")).order_by("id")
+
+
+def prompts_with_completions(*, campaign: Campaign):
+    completions = Completion.objects.select_related("policy").order_by("id")
+    return prompt_list(campaign=campaign).prefetch_related(Prefetch("completions", queryset=completions))
+
+
+def policy_list(*, campaign: Campaign):
+    return campaign.policies.select_related("parent").annotate(completion_count=Count("completions"))
+
+
+def completion_list(*, campaign: Campaign, prompt_id: int | None = None, policy_id: int | None = None):
+    completions = Completion.objects.filter(prompt__campaign=campaign).select_related("policy")
+    if prompt_id:
+        completions = completions.filter(prompt_id=prompt_id)
+    if policy_id:
+        completions = completions.filter(policy_id=policy_id)
+    return completions.order_by("id")
+
+
+def policy_get(*, campaign: Campaign, pk: int) -> Policy:
+    policy = campaign.policies.filter(pk=pk).first()
+    if policy is None:
+        raise Http404("No such policy.")
+    return policy
+
+
+def prompt_get(*, campaign: Campaign, pk: int) -> Prompt:
+    prompt = campaign.prompts.filter(pk=pk).first()
+    if prompt is None:
+        raise Http404("No such prompt.")
+    return prompt

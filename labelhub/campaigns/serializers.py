@@ -1,0 +1,138 @@
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from labelhub.campaigns.models import Campaign, Completion, Membership, Policy, Prompt, Role
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    my_roles = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id", "name", "slug", "description", "guidelines", "guidelines_version", "task_kind",
+            "completions_per_task", "overlap", "rating_axes", "flag_vocabulary", "status",
+            "created_at", "updated_at", "my_roles",
+        ]
+        read_only_fields = ["guidelines_version", "created_at", "updated_at"]
+
+    def get_my_roles(self, campaign) -> list[str]:
+        roles = self.context.get("roles_by_campaign", {}).get(campaign.id)
+        if roles is None:
+            roles = campaign.roles_of(self.context["request"].user)
+        return sorted(roles)
+
+    def validate_rating_axes(self, axes):
+        if not isinstance(axes, list):
+            raise serializers.ValidationError("Must be a list of {name, min, max} objects.")
+        names = set()
+        for i, axis in enumerate(axes):
+            if not isinstance(axis, dict) or not isinstance(axis.get("name"), str) or not axis["name"].strip():
+                raise serializers.ValidationError(f"Axis {i}: needs a non-empty 'name'.")
+            lo, hi = axis.get("min", 1), axis.get("max", 5)
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi)) or lo >= hi:
+                raise serializers.ValidationError(f"Axis {axis['name']!r}: 'min' and 'max' must be integers with min < max.")
+            if axis["name"] in names:
+                raise serializers.ValidationError(f"Axis {axis['name']!r} appears twice.")
+            names.add(axis["name"])
+        return [{"name": a["name"].strip(), "min": a.get("min", 1), "max": a.get("max", 5)} for a in axes]
+
+    def validate_flag_vocabulary(self, flags):
+        if not isinstance(flags, list) or not all(isinstance(f, str) and f.strip() for f in flags):
+            raise serializers.ValidationError("Must be a list of non-empty strings.")
+        if len(set(flags)) != len(flags):
+            raise serializers.ValidationError("Flags must be distinct.")
+        return [f.strip() for f in flags]
+
+    def validate(self, attrs):
+        kind = attrs.get("task_kind", getattr(self.instance, "task_kind", Campaign.TaskKind.RANK))
+        k = attrs.get("completions_per_task", getattr(self.instance, "completions_per_task", 4))
+        if kind == Campaign.TaskKind.PAIRWISE and k != 2:
+            if "completions_per_task" in attrs:
+                raise serializers.ValidationError({"completions_per_task": "Pairwise tasks show exactly 2 completions."})
+            attrs["completions_per_task"] = 2
+        return attrs
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    username = serializers.SlugRelatedField(
+        source="user", slug_field="username", queryset=get_user_model().objects.all()
+    )
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "role", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class CompletionSerializer(serializers.ModelSerializer):
+    policy_name = serializers.CharField(source="policy.name", read_only=True)
+
+    class Meta:
+        model = Completion
+        fields = [
+            "id", "prompt", "policy", "policy_name", "text", "generation_settings", "token_count",
+            "seed", "metadata", "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+    def validate(self, attrs):
+        campaign = self.context["campaign"]
+        if attrs["prompt"].campaign_id != campaign.id:
+            raise serializers.ValidationError({"prompt": "Not a prompt of this campaign."})
+        if attrs["policy"].campaign_id != campaign.id:
+            raise serializers.ValidationError({"policy": "Not a policy of this campaign."})
+        return attrs
+
+
+class PromptSerializer(serializers.ModelSerializer):
+    completion_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Prompt
+        fields = ["id", "text", "messages", "metadata", "split", "content_hash", "completion_count", "created_at"]
+        read_only_fields = ["content_hash", "created_at"]
+
+
+class PolicySerializer(serializers.ModelSerializer):
+    completion_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Policy
+        fields = [
+            "id", "name", "base_model", "adapter_path", "parent", "generation_settings",
+            "prompt_template_kind", "prompt_template", "completion_count", "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+    def validate_parent(self, parent):
+        if parent is not None and parent.campaign_id != self.context["campaign"].id:
+            raise serializers.ValidationError("The parent must be a policy of the same campaign.")
+        return parent
+
+    def validate_generation_settings(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be an object.")
+        return value
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A .jsonl or .csv file of prompts (and completions).")
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(allow_null=True)
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    filename = serializers.CharField()
+    format = serializers.CharField()
+    prompts_created = serializers.IntegerField()
+    prompts_skipped = serializers.IntegerField()
+    completions_created = serializers.IntegerField()
+    completions_skipped = serializers.IntegerField()
+    policies_created = serializers.IntegerField()

@@ -1,0 +1,166 @@
+"""Writes for campaigns: each service is one transaction and says what it changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from labelhub.campaigns import imports
+from labelhub.campaigns.imports import ImportRejected, RowError
+from labelhub.campaigns.models import (
+    Campaign,
+    Completion,
+    ImportBatch,
+    Membership,
+    Policy,
+    Prompt,
+    Role,
+    content_hash,
+)
+
+
+@transaction.atomic
+def campaign_create(*, user, **fields) -> Campaign:
+    """Create a campaign; its creator becomes its lead."""
+    campaign = Campaign.objects.create(created_by=user, **fields)
+    Membership.objects.create(campaign=campaign, user=user, role=Role.LEAD)
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, **fields) -> Campaign:
+    """Update a campaign; a change of guidelines bumps their version (judgments record it)."""
+    changed = []
+    for name, value in fields.items():
+        if getattr(campaign, name) != value:
+            setattr(campaign, name, value)
+            changed.append(name)
+    if "guidelines" in changed:
+        campaign.guidelines_version += 1
+        changed.append("guidelines_version")
+    if changed:
+        campaign.save(update_fields=[*changed, "updated_at"])
+    return campaign
+
+
+def membership_add(*, campaign: Campaign, user, role: str) -> Membership:
+    membership, _ = Membership.objects.get_or_create(campaign=campaign, user=user, role=role)
+    return membership
+
+
+@dataclass
+class ImportResult:
+    batch: ImportBatch
+
+    def as_dict(self) -> dict:
+        b = self.batch
+        return {
+            "id": b.id,
+            "filename": b.filename,
+            "format": b.format,
+            "prompts_created": b.prompts_created,
+            "prompts_skipped": b.prompts_skipped,
+            "completions_created": b.completions_created,
+            "completions_skipped": b.completions_skipped,
+            "policies_created": b.policies_created,
+        }
+
+
+def prompts_import(*, campaign: Campaign, user, filename: str, data: bytes) -> ImportResult:
+    """Import prompts (and their completions) all-or-nothing.
+
+    Raises :class:`ImportRejected` naming each bad line and field; then nothing is written.
+    Prompts already in the campaign (same content hash) are skipped and counted, as are
+    completions already recorded for the same prompt and policy.
+    """
+    limit = settings.LABELHUB_IMPORT_MAX_BYTES
+    if len(data) > limit:
+        raise ImportRejected(
+            [RowError(None, "file", f"is {len(data):,} bytes, over the limit of {limit:,} bytes")]
+        )
+    fmt = imports.detect_format(filename)
+    parsed = imports.parse_upload(data, fmt)
+    return _write_import(campaign=campaign, user=user, filename=filename, fmt=fmt, parsed=parsed)
+
+
+def prompts_import_upload(*, campaign: Campaign, user, upload) -> ImportResult:
+    """An uploaded file (API or page): the size is checked before the file is read."""
+    limit = settings.LABELHUB_IMPORT_MAX_BYTES
+    if upload.size > limit:
+        raise ImportRejected(
+            [RowError(None, "file", f"is {upload.size:,} bytes, over the limit of {limit:,} bytes")]
+        )
+    try:
+        return prompts_import(
+            campaign=campaign, user=user, filename=upload.name or "upload", data=upload.read()
+        )
+    except IntegrityError:
+        raise ImportRejected(
+            [RowError(None, "file", "another import of the same prompts ran at the same time; try again")]
+        ) from None
+
+
+@transaction.atomic
+def _write_import(*, campaign, user, filename, fmt, parsed) -> ImportResult:
+    batch = ImportBatch.objects.create(
+        campaign=campaign, uploaded_by=user, filename=filename[:255], format=fmt
+    )
+    existing = dict(
+        Prompt.objects.filter(
+            campaign=campaign, content_hash__in=[p.content_hash for p in parsed]
+        ).values_list("content_hash", "id")
+    )
+    new_prompts, seen = [], set(existing)
+    for item in parsed:
+        if item.content_hash in seen:
+            batch.prompts_skipped += 1
+            continue
+        seen.add(item.content_hash)
+        new_prompts.append(
+            Prompt(
+                campaign=campaign, text=item.text, messages=item.messages, metadata=item.metadata,
+                split=item.split, content_hash=item.content_hash, import_batch=batch,
+            )
+        )
+    Prompt.objects.bulk_create(new_prompts)
+    prompt_ids = existing | {p.content_hash: p.id for p in new_prompts}
+    batch.prompts_created = len(new_prompts)
+
+    policies = _policies_by_name(campaign, {c.policy for p in parsed for c in p.completions}, batch)
+    batch.completions_created, batch.completions_skipped = _write_completions(
+        parsed, prompt_ids, policies
+    )
+    batch.save()
+    return ImportResult(batch)
+
+
+def _policies_by_name(campaign, names: set[str], batch: ImportBatch) -> dict[str, Policy]:
+    policies = {p.name: p for p in Policy.objects.filter(campaign=campaign, name__in=names)}
+    missing = [Policy(campaign=campaign, name=name) for name in sorted(names - set(policies))]
+    Policy.objects.bulk_create(missing)
+    batch.policies_created = len(missing)
+    return policies | {p.name: p for p in missing}
+
+
+def _write_completions(parsed, prompt_ids: dict[str, int], policies: dict[str, Policy]):
+    wanted = {}
+    for item in parsed:
+        prompt_id = prompt_ids[item.content_hash]
+        for c in item.completions:
+            key = (prompt_id, policies[c.policy].id, content_hash(c.text))
+            wanted.setdefault(key, c)
+    duplicates_in_file = sum(len(p.completions) for p in parsed) - len(wanted)
+    existing = set(
+        Completion.objects.filter(prompt_id__in={k[0] for k in wanted}).values_list(
+            "prompt_id", "policy_id", "content_hash"
+        )
+    )
+    new = [
+        Completion(prompt_id=k[0], policy_id=k[1], content_hash=k[2], text=c.text, metadata=c.metadata)
+        for k, c in wanted.items()
+        if k not in existing
+    ]
+    Completion.objects.bulk_create(new)
+    return len(new), duplicates_in_file + (len(wanted) - len(new))

@@ -1,0 +1,79 @@
+"""Server-rendered pages for campaigns. Each view: check access, call a selector/service, render."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+
+from labelhub.campaigns import selectors, services
+from labelhub.campaigns.imports import ImportRejected
+from labelhub.campaigns.models import Role
+from labelhub.campaigns.selectors import CONTENT_READERS
+
+
+@login_required
+def campaign_list(request):
+    campaigns = list(selectors.campaign_list(user=request.user))
+    roles = selectors.roles_by_campaign(user=request.user)
+    by_role = {role: [] for role in Role}
+    for campaign in campaigns:
+        campaign.my_roles = sorted(roles.get(campaign.id, ()))
+        for role in campaign.my_roles:
+            by_role[role].append(campaign)
+    sections = [(Role(role).label, items) for role, items in by_role.items() if items]
+    return render(request, "campaigns/campaign_list.html", {"sections": sections})
+
+
+@login_required
+def campaign_detail(request, slug):
+    campaign = selectors.campaign_get(user=request.user, slug=slug)
+    roles = campaign.roles_of(request.user)
+    context = {"campaign": campaign, "roles": sorted(roles), "is_lead": Role.LEAD in roles}
+    if roles & CONTENT_READERS:
+        split = request.GET.get("split") or None
+        search = request.GET.get("q") or None
+        prompts = selectors.prompts_with_completions(campaign=campaign)
+        if split:
+            prompts = prompts.filter(split=split)
+        if search:
+            prompts = selectors.prompts_with_completions(campaign=campaign).filter(
+                pk__in=selectors.prompt_list(campaign=campaign, search=search).values("pk")
+            )
+        page = Paginator(prompts, 20).get_page(request.GET.get("page"))
+        context |= {
+            "page": page,
+            "members": selectors.member_list(campaign=campaign),
+            "policies": selectors.policy_list(campaign=campaign),
+            "split": split or "",
+            "q": search or "",
+            "imports": campaign.imports.all()[:5],
+        }
+    return render(request, "campaigns/campaign_detail.html", context)
+
+
+@login_required
+def campaign_import(request, slug):
+    campaign = selectors.campaign_get(user=request.user, slug=slug)
+    if Role.LEAD not in campaign.roles_of(request.user):
+        raise PermissionDenied("Only the campaign's leads can import.")
+    errors = []
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            errors = [{"line": None, "field": "file", "message": "choose a .jsonl or .csv file"}]
+        else:
+            try:
+                result = services.prompts_import_upload(campaign=campaign, user=request.user, upload=upload)
+            except ImportRejected as rejected:
+                errors = [e.as_dict() for e in rejected.errors]
+            else:
+                r = result.as_dict()
+                messages.success(
+                    request,
+                    f"Imported {r['prompts_created']} prompts ({r['prompts_skipped']} duplicates skipped) "
+                    f"and {r['completions_created']} completions ({r['completions_skipped']} skipped).",
+                )
+                return redirect("campaigns:detail", slug=campaign.slug)
+    status = 400 if errors else 200
+    return render(request, "campaigns/campaign_import.html", {"campaign": campaign, "errors": errors}, status=status)

@@ -1,0 +1,3 @@
+"""WebSocket routes. Consumers check login and membership themselves on connect."""
+
+websocket_urlpatterns: list = []

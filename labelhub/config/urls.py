@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from labelhub.accounts import api as accounts_api
+
+api_patterns = [
+    path("", include("labelhub.campaigns.api_urls")),
+    path("me/", accounts_api.me, name="api-me"),
+    path("me/token/", accounts_api.rotate_token, name="api-token-rotate"),
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]
+
+urlpatterns = [
+    path("", include("labelhub.accounts.urls")),
+    path("campaigns/", include("labelhub.campaigns.urls")),
+    path("api/", include(api_patterns)),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,67 @@
+"""``make demo``: migrate, load the demo, then run the ASGI server and the job worker.
+
+Ctrl-C (or SIGTERM) stops the children, then this process exits and, being the last
+process attached to it, stops the embedded PostgreSQL: nothing is left running.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run LabelHub with demo data: ASGI server (daphne) and job worker, until Ctrl-C."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-worker", action="store_true", help="Do not start the job worker.")
+
+    def handle(self, *args, host, port, no_worker, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("Database migrated.")
+        call_command("load_demo", stdout=self.stdout)
+        env = os.environ.copy()
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "labelhub.config.asgi:application"],
+                cwd=settings.BASE_DIR, env=env,
+            )
+        ]
+        if not no_worker:
+            children.append(subprocess.Popen([*manage, "procrastinate", "worker"], cwd=settings.BASE_DIR, env=env))
+        self.stdout.write(self.style.SUCCESS(f"\nLabelHub is running at http://{host}:{port}/  (Ctrl-C stops everything)\n"))
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
+            self.stderr.write("A child process exited; stopping the demo.")
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping…")
+        finally:
+            _stop(children)
+        self.stdout.write("Stopped.")
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _stop(children, timeout=10.0):
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + timeout
+    for child in children:
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

@@ -1,0 +1,85 @@
+"""Shared fixtures: one user per role in one campaign, plus an outsider."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from labelhub.campaigns import services
+from labelhub.campaigns.models import Campaign, Role
+
+
+@pytest.fixture(autouse=True)
+def _in_memory_channel_layer(settings):
+    """Ordinary tests use the in-memory layer; the PostgreSQL/Redis layers have their own tests."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username, password="pw-for-tests-123"):
+        return django_user_model.objects.create_user(username=username, password=password)
+
+    return make
+
+
+@pytest.fixture
+def lead(make_user):
+    return make_user("lead")
+
+
+@pytest.fixture
+def labeler(make_user):
+    return make_user("labeler")
+
+
+@pytest.fixture
+def reviewer(make_user):
+    return make_user("reviewer")
+
+
+@pytest.fixture
+def engineer(make_user):
+    return make_user("engineer")
+
+
+@pytest.fixture
+def outsider(make_user):
+    return make_user("outsider")
+
+
+@pytest.fixture
+def campaign(lead, labeler, reviewer, engineer):
+    campaign = services.campaign_create(
+        user=lead,
+        name="Helpful answers",
+        slug="helpful",
+        task_kind=Campaign.TaskKind.RANK,
+        completions_per_task=3,
+        overlap=2,
+        rating_axes=[{"name": "helpfulness", "min": 1, "max": 5}],
+        flag_vocabulary=["unsafe", "wrong"],
+        guidelines="Rank the **most helpful** answer first.",
+        status=Campaign.Status.ACTIVE,
+    )
+    services.membership_add(campaign=campaign, user=labeler, role=Role.LABELER)
+    services.membership_add(campaign=campaign, user=reviewer, role=Role.REVIEWER)
+    services.membership_add(campaign=campaign, user=engineer, role=Role.ENGINEER)
+    return campaign
+
+
+@pytest.fixture
+def users_by_role(lead, labeler, reviewer, engineer, outsider):
+    return {"lead": lead, "labeler": labeler, "reviewer": reviewer, "engineer": engineer, "outsider": outsider}
+
+
+@pytest.fixture
+def api_as():
+    """``api_as(user)`` → an APIClient authenticated with the user's API token."""
+    from labelhub.accounts.services import token_get_or_create
+
+    def make(user):
+        client = APIClient()
+        if user is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token_get_or_create(user=user).key}")
+        return client
+
+    return make
