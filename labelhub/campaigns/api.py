@@ -4,6 +4,7 @@ from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from labelhub.campaigns import selectors, services
@@ -29,7 +30,7 @@ class CampaignViewSet(viewsets.ModelViewSet):
     """Campaigns you are a member of. Anyone signed in may create one and becomes its lead."""
 
     serializer_class = CampaignSerializer
-    permission_classes = [HasCampaignRole]
+    permission_classes = [IsAuthenticated, HasCampaignRole]
     lookup_field = "slug"
     role_rules = {"retrieve": ANY_MEMBER, "*": LEAD}
 
@@ -63,11 +64,14 @@ class CampaignViewSet(viewsets.ModelViewSet):
     def perform_update(self, serializer):
         services.campaign_update(campaign=serializer.instance, **serializer.validated_data)
 
+    def perform_destroy(self, instance):
+        services.campaign_delete(campaign=instance)
+
 
 class CampaignChildViewSet(viewsets.GenericViewSet):
     """Base for endpoints under ``/api/campaigns/<slug>/…``: non-members get 404."""
 
-    permission_classes = [HasCampaignRole]
+    permission_classes = [IsAuthenticated, HasCampaignRole]
 
     def get_campaign(self):
         return self._campaign

@@ -45,6 +45,13 @@ def campaign_update(*, campaign: Campaign, **fields) -> Campaign:
     return campaign
 
 
+@transaction.atomic
+def campaign_delete(*, campaign: Campaign) -> None:
+    """Delete a campaign and all it holds. Completions go first: their policy protects them."""
+    Completion.objects.filter(prompt__campaign=campaign).delete()
+    campaign.delete()
+
+
 def membership_add(*, campaign: Campaign, user, role: str) -> Membership:
     membership, _ = Membership.objects.get_or_create(campaign=campaign, user=user, role=role)
     return membership
