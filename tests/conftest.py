@@ -83,3 +83,18 @@ def api_as():
         return client
 
     return make
+
+
+
+@pytest.fixture(scope="session")
+def end_stray_connections(django_db_setup, django_db_blocker):
+    """Live-server threads can leave idle connections to the test database; end them before
+    pytest-django drops it, so the drop never fails on 'other sessions'. Used by tests/e2e."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

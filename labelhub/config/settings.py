@@ -110,6 +110,10 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "0"))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Two test runs on one server need different test databases (pytest-xdist adds its own suffix).
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("LABELHUB_TEST_DB") or None}
+# channels-postgres reads and flushes its tables through this alias (same database).
+DATABASES["channels_postgres"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- realtime -------------------------------------------------------------------------------

@@ -1,0 +1,59 @@
+"""Playwright driving Debian's Chromium (never Playwright's own download) against live_server.
+
+Playwright's sync API runs an event loop in this thread, which trips Django's async-safety
+check; DJANGO_ALLOW_ASYNC_UNSAFE is set only while the browser runs. One sync_playwright()
+per test: two in one thread hang.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM_CANDIDATES = [os.environ.get("CHROMIUM_PATH", ""), "/usr/lib/chromium/chromium", "/usr/bin/chromium"]
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str:
+    for candidate in CHROMIUM_CANDIDATES:
+        if candidate and Path(candidate).is_file():
+            return candidate
+    pytest.fail("Chromium not found: install Debian's package (apt-get install -y chromium) — `make test` does")
+
+
+@pytest.fixture
+def browser_page(live_server, end_stray_connections):
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            context = browser.new_context(base_url=live_server.url)
+            page = context.new_page()
+            page.dialogs = []
+            page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+            page.set_default_timeout(10_000)
+            try:
+                yield page
+            finally:
+                browser.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def log_in(browser_page):
+    def log_in(username, password):
+        browser_page.goto("/login/")
+        browser_page.get_by_label("Username").fill(username)
+        browser_page.get_by_label("Password").fill(password)
+        browser_page.get_by_role("button", name="Sign in").click()
+        browser_page.wait_for_load_state()
+        return browser_page
+
+    return log_in
