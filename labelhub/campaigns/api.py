@@ -1,8 +1,10 @@
 """REST API for campaigns and their content. Views parse, call a selector or service, serialize."""
 
+from django.db.models import ProtectedError
 from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -24,6 +26,12 @@ from labelhub.campaigns.serializers import (
 )
 
 LEAD = {Role.LEAD}
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
 
 
 class CampaignViewSet(viewsets.ModelViewSet):
@@ -141,6 +149,12 @@ class PolicyViewSet(CampaignChildViewSet, viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         serializer.save(campaign=self._campaign)
+
+    def perform_destroy(self, instance):
+        try:
+            instance.delete()
+        except ProtectedError:
+            raise Conflict(f"Policy {instance.name!r} has completions; it cannot be deleted.") from None
 
 
 class CompletionViewSet(

@@ -58,7 +58,8 @@ def prompts_with_completions(*, campaign: Campaign):
 
 
 def policy_list(*, campaign: Campaign):
-    return campaign.policies.select_related("parent").annotate(completion_count=Count("completions"))
+    policies = campaign.policies.select_related("parent").annotate(completion_count=Count("completions"))
+    return policies.order_by("id")
 
 
 def completion_list(*, campaign: Campaign, prompt_id: int | None = None, policy_id: int | None = None):

@@ -1,7 +1,15 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from labelhub.campaigns.models import Campaign, Completion, Membership, Policy, Prompt, Role
+from labelhub.campaigns.models import (
+    Campaign,
+    Completion,
+    Membership,
+    Policy,
+    Prompt,
+    Role,
+    content_hash,
+)
 
 
 class CampaignSerializer(serializers.ModelSerializer):
@@ -83,6 +91,11 @@ class CompletionSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError({"prompt": "Not a prompt of this campaign."})
         if attrs["policy"].campaign_id != campaign.id:
             raise serializers.ValidationError({"policy": "Not a policy of this campaign."})
+        recorded = Completion.objects.filter(
+            prompt=attrs["prompt"], policy=attrs["policy"], content_hash=content_hash(attrs["text"])
+        )
+        if recorded.exists():
+            raise serializers.ValidationError({"text": "Already recorded for this prompt and policy."})
         return attrs
 
 
@@ -105,6 +118,14 @@ class PolicySerializer(serializers.ModelSerializer):
             "prompt_template_kind", "prompt_template", "completion_count", "created_at",
         ]
         read_only_fields = ["created_at"]
+
+    def validate_name(self, name):
+        taken = self.context["campaign"].policies.filter(name=name)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError("This campaign already has a policy with this name.")
+        return name
 
     def validate_parent(self, parent):
         if parent is not None and parent.campaign_id != self.context["campaign"].id:
