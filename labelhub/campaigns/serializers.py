@@ -40,17 +40,18 @@ class CampaignSerializer(serializers.ModelSerializer):
             lo, hi = axis.get("min", 1), axis.get("max", 5)
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi)) or lo >= hi:
                 raise serializers.ValidationError(f"Axis {axis['name']!r}: 'min' and 'max' must be integers with min < max.")
-            if axis["name"] in names:
+            if axis["name"].strip() in names:
                 raise serializers.ValidationError(f"Axis {axis['name']!r} appears twice.")
-            names.add(axis["name"])
+            names.add(axis["name"].strip())
         return [{"name": a["name"].strip(), "min": a.get("min", 1), "max": a.get("max", 5)} for a in axes]
 
     def validate_flag_vocabulary(self, flags):
         if not isinstance(flags, list) or not all(isinstance(f, str) and f.strip() for f in flags):
             raise serializers.ValidationError("Must be a list of non-empty strings.")
+        flags = [f.strip() for f in flags]
         if len(set(flags)) != len(flags):
             raise serializers.ValidationError("Flags must be distinct.")
-        return [f.strip() for f in flags]
+        return flags
 
     def validate(self, attrs):
         kind = attrs.get("task_kind", getattr(self.instance, "task_kind", Campaign.TaskKind.RANK))
