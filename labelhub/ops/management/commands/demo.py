@@ -57,7 +57,7 @@ def _interrupt(signum, frame):
 def _stop(children, timeout=10.0):
     for child in children:
         if child.poll() is None:
-            child.send_signal(signal.SIGINT)
+            child.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + timeout
     for child in children:
         try:
