@@ -27,6 +27,7 @@ MAX_ERRORS = 100
 ROLES = {"system", "user", "assistant"}
 SPLITS = {choice.value for choice in Prompt.Split}
 DEFAULT_POLICY = "imported"
+NUL_MESSAGE = "contains a NUL character, which cannot be stored"
 
 
 @dataclass(frozen=True)
@@ -116,9 +117,12 @@ def _jsonl_rows(lines: list[str], errors: list[RowError]) -> list[ParsedPrompt]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(line, parse_constant=_refuse_constant)
         except json.JSONDecodeError as exc:
             errors.append(RowError(number, "json", f"invalid JSON: {exc.msg} (column {exc.colno})"))
+            continue
+        except ValueError as exc:
+            errors.append(RowError(number, "json", f"invalid JSON: {exc}"))
             continue
         if not isinstance(obj, dict):
             errors.append(RowError(number, "json", "each line must be a JSON object"))
@@ -142,14 +146,18 @@ def _prompt_from_object(line: int, obj: dict, errors: list[RowError]) -> ParsedP
         errors.append(RowError(line, "prompt", f"must be a string, not {_type(obj['prompt'])}"))
     elif not obj["prompt"].strip():
         errors.append(RowError(line, "prompt", "is empty"))
+    elif _has_nul(obj["prompt"]):
+        errors.append(RowError(line, "prompt", NUL_MESSAGE))
     else:
         text = obj["prompt"]
     split = obj.get("split", Prompt.Split.TRAIN)
-    if split not in SPLITS:
+    if not isinstance(split, str) or split not in SPLITS:
         errors.append(RowError(line, "split", f"must be one of {sorted(SPLITS)}, not {split!r}"))
     metadata = obj.get("metadata", {})
     if not isinstance(metadata, dict):
         errors.append(RowError(line, "metadata", f"must be an object, not {_type(metadata)}"))
+    elif _has_nul(metadata):
+        errors.append(RowError(line, "metadata", NUL_MESSAGE))
     completions = _validate_completions(line, obj.get("completions", []), errors)
     if len(errors) > before:
         return None
@@ -160,6 +168,7 @@ def _validate_messages(line: int, messages, errors: list[RowError]) -> list | No
     if not isinstance(messages, list) or not messages:
         errors.append(RowError(line, "messages", "must be a non-empty list of {role, content} objects"))
         return None
+    before = len(errors)
     for i, turn in enumerate(messages):
         where = f"messages[{i}]"
         if not isinstance(turn, dict):
@@ -168,6 +177,10 @@ def _validate_messages(line: int, messages, errors: list[RowError]) -> list | No
             errors.append(RowError(line, f"{where}.role", f"must be one of {sorted(ROLES)}"))
         elif not isinstance(turn.get("content"), str) or not turn["content"].strip():
             errors.append(RowError(line, f"{where}.content", "missing or not a non-empty string"))
+        elif _has_nul(turn["content"]):
+            errors.append(RowError(line, f"{where}.content", NUL_MESSAGE))
+    if len(errors) > before:
+        return None
     return [{"role": t["role"], "content": t["content"]} for t in messages if isinstance(t, dict)]
 
 
@@ -187,10 +200,14 @@ def _validate_completions(line: int, items, errors: list[RowError]) -> list[Pars
         metadata = item.get("metadata", {})
         if not isinstance(text, str) or not text.strip():
             errors.append(RowError(line, f"{where}.text", "missing or not a non-empty string"))
-        elif not isinstance(policy, str) or not policy.strip() or len(policy) > 120:
+        elif _has_nul(text):
+            errors.append(RowError(line, f"{where}.text", NUL_MESSAGE))
+        elif not isinstance(policy, str) or not policy.strip() or len(policy) > 120 or _has_nul(policy):
             errors.append(RowError(line, f"{where}.policy", "must be a name of 1–120 characters"))
         elif not isinstance(metadata, dict):
             errors.append(RowError(line, f"{where}.metadata", f"must be an object, not {_type(metadata)}"))
+        elif _has_nul(metadata):
+            errors.append(RowError(line, f"{where}.metadata", NUL_MESSAGE))
         else:
             completions.append(ParsedCompletion(text, policy.strip(), metadata))
     return completions
@@ -248,10 +265,26 @@ def _csv_record_to_object(line: int, record: dict, errors: list[RowError]) -> di
 
 def _json_cell(line: int, name: str, value: str, errors: list[RowError]):
     try:
-        return json.loads(value)
-    except json.JSONDecodeError as exc:
-        errors.append(RowError(line, name, f"invalid JSON: {exc.msg}"))
+        return json.loads(value, parse_constant=_refuse_constant)
+    except ValueError as exc:  # json.JSONDecodeError, or NaN/Infinity
+        errors.append(RowError(line, name, f"invalid JSON: {getattr(exc, 'msg', exc)}"))
         return None
+
+
+def _refuse_constant(name: str):
+    """``json.loads`` accepts NaN and Infinity; PostgreSQL's jsonb does not."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _has_nul(value) -> bool:
+    """PostgreSQL text and jsonb cannot store the NUL character, in values or keys."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _merge_csv_rows(rows: list[ParsedPrompt]) -> list[ParsedPrompt]:

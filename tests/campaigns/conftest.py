@@ -64,6 +64,16 @@ def completion(prompt, policy):
     return Completion.objects.create(prompt=prompt, policy=policy, text=text, content_hash=content_hash(text))
 
 
+def written(campaign) -> dict[str, int]:
+    """What an import can write to a campaign, counted: compare before and after a refusal."""
+    return {
+        "prompts": campaign.prompts.count(),
+        "policies": campaign.policies.count(),
+        "completions": Completion.objects.filter(prompt__campaign=campaign).count(),
+        "imports": campaign.imports.count(),
+    }
+
+
 @pytest.fixture
 def upload():
     """``upload(name, content)`` → an uploaded file; ``content`` may be str or bytes."""
