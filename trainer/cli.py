@@ -1,0 +1,124 @@
+"""``python -m trainer <method> --config file.yaml|json --out RUN_DIR [--field value ...]``.
+
+Each method is a module with a config dataclass and ``run(cfg)``; they are imported only
+when chosen, and heavy libraries only inside ``run``, so ``--help`` answers at once.
+Exit codes: 0 success, 1 the run failed, 2 a bad command line or config. On failure the
+last line on stderr is the cause, and RUN_DIR/summary.json says "failed" with the same text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import sys
+from typing import Any
+
+from trainer.config import ConfigError, config_fields, load_config
+
+# method -> (module, config class). PPO (issue 5) plugs in here as ("trainer.ppo", "PPOConfig").
+METHODS: dict[str, tuple[str, str]] = {
+    "tiny-model": ("trainer.tiny", "TinyModelConfig"),
+    "reward": ("trainer.reward", "RewardConfig"),
+    "score": ("trainer.score", "ScoreConfig"),
+    "sft": ("trainer.sft", "SFTConfig"),
+    "dpo": ("trainer.dpo", "DPOConfig"),
+    "generate": ("trainer.generate", "GenerateConfig"),
+    "evaluate": ("trainer.evaluate", "EvaluateConfig"),
+}
+
+SUMMARIES = {
+    "tiny-model": "build the offline tiny tokenizer, causal LM and reward backbone",
+    "reward": "train a reward model (sequence classifier + LoRA) on preference pairs",
+    "score": "score texts with a saved reward model",
+    "sft": "instruction fine-tuning with LoRA, loss on response tokens only",
+    "dpo": "direct preference optimization with LoRA (reference = adapter disabled)",
+    "generate": "sample completions for a prompts file (templates, KV cache, seed)",
+    "evaluate": "reward, KL to a reference, win rate, ROUGE and perplexity of a policy",
+}
+
+
+def method_parts(method: str) -> tuple[Any, type]:
+    module_name, class_name = METHODS[method]
+    module = importlib.import_module(module_name)
+    return module, getattr(module, class_name)
+
+
+def build_parser(method: str, cfg_cls: type) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m trainer {method}",
+        description=f"{SUMMARIES.get(method, '')}. Flags override the --config file.",
+    )
+    parser.add_argument("--config", default=None, help="YAML or JSON file with config fields")
+    for name, (tp, f) in config_fields(cfg_cls).items():
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        flags = dict.fromkeys([f"--{name.replace('_', '-')}", f"--{name}"])  # both spellings
+        parser.add_argument(
+            *flags,
+            dest=name,
+            default=argparse.SUPPRESS,
+            metavar=_metavar(tp),
+            help=f"{f.metadata.get('help', '')} (default: {default!r})",
+        )
+    return parser
+
+
+def _metavar(tp: Any) -> str:
+    text = str(tp).replace("typing.", "").replace("<class '", "").replace("'>", "")
+    return text.replace(" | None", "").upper()
+
+
+def top_level_help() -> str:
+    lines = [
+        "usage: python -m trainer <method> --config FILE --out RUN_DIR [--field value ...]",
+        "",
+        "methods:",
+    ]
+    for name in METHODS:
+        lines.append(f"  {name:<11} {SUMMARIES.get(name, '')}")
+    lines += ["", "python -m trainer <method> --help lists every field with its help text."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(top_level_help())
+        return 0 if argv else 2
+    method, rest = argv[0], argv[1:]
+    if method not in METHODS:
+        print(f"trainer: error: unknown method '{method}' (one of: {', '.join(METHODS)})", file=sys.stderr)
+        return 2
+    module, cfg_cls = method_parts(method)
+    parser = build_parser(method, cfg_cls)
+    try:
+        args = parser.parse_args(rest)
+    except SystemExit as e:  # --help (0) or argparse's own usage error (2)
+        return int(e.code or 0)
+    overrides = {k: v for k, v in vars(args).items() if k != "config"}
+    try:
+        cfg = load_config(cfg_cls, args.config, overrides, from_flags=True)
+        result = module.run(cfg)
+    except ConfigError as e:
+        print(f"trainer {method}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"trainer {method}: error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the one place that turns any failure into a line
+        from trainer.runfolder import one_line
+
+        print(f"trainer {method}: error: {one_line(e)}", file=sys.stderr)
+        return 1
+    print(f"{result.out}/summary.json: {_short_summary(result.summary)}")
+    return 0
+
+
+def _short_summary(summary: dict[str, Any]) -> str:
+    keep = {k: v for k, v in summary.items() if isinstance(v, (int, float, str)) and k != "method"}
+    return ", ".join(f"{k}={_fmt(v)}" for k, v in list(keep.items())[:8])
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+

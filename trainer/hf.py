@@ -1,0 +1,82 @@
+"""Glue between our run contract and transformers/TRL trainers (imported inside run())."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trainer.runfolder import RunFolder, show_progress
+
+
+def training_args(cfg: Any, folder: RunFolder, **extra: Any) -> dict[str, Any]:
+    """TrainingArguments fields from a TrainConfig: CPU-friendly, no checkpoints, no reporting."""
+    kwargs = dict(
+        output_dir=str(folder.artifact("checkpoints")),
+        per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        learning_rate=cfg.learning_rate,
+        weight_decay=cfg.weight_decay,
+        warmup_steps=cfg.warmup_ratio,
+        lr_scheduler_type=cfg.lr_scheduler,
+        max_grad_norm=cfg.max_grad_norm,
+        logging_steps=cfg.log_every,
+        logging_first_step=True,
+        eval_strategy="steps" if cfg.eval_every > 0 else "no",
+        eval_steps=cfg.eval_every if cfg.eval_every > 0 else None,
+        save_strategy="no",
+        report_to=[],
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        bf16=cfg.bf16 == "true",
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        use_cpu=cfg.device.startswith("cpu"),
+        disable_tqdm=not show_progress(cfg),
+        dataloader_num_workers=0,
+        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
+    )
+    kwargs.update(extra)
+    return kwargs
+
+
+def metrics_callback(folder: RunFolder):
+    """A TrainerCallback that appends every log to metrics.jsonl (with step and epoch)."""
+    from transformers import TrainerCallback
+
+    class MetricsCallback(TrainerCallback):
+        def __init__(self) -> None:
+            self.train_stats: dict[str, Any] = {}
+            self.last: dict[str, Any] = {}
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            logs = dict(logs or {})
+            if "train_runtime" in logs:  # the end-of-training summary, not a step
+                self.train_stats = logs
+                return
+            logs.pop("epoch", None)
+            epoch = round(state.epoch, 4) if state.epoch is not None else None
+            folder.log(state.global_step, epoch=epoch, **logs)
+            self.last.update(logs)
+
+    return MetricsCallback()
+
+
+def prepare_trainer(trainer, cfg: Any) -> None:
+    """Drop the callback that prints every log to stdout when there is no progress bar."""
+    from transformers.trainer_callback import PrinterCallback
+
+    if not show_progress(cfg):
+        trainer.remove_callback(PrinterCallback)
+
+
+def train_stats(callback, n_examples: int, n_tokens: int) -> dict[str, Any]:
+    """Throughput figures for summary.json from the trainer's final log."""
+    runtime = float(callback.train_stats.get("train_runtime", 0.0)) or float("nan")
+    epochs = float(callback.train_stats.get("epoch", 1.0) or 1.0)
+    return {
+        "train_runtime_s": round(runtime, 3),
+        "train_loss": callback.train_stats.get("train_loss"),
+        "train_examples_per_s": round(n_examples * epochs / runtime, 2),
+        "train_tokens_per_s": round(n_tokens * epochs / runtime, 1),
+    }
