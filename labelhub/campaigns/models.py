@@ -10,6 +10,7 @@ import json
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Exists, OuterRef
 
 
 def content_hash(value) -> str:
@@ -30,10 +31,14 @@ class Role(models.TextChoices):
 
 class CampaignQuerySet(models.QuerySet):
     def for_user(self, user):
-        """Campaigns the user is a member of (any role)."""
+        """Campaigns the user is a member of (any role).
+
+        A subquery rather than a join, so that annotations over ``memberships`` still count
+        every member, not only the rows of this user.
+        """
         if not user.is_authenticated:
             return self.none()
-        return self.filter(memberships__user=user).distinct()
+        return self.filter(Exists(Membership.objects.filter(campaign=OuterRef("pk"), user=user)))
 
 
 class Campaign(models.Model):
