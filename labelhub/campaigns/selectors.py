@@ -52,9 +52,10 @@ def prompt_list(*, campaign: Campaign, split: str | None = None, search: str | N
     return prompts.annotate(completion_count=Count("completions")).order_by("id")
 
 
-def prompts_with_completions(*, campaign: Campaign):
+def prompts_with_completions(*, campaign: Campaign, split: str | None = None, search: str | None = None):
     completions = Completion.objects.select_related("policy").order_by("id")
-    return prompt_list(campaign=campaign).prefetch_related(Prefetch("completions", queryset=completions))
+    prompts = prompt_list(campaign=campaign, split=split, search=search)
+    return prompts.prefetch_related(Prefetch("completions", queryset=completions))
 
 
 def policy_list(*, campaign: Campaign):

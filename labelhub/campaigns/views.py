@@ -33,13 +33,7 @@ def campaign_detail(request, slug):
     if roles & CONTENT_READERS:
         split = request.GET.get("split") or None
         search = request.GET.get("q") or None
-        prompts = selectors.prompts_with_completions(campaign=campaign)
-        if split:
-            prompts = prompts.filter(split=split)
-        if search:
-            prompts = selectors.prompts_with_completions(campaign=campaign).filter(
-                pk__in=selectors.prompt_list(campaign=campaign, search=search).values("pk")
-            )
+        prompts = selectors.prompts_with_completions(campaign=campaign, split=split, search=search)
         page = Paginator(prompts, 20).get_page(request.GET.get("page"))
         context |= {
             "page": page,
