@@ -1,3 +1,9 @@
 """WebSocket routes. Consumers check login and membership themselves on connect."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from labelhub.labeling.consumers import CampaignProgressConsumer
+
+websocket_urlpatterns = [
+    path("ws/campaigns/<slug:slug>/progress/", CampaignProgressConsumer.as_asgi()),
+]

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "procrastinate.contrib.django",
     "labelhub.accounts",
     "labelhub.campaigns",
+    "labelhub.labeling",
     "labelhub.ops",
 ]
 
@@ -221,6 +222,7 @@ PROCRASTINATE_IMPORT_PATHS = ["labelhub.config.tasks"]
 
 # --- LabelHub -------------------------------------------------------------------------------
 LABELHUB_IMPORT_MAX_BYTES = int(os.environ.get("LABELHUB_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
+LABELHUB_LEASE_SECONDS = int(os.environ.get("LABELHUB_LEASE_SECONDS", "600"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

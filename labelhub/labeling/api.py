@@ -1,0 +1,146 @@
+"""REST API of the labeling loop: next task, submit, skip; tasks and judgments for leads."""
+
+from django.utils.functional import cached_property
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action, api_view
+from rest_framework.exceptions import NotFound as HttpNotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labelhub.campaigns import selectors as campaign_selectors
+from labelhub.campaigns.api import CampaignChildViewSet
+from labelhub.campaigns.models import Role
+from labelhub.campaigns.permissions import ANY_MEMBER
+from labelhub.campaigns.selectors import CONTENT_READERS
+from labelhub.labeling import selectors, services
+from labelhub.labeling.serializers import (
+    JudgmentInputSerializer,
+    JudgmentSerializer,
+    LeaseSerializer,
+    SkipSerializer,
+    TaskGenerateSerializer,
+    TaskSerializer,
+    lease_payload,
+)
+from labelhub.labeling.validation import JudgmentInvalid
+
+
+def _errors(exc: JudgmentInvalid) -> Response:
+    return Response({"detail": "Invalid judgment.", "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
+
+
+class NextTaskView(APIView):
+    """Lease the next task (or get the live lease you hold). 204 when nothing is left."""
+
+    @extend_schema(
+        request=None,
+        parameters=[
+            OpenApiParameter("campaign", str, description="Only this campaign (slug)."),
+            OpenApiParameter("after", int, description="The task on screen: return a different one (prefetch)."),
+        ],
+        responses={200: LeaseSerializer, 204: OpenApiResponse(description="Nothing left for you.")},
+    )
+    def post(self, request):
+        campaign = None
+        if slug := request.query_params.get("campaign"):
+            campaign = campaign_selectors.campaign_get(user=request.user, slug=slug)
+        holding = request.query_params.get("after")
+        assignment = services.next_task(
+            labeler=request.user, campaign=campaign, holding=int(holding) if str(holding).isdigit() else None
+        )
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(lease_payload(selectors.assignment_for_display(assignment=assignment)))
+
+
+@extend_schema(request=JudgmentInputSerializer, responses={201: JudgmentSerializer, 200: JudgmentSerializer})
+@api_view(["POST"])
+def submit(request, assignment_id: int):
+    """Submit a judgment for your lease. Retrying with the same idempotency key returns the first one."""
+    serializer = JudgmentInputSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    try:
+        judgment, created = services.judgment_submit(
+            labeler=request.user, assignment_id=assignment_id, data=serializer.validated_data
+        )
+    except JudgmentInvalid as exc:
+        return _errors(exc)
+    except services.NotFound as exc:
+        raise HttpNotFound(str(exc)) from None
+    except services.LabelingConflict as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    return Response(JudgmentSerializer(judgment).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+@extend_schema(request=SkipSerializer, responses={200: None})
+@api_view(["POST"])
+def skip(request, assignment_id: int):
+    """Give a task back with a reason; you will not be offered it again."""
+    try:
+        services.assignment_skip(labeler=request.user, assignment_id=assignment_id, reason=request.data.get("reason", ""))
+    except JudgmentInvalid as exc:
+        return _errors(exc)
+    except services.NotFound as exc:
+        raise HttpNotFound(str(exc)) from None
+    except services.LabelingConflict as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    return Response({"skipped": assignment_id})
+
+
+@extend_schema(responses={200: None})
+@api_view(["GET"])
+def home(request):
+    """Your campaigns as a labeler: tasks left for you, your judgments today and overall."""
+    return Response([
+        {"slug": row["campaign"].slug, "name": row["campaign"].name, "status": row["campaign"].status,
+         "tasks_left": row["tasks_left"], "judged_today": row["judged_today"], "judged_total": row["judged_total"]}
+        for row in selectors.labeler_home(user=request.user)
+    ])
+
+
+class TaskViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin):
+    """A campaign's tasks. Leads generate them, set priority and gold answers."""
+
+    serializer_class = TaskSerializer
+    role_rules = {"list": CONTENT_READERS, "retrieve": CONTENT_READERS, "progress": ANY_MEMBER, "*": {Role.LEAD}}
+
+    def campaign_queryset(self):
+        return selectors.task_list(campaign=self._campaign)
+
+    def perform_update(self, serializer):
+        fields = {k: v for k, v in serializer.validated_data.items() if k in {"priority", "is_gold", "gold_answer"}}
+        services.task_update(task=serializer.instance, **fields)
+
+    @extend_schema(request=TaskGenerateSerializer, responses={201: None})
+    @action(detail=False, methods=["post"])
+    def generate(self, request, campaign_slug=None):
+        """Make tasks from the campaign's completions (K per prompt, or pairs)."""
+        params = TaskGenerateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        created = services.tasks_create(
+            campaign=self._campaign, policy_ids=data.get("policies"), split=data.get("split"),
+            priority=data["priority"], seed=data["seed"],
+        )
+        return Response({"created": created}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: None})
+    @action(detail=False, methods=["get"])
+    def progress(self, request, campaign_slug=None):
+        """Tasks done / total and judgments."""
+        return Response(selectors.campaign_progress(campaign_id=self._campaign.pk))
+
+
+class JudgmentViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Judgments of a campaign. Labelers see only their own."""
+
+    serializer_class = JudgmentSerializer
+    role_rules = {"*": ANY_MEMBER}
+
+    @cached_property
+    def _roles(self):
+        return self.get_roles()
+
+    def campaign_queryset(self):
+        return selectors.judgment_list(campaign=self._campaign, user=self.request.user, roles=self._roles)

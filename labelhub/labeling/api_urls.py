@@ -1,0 +1,16 @@
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from labelhub.labeling import api
+
+nested = SimpleRouter()
+nested.register("tasks", api.TaskViewSet, basename="campaign-task")
+nested.register("judgments", api.JudgmentViewSet, basename="campaign-judgment")
+
+urlpatterns = [
+    path("labeling/next/", api.NextTaskView.as_view(), name="labeling-next"),
+    path("labeling/home/", api.home, name="labeling-home"),
+    path("labeling/assignments/<int:assignment_id>/submit/", api.submit, name="labeling-submit"),
+    path("labeling/assignments/<int:assignment_id>/skip/", api.skip, name="labeling-skip"),
+    path("campaigns/<slug:campaign_slug>/", include(nested.urls)),
+]

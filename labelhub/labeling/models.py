@@ -1,0 +1,153 @@
+"""The labeling queue: tasks, leases on them (assignments) and the judgments labelers make.
+
+Counters on ``Task`` (``judgment_count``, ``lease_count``) are kept by the services in
+``services.py`` in the same transaction as the rows they count — no signals. The next-task
+query relies on them: a task is open while ``judgment_count + lease_count < overlap``.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from labelhub.campaigns.models import Campaign, Completion, Prompt
+
+
+class Task(models.Model):
+    """A prompt plus a fixed set of completions to judge together."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="tasks")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(max_length=16, choices=Campaign.TaskKind)
+    completions = models.ManyToManyField(Completion, through="TaskCompletion", related_name="tasks")
+    completion_key = models.CharField(
+        max_length=64, help_text="Sorted completion ids, so one set becomes one task only."
+    )
+    priority = models.IntegerField(default=0, help_text="Higher is served first.")
+    overlap = models.PositiveSmallIntegerField(help_text="Judgments wanted (the campaign's overlap).")
+    judgment_count = models.PositiveIntegerField(default=0)
+    lease_count = models.PositiveIntegerField(default=0, help_text="Live leases on this task.")
+    is_gold = models.BooleanField(default=False)
+    gold_answer = models.JSONField(null=True, blank=True, help_text="The expected judgment (same shape).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-priority", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "completion_key"], name="task_unique_completion_set"),
+            models.CheckConstraint(condition=Q(judgment_count__gte=0) & Q(lease_count__gte=0), name="task_counts_non_negative"),
+        ]
+        indexes = [
+            # the next-task scan: open tasks of a campaign by priority
+            models.Index(
+                F("campaign"), F("priority").desc(), F("id"),
+                name="task_open_by_priority",
+                condition=Q(judgment_count__lt=F("overlap") - F("lease_count")),
+            ),
+        ]
+
+    def __str__(self):
+        return f"task {self.pk} ({self.campaign_id})"
+
+    @property
+    def is_done(self) -> bool:
+        return self.judgment_count >= self.overlap
+
+
+class TaskCompletion(models.Model):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="task_completions")
+    completion = models.ForeignKey(Completion, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["task", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "completion"], name="task_completion_unique"),
+        ]
+
+
+class Assignment(models.Model):
+    """A labeler's lease on a task. One per (task, labeler), ever: nobody sees a task twice."""
+
+    class State(models.TextChoices):
+        LEASED = "leased", "Leased"
+        SUBMITTED = "submitted", "Submitted"
+        SKIPPED = "skipped", "Skipped"
+        EXPIRED = "expired", "Expired"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
+    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    state = models.CharField(max_length=16, choices=State, default=State.LEASED)
+    leased_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    display_order = models.JSONField(help_text="Completion ids in the order shown to this labeler.")
+    skip_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "labeler"], name="assignment_once_per_labeler"),
+        ]
+        indexes = [
+            models.Index(fields=["labeler", "state"], name="assignment_labeler_state"),
+            models.Index(fields=["expires_at"], name="assignment_live_expiry", condition=Q(state="leased")),
+        ]
+
+    def __str__(self):
+        return f"{self.labeler_id} → task {self.task_id} ({self.state})"
+
+
+class Strength(models.TextChoices):
+    MUCH_BETTER = "much_better", "Much better"
+    BETTER = "better", "Better"
+    SLIGHTLY_BETTER = "slightly_better", "Slightly better"
+    TIE = "tie", "Tie"
+    BOTH_BAD = "both_bad", "Both bad"
+
+
+class Judgment(models.Model):
+    """A labeler's answer to a task. Append-only: a correction is a new row pointing back."""
+
+    class Source(models.TextChoices):
+        HUMAN = "human", "Human"
+        IMPORTED = "imported", "Imported"
+        SIMULATED = "simulated", "Simulated"
+
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="judgments")
+    assignment = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.PROTECT, related_name="judgments")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="judgments")
+    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="judgments")
+    source = models.CharField(max_length=16, choices=Source, default=Source.HUMAN)
+    ranking = models.JSONField(
+        null=True, blank=True,
+        help_text="Best first, ties explicit: a list of groups of completion ids, e.g. [[3], [1, 4], [2]].",
+    )
+    preferred = models.ForeignKey(
+        Completion, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Pairwise: the better completion (empty for tie / both bad).",
+    )
+    strength = models.CharField(max_length=16, choices=Strength, blank=True)
+    ratings = models.JSONField(default=dict, blank=True, help_text='{"<completion id>": {"<axis>": value}}')
+    flags = models.JSONField(default=dict, blank=True, help_text='{"<completion id>": ["unsafe", …]}')
+    rationale = models.TextField(blank=True)
+    better_answer = models.TextField(blank=True, help_text="A better answer written or edited by the labeler.")
+    display_order = models.JSONField(default=list)
+    time_spent_ms = models.PositiveIntegerField(null=True, blank=True)
+    guideline_version = models.PositiveIntegerField()
+    idempotency_key = models.CharField(max_length=64)
+    supersedes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["labeler", "idempotency_key"], name="judgment_idempotency_key"),
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "created_at"]),
+            models.Index(fields=["labeler", "created_at"]),
+        ]
+
+    def __str__(self):
+        return f"judgment {self.pk} on task {self.task_id}"

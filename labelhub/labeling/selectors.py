@@ -1,0 +1,76 @@
+"""Reads for labeling, scoped to the user asking."""
+
+from __future__ import annotations
+
+from django.db.models import Count, F, Prefetch, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from labelhub.campaigns.models import Campaign, Completion, Role
+from labelhub.labeling.models import Assignment, Judgment, Task
+
+
+def campaign_progress(*, campaign_id: int) -> dict:
+    """Tasks done / total and judgments counted, in one query."""
+    row = Task.objects.filter(campaign_id=campaign_id).aggregate(
+        tasks_total=Count("id"),
+        tasks_done=Count("id", filter=Q(judgment_count__gte=F("overlap"))),
+        judgments=Coalesce(Sum("judgment_count"), 0),
+    )
+    return {"campaign_id": campaign_id, **row}
+
+
+def assignment_for_display(*, assignment: Assignment) -> dict:
+    """Everything the labeling page needs for one lease, in display order (3 queries)."""
+    task = (
+        Task.objects.select_related("prompt", "campaign")
+        .prefetch_related(Prefetch("completions", queryset=Completion.objects.only("id", "text")))
+        .get(pk=assignment.task_id)
+    )
+    by_id = {c.id: c for c in task.completions.all()}
+    return {"assignment": assignment, "task": task, "completions": [by_id[i] for i in assignment.display_order]}
+
+
+def labeler_home(*, user) -> list[dict]:
+    """The labeler's campaigns with tasks left for them and their own counts (today, overall)."""
+    campaigns = list(
+        Campaign.objects.filter(memberships__user=user, memberships__role=Role.LABELER).order_by("name").distinct()
+    )
+    if not campaigns:
+        return []
+    ids = [c.id for c in campaigns]
+    start_of_day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    mine = dict(
+        (row["campaign_id"], row)
+        for row in Judgment.objects.filter(labeler=user, campaign_id__in=ids, supersedes__isnull=True)
+        .values("campaign_id")
+        .annotate(total=Count("id"), today=Count("id", filter=Q(created_at__gte=start_of_day)))
+    )
+    left = dict(
+        Task.objects.filter(campaign_id__in=ids, judgment_count__lt=F("overlap"))
+        .exclude(assignments__labeler=user)
+        .values("campaign_id")
+        .annotate(n=Count("id"))
+        .values_list("campaign_id", "n")
+    )
+    return [
+        {
+            "campaign": c,
+            "tasks_left": left.get(c.id, 0) if c.status == Campaign.Status.ACTIVE else 0,
+            "judged_today": mine.get(c.id, {}).get("today", 0),
+            "judged_total": mine.get(c.id, {}).get("total", 0),
+        }
+        for c in campaigns
+    ]
+
+
+def judgment_list(*, campaign: Campaign, user, roles: set[str]):
+    """Leads, reviewers and engineers see every judgment; a labeler only their own."""
+    judgments = Judgment.objects.filter(campaign=campaign).select_related("labeler")
+    if not roles & {Role.LEAD, Role.REVIEWER, Role.ENGINEER}:
+        judgments = judgments.filter(labeler=user)
+    return judgments.order_by("id")
+
+
+def task_list(*, campaign: Campaign):
+    return Task.objects.filter(campaign=campaign).prefetch_related("task_completions").order_by("-priority", "id")

@@ -1,0 +1,87 @@
+from rest_framework import serializers
+
+from labelhub.campaigns.templatetags.markdown import render_markdown
+from labelhub.labeling.models import Judgment, Strength, Task
+
+
+class JudgmentInputSerializer(serializers.Serializer):
+    """The shape of a submission; its content is checked against the task by the service."""
+
+    idempotency_key = serializers.CharField(min_length=8, max_length=64)
+    ranking = serializers.JSONField(required=False, help_text="Rank tasks: [[best], [tied, tied], [worst]] of completion ids.")
+    preferred = serializers.IntegerField(required=False, allow_null=True, help_text="Pairwise: the better completion's id.")
+    strength = serializers.ChoiceField(choices=Strength.choices, required=False)
+    ratings = serializers.JSONField(required=False, help_text='{"<completion id>": {"<axis>": value}}')
+    flags = serializers.JSONField(required=False, help_text='{"<completion id>": ["flag", …]}')
+    rationale = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    better_answer = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    time_spent_ms = serializers.IntegerField(required=False, min_value=0)
+    corrects = serializers.IntegerField(required=False, help_text="Id of your earlier judgment this one corrects.")
+
+
+class SkipSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class JudgmentSerializer(serializers.ModelSerializer):
+    labeler = serializers.CharField(source="labeler.username", default=None, read_only=True)
+
+    class Meta:
+        model = Judgment
+        fields = [
+            "id", "task", "assignment", "labeler", "source", "ranking", "preferred", "strength", "ratings",
+            "flags", "rationale", "better_answer", "display_order", "time_spent_ms", "guideline_version",
+            "idempotency_key", "supersedes", "created_at",
+        ]
+        read_only_fields = fields
+
+
+def lease_payload(display: dict) -> dict:
+    """The labeling page's view of a lease. Completion text comes raw and as sanitized HTML."""
+    assignment, task = display["assignment"], display["task"]
+    campaign, prompt = task.campaign, task.prompt
+    return {
+        "assignment": assignment.pk,
+        "expires_at": assignment.expires_at.isoformat(),
+        "task": {"id": task.pk, "kind": task.kind},
+        "campaign": {
+            "slug": campaign.slug, "name": campaign.name, "task_kind": campaign.task_kind,
+            "rating_axes": campaign.rating_axes, "flag_vocabulary": campaign.flag_vocabulary,
+            "guidelines_html": render_markdown(campaign.guidelines), "guidelines_version": campaign.guidelines_version,
+        },
+        "prompt": {"id": prompt.pk, "text": prompt.text, "messages": prompt.messages},
+        "completions": [{"id": c.pk, "text": c.text, "html": render_markdown(c.text)} for c in display["completions"]],
+    }
+
+
+class LeaseSerializer(serializers.Serializer):
+    """Documents the lease payload for the schema."""
+
+    assignment = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+    task = serializers.DictField()
+    campaign = serializers.DictField()
+    prompt = serializers.DictField()
+    completions = serializers.ListField(child=serializers.DictField())
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    completion_ids = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Task
+        fields = [
+            "id", "prompt", "kind", "completion_ids", "priority", "overlap", "judgment_count", "lease_count",
+            "is_gold", "gold_answer", "created_at",
+        ]
+        read_only_fields = ["prompt", "kind", "completion_ids", "overlap", "judgment_count", "lease_count", "created_at"]
+
+    def get_completion_ids(self, task) -> list[int]:
+        return [tc.completion_id for tc in task.task_completions.all()]
+
+
+class TaskGenerateSerializer(serializers.Serializer):
+    policies = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="Policy ids (default: all).")
+    split = serializers.ChoiceField(choices=["train", "held_out"], required=False)
+    priority = serializers.IntegerField(default=0)
+    seed = serializers.IntegerField(default=0)
