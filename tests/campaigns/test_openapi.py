@@ -1,0 +1,66 @@
+"""/api/schema/ describes the campaign and account endpoints; /api/docs/ is Swagger UI
+served from drf-spectacular-sidecar, with no CDN in the page."""
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def schema(client):
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_it_serves_an_openapi_schema(client):
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi")
+    assert response.content.startswith(b"openapi: 3.")
+
+
+@pytest.mark.parametrize(
+    "path, methods",
+    [
+        ("/api/campaigns/", {"get", "post"}),
+        ("/api/campaigns/{slug}/", {"get", "put", "patch", "delete"}),
+        ("/api/campaigns/{campaign_slug}/members/", {"get", "post"}),
+        ("/api/campaigns/{campaign_slug}/members/{id}/", {"delete"}),
+        ("/api/campaigns/{campaign_slug}/prompts/", {"get"}),
+        ("/api/campaigns/{campaign_slug}/prompts/{id}/", {"get", "delete"}),
+        ("/api/campaigns/{campaign_slug}/policies/", {"get", "post"}),
+        ("/api/campaigns/{campaign_slug}/policies/{id}/", {"get", "put", "patch", "delete"}),
+        ("/api/campaigns/{campaign_slug}/completions/", {"get", "post"}),
+        ("/api/campaigns/{campaign_slug}/completions/{id}/", {"get"}),
+        ("/api/campaigns/{campaign_slug}/imports/", {"post"}),
+        ("/api/me/", {"get"}),
+        ("/api/me/token/", {"post"}),
+        ("/api/auth/token/", {"post"}),
+    ],
+)
+def test_it_describes_each_endpoint(schema, path, methods):
+    assert set(schema["paths"][path]) - {"parameters"} == methods
+
+
+def test_it_describes_the_import_upload_and_its_errors(schema):
+    operation = schema["paths"]["/api/campaigns/{campaign_slug}/imports/"]["post"]
+    assert "multipart/form-data" in operation["requestBody"]["content"]
+    assert operation["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith("/ImportResult")
+    assert operation["responses"]["400"]["description"] == "Nothing was written."
+
+
+def test_it_serves_swagger_ui_from_the_sidecar(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+
+
+def test_it_serves_the_swagger_ui_assets(client):
+    response = client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert response.status_code == 200
