@@ -101,6 +101,8 @@ def _completion_key(ids) -> str:
 
 # --- the queue ------------------------------------------------------------------------------
 
+_NEXT_TASK_LOCK = 7301  # advisory-lock namespace for per-labeler next-task calls
+
 _EXPIRE_SQL = """
 WITH expired AS (
     UPDATE labeling_assignment SET state = 'expired', closed_at = %(now)s
@@ -141,6 +143,10 @@ def next_task(*, labeler, campaign: Campaign | None = None, holding: int | None 
     prefetched next task). ``None`` when nothing is left for this labeler.
     """
     now = timezone.now()
+    with connection.cursor() as cursor:
+        # one labeler's requests (two tabs, a prefetch racing a submit) go one at a time,
+        # so the live-lease check below sees the other request's lease
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_NEXT_TASK_LOCK, labeler.pk])
     leases_expire(now=now)
     live = Assignment.objects.filter(
         labeler=labeler, state=Assignment.State.LEASED, expires_at__gt=now,
