@@ -64,6 +64,9 @@ class TaskCompletion(models.Model):
             models.UniqueConstraint(fields=["task", "completion"], name="task_completion_unique"),
         ]
 
+    def __str__(self):
+        return f"task {self.task_id} #{self.position}: completion {self.completion_id}"
+
 
 class Assignment(models.Model):
     """A labeler's lease on a task. One per (task, labeler), ever: nobody sees a task twice."""

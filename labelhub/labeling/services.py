@@ -115,7 +115,10 @@ WHERE t.id = e.task_id
 """
 
 _NEXT_TASK_SQL = """
-SELECT t.id FROM labeling_task t
+SELECT t.id,
+       (SELECT array_agg(tc.completion_id ORDER BY tc.position)
+          FROM labeling_taskcompletion tc WHERE tc.task_id = t.id)
+FROM labeling_task t
 WHERE t.campaign_id IN (
         SELECT m.campaign_id FROM campaigns_membership m
         JOIN campaigns_campaign c ON c.id = m.campaign_id
@@ -165,20 +168,11 @@ def next_task(*, labeler, campaign: Campaign | None = None, holding: int | None 
         row = cursor.fetchone()
     if row is None:
         return None
-    return _lease(task_id=row[0], labeler=labeler, now=now)
-
-
-def _lease(*, task_id: int, labeler, now) -> Assignment | None:
-    order = list(TaskCompletion.objects.filter(task_id=task_id).order_by("position").values_list("completion_id", flat=True))
+    task_id, order = row
     random.Random(f"{task_id}:{labeler.pk}:{now.timestamp()}").shuffle(order)
-    try:
-        with transaction.atomic():
-            assignment = Assignment.objects.create(
-                task_id=task_id, labeler=labeler, leased_at=now, expires_at=now + lease_duration(),
-                display_order=order,
-            )
-    except IntegrityError:  # the same labeler leased it a moment ago in another request
-        return None
+    assignment = Assignment.objects.create(
+        task_id=task_id, labeler=labeler, leased_at=now, expires_at=now + lease_duration(), display_order=order,
+    )
     Task.objects.filter(pk=task_id).update(lease_count=F("lease_count") + 1)
     return assignment
 
