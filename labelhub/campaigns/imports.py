@@ -21,7 +21,7 @@ import io
 import json
 from dataclasses import dataclass, field
 
-from labelhub.campaigns.models import Prompt, content_hash
+from labelhub.campaigns.models import Prompt, contains_nul, content_hash
 
 MAX_ERRORS = 100
 ROLES = {"system", "user", "assistant"}
@@ -146,7 +146,7 @@ def _prompt_from_object(line: int, obj: dict, errors: list[RowError]) -> ParsedP
         errors.append(RowError(line, "prompt", f"must be a string, not {_type(obj['prompt'])}"))
     elif not obj["prompt"].strip():
         errors.append(RowError(line, "prompt", "is empty"))
-    elif _has_nul(obj["prompt"]):
+    elif contains_nul(obj["prompt"]):
         errors.append(RowError(line, "prompt", NUL_MESSAGE))
     else:
         text = obj["prompt"]
@@ -156,7 +156,7 @@ def _prompt_from_object(line: int, obj: dict, errors: list[RowError]) -> ParsedP
     metadata = obj.get("metadata", {})
     if not isinstance(metadata, dict):
         errors.append(RowError(line, "metadata", f"must be an object, not {_type(metadata)}"))
-    elif _has_nul(metadata):
+    elif contains_nul(metadata):
         errors.append(RowError(line, "metadata", NUL_MESSAGE))
     completions = _validate_completions(line, obj.get("completions", []), errors)
     if len(errors) > before:
@@ -177,7 +177,7 @@ def _validate_messages(line: int, messages, errors: list[RowError]) -> list | No
             errors.append(RowError(line, f"{where}.role", f"must be one of {sorted(ROLES)}"))
         elif not isinstance(turn.get("content"), str) or not turn["content"].strip():
             errors.append(RowError(line, f"{where}.content", "missing or not a non-empty string"))
-        elif _has_nul(turn["content"]):
+        elif contains_nul(turn["content"]):
             errors.append(RowError(line, f"{where}.content", NUL_MESSAGE))
     if len(errors) > before:
         return None
@@ -200,13 +200,13 @@ def _validate_completions(line: int, items, errors: list[RowError]) -> list[Pars
         metadata = item.get("metadata", {})
         if not isinstance(text, str) or not text.strip():
             errors.append(RowError(line, f"{where}.text", "missing or not a non-empty string"))
-        elif _has_nul(text):
+        elif contains_nul(text):
             errors.append(RowError(line, f"{where}.text", NUL_MESSAGE))
-        elif not isinstance(policy, str) or not policy.strip() or len(policy) > 120 or _has_nul(policy):
+        elif not isinstance(policy, str) or not policy.strip() or len(policy) > 120 or contains_nul(policy):
             errors.append(RowError(line, f"{where}.policy", "must be a name of 1–120 characters"))
         elif not isinstance(metadata, dict):
             errors.append(RowError(line, f"{where}.metadata", f"must be an object, not {_type(metadata)}"))
-        elif _has_nul(metadata):
+        elif contains_nul(metadata):
             errors.append(RowError(line, f"{where}.metadata", NUL_MESSAGE))
         else:
             completions.append(ParsedCompletion(text, policy.strip(), metadata))
@@ -274,17 +274,6 @@ def _json_cell(line: int, name: str, value: str, errors: list[RowError]):
 def _refuse_constant(name: str):
     """``json.loads`` accepts NaN and Infinity; PostgreSQL's jsonb does not."""
     raise ValueError(f"{name} is not a JSON value")
-
-
-def _has_nul(value) -> bool:
-    """PostgreSQL text and jsonb cannot store the NUL character, in values or keys."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 def _merge_csv_rows(rows: list[ParsedPrompt]) -> list[ParsedPrompt]:

@@ -22,6 +22,18 @@ def content_hash(value) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def contains_nul(value) -> bool:
+    """Whether a string or JSON value holds the NUL character, which PostgreSQL text and
+    jsonb cannot store (in values or keys)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(v) for v in value)
+    return False
+
+
 class Role(models.TextChoices):
     LEAD = "lead", "Project lead"
     LABELER = "labeler", "Labeler"

@@ -1,4 +1,5 @@
 from django.contrib.auth import get_user_model
+from django.db import models
 from rest_framework import serializers
 
 from labelhub.campaigns.models import (
@@ -8,11 +9,28 @@ from labelhub.campaigns.models import (
     Policy,
     Prompt,
     Role,
+    contains_nul,
     content_hash,
 )
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class JsonbField(serializers.JSONField):
+    """A JSON value PostgreSQL's jsonb can store: no NUL character in any string or key."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if contains_nul(value):
+            raise serializers.ValidationError("Must not contain the NUL character (\\u0000).")
+        return value
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = serializers.ModelSerializer.serializer_field_mapping | {
+        models.JSONField: JsonbField
+    }
+
+
+class CampaignSerializer(ModelSerializer):
     my_roles = serializers.SerializerMethodField()
 
     class Meta:
@@ -63,7 +81,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(ModelSerializer):
     username = serializers.SlugRelatedField(
         source="user", slug_field="username", queryset=get_user_model().objects.all()
     )
@@ -75,7 +93,7 @@ class MembershipSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
 
-class CompletionSerializer(serializers.ModelSerializer):
+class CompletionSerializer(ModelSerializer):
     policy_name = serializers.CharField(source="policy.name", read_only=True)
 
     class Meta:
@@ -100,7 +118,7 @@ class CompletionSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class PromptSerializer(serializers.ModelSerializer):
+class PromptSerializer(ModelSerializer):
     completion_count = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -109,7 +127,7 @@ class PromptSerializer(serializers.ModelSerializer):
         read_only_fields = ["content_hash", "created_at"]
 
 
-class PolicySerializer(serializers.ModelSerializer):
+class PolicySerializer(ModelSerializer):
     completion_count = serializers.IntegerField(read_only=True)
 
     class Meta:

@@ -4,13 +4,16 @@ served from drf-spectacular-sidecar, with no CDN in the page."""
 import re
 
 import pytest
+from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def schema(client):
-    response = client.get("/api/schema/", {"format": "json"})
+@pytest.fixture(scope="module")
+def schema(django_db_setup, django_db_blocker):
+    """Generated once for the module: the schema does not depend on the data."""
+    with django_db_blocker.unblock():
+        response = Client().get("/api/schema/", {"format": "json"})
     assert response.status_code == 200
     return response.json()
 
