@@ -15,6 +15,7 @@ from django.db import transaction
 
 from labelhub.campaigns import services as campaign_services
 from labelhub.campaigns.models import Campaign, Role
+from labelhub.labeling import services as labeling_services
 
 DEMO_DIR = Path(settings.BASE_DIR) / "fixtures" / "demo"
 
@@ -43,6 +44,7 @@ class DemoResult:
     users_created: int
     prompts_created: int
     completions_created: int
+    tasks_created: int
 
 
 @transaction.atomic
@@ -74,4 +76,5 @@ def demo_load() -> DemoResult:
             campaign=campaign, user=users["lead"], filename=path.name, data=path.read_bytes()
         ).as_dict()
         prompts, completions = result["prompts_created"], result["completions_created"]
-    return DemoResult(campaign, created, prompts, completions)
+    tasks = labeling_services.tasks_create(campaign=campaign) if not campaign.tasks.exists() else 0
+    return DemoResult(campaign, created, prompts, completions, tasks)

@@ -10,7 +10,8 @@ class Command(BaseCommand):
         result = demo_load()
         self.stdout.write(
             f"Demo campaign '{result.campaign.name}': {result.campaign.prompts.count()} prompts "
-            f"(+{result.prompts_created} now, +{result.completions_created} completions); "
+            f"(+{result.prompts_created} now, +{result.completions_created} completions, "
+            f"+{result.tasks_created} tasks); "
             f"{result.users_created} users created."
         )
         self.stdout.write("Demo users (username / password / role):")
