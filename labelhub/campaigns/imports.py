@@ -21,13 +21,12 @@ import io
 import json
 from dataclasses import dataclass, field
 
-from labelhub.campaigns.models import Prompt, contains_nul, content_hash
+from labelhub.campaigns.models import Prompt, content_hash, unstorable
 
 MAX_ERRORS = 100
 ROLES = {"system", "user", "assistant"}
 SPLITS = {choice.value for choice in Prompt.Split}
 DEFAULT_POLICY = "imported"
-NUL_MESSAGE = "contains a NUL character, which cannot be stored"
 
 
 @dataclass(frozen=True)
@@ -124,6 +123,9 @@ def _jsonl_rows(lines: list[str], errors: list[RowError]) -> list[ParsedPrompt]:
         except ValueError as exc:
             errors.append(RowError(number, "json", f"invalid JSON: {exc}"))
             continue
+        except RecursionError:
+            errors.append(RowError(number, "json", "nested too deeply"))
+            continue
         if not isinstance(obj, dict):
             errors.append(RowError(number, "json", "each line must be a JSON object"))
             continue
@@ -146,8 +148,8 @@ def _prompt_from_object(line: int, obj: dict, errors: list[RowError]) -> ParsedP
         errors.append(RowError(line, "prompt", f"must be a string, not {_type(obj['prompt'])}"))
     elif not obj["prompt"].strip():
         errors.append(RowError(line, "prompt", "is empty"))
-    elif contains_nul(obj["prompt"]):
-        errors.append(RowError(line, "prompt", NUL_MESSAGE))
+    elif problem := unstorable(obj["prompt"]):
+        errors.append(RowError(line, "prompt", problem))
     else:
         text = obj["prompt"]
     split = obj.get("split", Prompt.Split.TRAIN)
@@ -156,8 +158,8 @@ def _prompt_from_object(line: int, obj: dict, errors: list[RowError]) -> ParsedP
     metadata = obj.get("metadata", {})
     if not isinstance(metadata, dict):
         errors.append(RowError(line, "metadata", f"must be an object, not {_type(metadata)}"))
-    elif contains_nul(metadata):
-        errors.append(RowError(line, "metadata", NUL_MESSAGE))
+    elif problem := unstorable(metadata):
+        errors.append(RowError(line, "metadata", problem))
     completions = _validate_completions(line, obj.get("completions", []), errors)
     if len(errors) > before:
         return None
@@ -177,8 +179,8 @@ def _validate_messages(line: int, messages, errors: list[RowError]) -> list | No
             errors.append(RowError(line, f"{where}.role", f"must be one of {sorted(ROLES)}"))
         elif not isinstance(turn.get("content"), str) or not turn["content"].strip():
             errors.append(RowError(line, f"{where}.content", "missing or not a non-empty string"))
-        elif contains_nul(turn["content"]):
-            errors.append(RowError(line, f"{where}.content", NUL_MESSAGE))
+        elif problem := unstorable(turn["content"]):
+            errors.append(RowError(line, f"{where}.content", problem))
     if len(errors) > before:
         return None
     return [{"role": t["role"], "content": t["content"]} for t in messages if isinstance(t, dict)]
@@ -200,14 +202,14 @@ def _validate_completions(line: int, items, errors: list[RowError]) -> list[Pars
         metadata = item.get("metadata", {})
         if not isinstance(text, str) or not text.strip():
             errors.append(RowError(line, f"{where}.text", "missing or not a non-empty string"))
-        elif contains_nul(text):
-            errors.append(RowError(line, f"{where}.text", NUL_MESSAGE))
-        elif not isinstance(policy, str) or not policy.strip() or len(policy) > 120 or contains_nul(policy):
+        elif problem := unstorable(text):
+            errors.append(RowError(line, f"{where}.text", problem))
+        elif not isinstance(policy, str) or not policy.strip() or len(policy) > 120 or unstorable(policy):
             errors.append(RowError(line, f"{where}.policy", "must be a name of 1–120 characters"))
         elif not isinstance(metadata, dict):
             errors.append(RowError(line, f"{where}.metadata", f"must be an object, not {_type(metadata)}"))
-        elif contains_nul(metadata):
-            errors.append(RowError(line, f"{where}.metadata", NUL_MESSAGE))
+        elif problem := unstorable(metadata):
+            errors.append(RowError(line, f"{where}.metadata", problem))
         else:
             completions.append(ParsedCompletion(text, policy.strip(), metadata))
     return completions
@@ -268,7 +270,9 @@ def _json_cell(line: int, name: str, value: str, errors: list[RowError]):
         return json.loads(value, parse_constant=_refuse_constant)
     except ValueError as exc:  # json.JSONDecodeError, or NaN/Infinity
         errors.append(RowError(line, name, f"invalid JSON: {getattr(exc, 'msg', exc)}"))
-        return None
+    except RecursionError:
+        errors.append(RowError(line, name, "nested too deeply"))
+    return None
 
 
 def _refuse_constant(name: str):

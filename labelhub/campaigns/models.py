@@ -22,16 +22,25 @@ def content_hash(value) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def contains_nul(value) -> bool:
-    """Whether a string or JSON value holds the NUL character, which PostgreSQL text and
-    jsonb cannot store (in values or keys)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(contains_nul(v) for v in value)
-    return False
+#: Deeper JSON is refused: Python's json module cannot reliably encode it (RecursionError).
+JSON_MAX_DEPTH = 64
+
+
+def unstorable(value) -> str | None:
+    """Why PostgreSQL could not store this text or JSON value, or None if it can: the NUL
+    character (in text, values or keys), or nesting deeper than ``JSON_MAX_DEPTH``."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > JSON_MAX_DEPTH:
+            return f"is nested deeper than {JSON_MAX_DEPTH} levels"
+        if isinstance(item, str) and "\x00" in item:
+            return "contains the NUL character, which cannot be stored"
+        if isinstance(item, dict):
+            stack.extend((part, depth + 1) for pair in item.items() for part in pair)
+        elif isinstance(item, list):
+            stack.extend((part, depth + 1) for part in item)
+    return None
 
 
 class Role(models.TextChoices):

@@ -9,18 +9,18 @@ from labelhub.campaigns.models import (
     Policy,
     Prompt,
     Role,
-    contains_nul,
     content_hash,
+    unstorable,
 )
 
 
 class JsonbField(serializers.JSONField):
-    """A JSON value PostgreSQL's jsonb can store: no NUL character in any string or key."""
+    """A JSON value PostgreSQL's jsonb can store: no NUL character, no absurd nesting."""
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        if contains_nul(value):
-            raise serializers.ValidationError("Must not contain the NUL character (\\u0000).")
+        if problem := unstorable(value):
+            raise serializers.ValidationError(f"The value {problem}.")
         return value
 
 

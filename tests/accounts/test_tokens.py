@@ -11,8 +11,8 @@ from labelhub.accounts.services import token_get_or_create
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "pw-for-tests-123"  # make_user's default
-# SessionAuthentication comes first and sends no WWW-Authenticate header, so DRF answers 403.
-REFUSED = 403
+# TokenAuthentication comes first in REST_FRAMEWORK and names itself in WWW-Authenticate.
+REFUSED = 401
 
 
 def with_token(key):
@@ -43,7 +43,9 @@ def test_it_knows_who_a_token_belongs_to(api_as, users_by_role, role):
 
 
 def test_it_refuses_anonymous_clients():
-    assert APIClient().get("/api/me/").status_code == REFUSED
+    response = APIClient().get("/api/me/")
+    assert response.status_code == REFUSED
+    assert response["WWW-Authenticate"] == "Token"
     assert APIClient().post("/api/me/token/").status_code == REFUSED
 
 

@@ -7,6 +7,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from labelhub.campaigns import services
 from labelhub.campaigns.models import Completion, Policy, Prompt, content_hash
 
+#: What the API answers a client without credentials: TokenAuthentication comes first in
+#: REST_FRAMEWORK and names itself in WWW-Authenticate, so DRF says 401 rather than 403.
+ANON = 401
+
 #: Every role fixture plus a client that is not signed in (``users_by_role`` has no entry).
 ROLES = ["lead", "labeler", "reviewer", "engineer", "outsider", "anonymous"]
 

@@ -4,12 +4,9 @@ non-members get 404, anonymous clients are refused."""
 import pytest
 
 from labelhub.campaigns.models import Campaign
-from tests.campaigns.conftest import role_cases
+from tests.campaigns.conftest import ANON, role_cases
 
 pytestmark = pytest.mark.django_db
-
-# SessionAuthentication comes first and sends no WWW-Authenticate header, so DRF answers 403.
-ANON = 403
 
 
 @pytest.mark.parametrize(

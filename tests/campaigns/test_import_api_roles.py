@@ -2,11 +2,10 @@
 
 import pytest
 
-from tests.campaigns.conftest import role_cases, written
+from tests.campaigns.conftest import ANON, role_cases, written
 
 pytestmark = pytest.mark.django_db
 
-ANON = 403
 URL = "/api/campaigns/helpful/imports/"
 
 

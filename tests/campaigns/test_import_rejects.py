@@ -49,6 +49,12 @@ JSONL_CASES = {
     "nul-in-policy": ('{"prompt": "x", "completions": [{"text": "y", "policy": "p\\u0000"}]}\n', 2,
                       "completions[0].policy"),
     "nan-in-metadata": ('{"prompt": "x", "metadata": {"score": NaN}}\n', 2, "json"),
+    "nested-beyond-the-parser": ('{"prompt": "x", "metadata": {"a": ' + "[" * 100_000 + "]" * 100_000 + "}}\n", 2, "json"),
+    "metadata-nested-too-deep": ('{"prompt": "x", "metadata": {"a": ' + "[" * 900 + "]" * 900 + "}}\n", 2, "metadata"),
+    "completion-metadata-nested-too-deep": (
+        '{"prompt": "x", "completions": [{"text": "y", "metadata": {"a": ' + "[" * 80 + "]" * 80 + "}}]}\n", 2,
+        "completions[0].metadata",
+    ),
     "infinity-in-completion-metadata": (
         '{"prompt": "x", "completions": [{"text": "y", "metadata": {"p": -Infinity}}]}\n', 2, "json",
     ),
@@ -65,6 +71,7 @@ CSV_CASES = {
     "metadata-not-an-object": ('prompt,metadata\nx,"[1, 2]"\n', 2, "metadata"),
     "nul-in-prompt": ("prompt\na\x00b\n", 2, "prompt"),
     "nan-in-metadata": ('prompt,metadata\nx,"{""score"": NaN}"\n', 2, "metadata"),
+    "metadata-nested-beyond-the-parser": ("prompt,metadata\nx," + "[" * 100_000 + "\n", 2, "metadata"),
 }
 
 

@@ -4,11 +4,10 @@ add or remove them."""
 import pytest
 
 from labelhub.campaigns.models import Membership
-from tests.campaigns.conftest import role_cases
+from tests.campaigns.conftest import ANON, role_cases
 
 pytestmark = pytest.mark.django_db
 
-ANON = 403
 URL = "/api/campaigns/helpful/members/"
 
 

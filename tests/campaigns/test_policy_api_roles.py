@@ -4,11 +4,10 @@ engineers create, change and delete them."""
 import pytest
 
 from labelhub.campaigns.models import Policy
-from tests.campaigns.conftest import role_cases
+from tests.campaigns.conftest import ANON, role_cases
 
 pytestmark = pytest.mark.django_db
 
-ANON = 403
 URL = "/api/campaigns/helpful/policies/"
 READERS = role_cases({"lead": 200, "labeler": 403, "reviewer": 200, "engineer": 200, "outsider": 404, "anonymous": ANON})
 

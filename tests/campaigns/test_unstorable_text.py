@@ -1,5 +1,5 @@
-"""PostgreSQL cannot store the NUL character in text or jsonb: the API refuses it naming the
-field, instead of failing in the database."""
+"""PostgreSQL cannot store the NUL character in text or jsonb, and Python cannot encode
+absurdly nested JSON: the API refuses both naming the field, instead of failing on save."""
 
 import pytest
 
@@ -43,3 +43,16 @@ def test_it_refuses_nul_in_campaign_settings(client_as, campaign, field, value):
     assert response.status_code == 400
     assert set(response.json()) == {field}
     assert Campaign.objects.get().guidelines_version == 1
+
+
+@pytest.mark.parametrize("depth, status", [(60, 201), (100, 400)])
+def test_it_refuses_absurdly_nested_metadata(client_as, prompt, policy, depth, status):
+    nested = []
+    for _ in range(depth):
+        nested = [nested]
+    body = {"prompt": prompt.id, "policy": policy.id, "text": "fine", "metadata": {"a": nested}}
+    response = client_as("engineer").post("/api/campaigns/helpful/completions/", body, format="json")
+    assert response.status_code == status
+    if status == 400:
+        assert set(response.json()) == {"metadata"}
+    assert Completion.objects.exists() == (status == 201)
