@@ -226,6 +226,9 @@ class Policy(models.Model):
     prompt_template = models.TextField(
         blank=True, help_text="Instruction or examples used by the template; {prompt} marks the prompt."
     )
+    is_best = models.BooleanField(
+        default=False, help_text="The campaign's current best version (set by the promotion gate)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "labelhub.accounts",
     "labelhub.campaigns",
     "labelhub.labeling",
+    "labelhub.feedback",
     "labelhub.ops",
 ]
 
@@ -223,6 +224,7 @@ PROCRASTINATE_IMPORT_PATHS = ["labelhub.config.tasks"]
 
 # --- LabelHub -------------------------------------------------------------------------------
 LABELHUB_IMPORT_MAX_BYTES = int(os.environ.get("LABELHUB_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
+LABELHUB_DATA_DIR = Path(os.environ.get("LABELHUB_DATA_DIR", VAR_DIR / "data"))
 LABELHUB_LEASE_SECONDS = int(os.environ.get("LABELHUB_LEASE_SECONDS", "600"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

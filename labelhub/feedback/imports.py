@@ -1,0 +1,124 @@
+"""Importing pre-judged pairs (HH-RLHF's chosen/rejected, or prompt/chosen/rejected) as judgments.
+
+Each pair becomes a prompt (deduplicated by content hash), two completions from the policy
+``imported``, a two-completion task and a judgment with source ``imported`` preferring the
+chosen side. All-or-nothing; errors name the line and field.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+
+from django.db import transaction
+from django.db.models import F
+
+from labelhub.campaigns.imports import ImportRejected, RowError
+from labelhub.campaigns.models import Campaign, Completion, Policy, Prompt, content_hash
+from labelhub.labeling.models import Judgment, Strength, Task, TaskCompletion
+
+HH_ASSISTANT = "\n\nAssistant:"
+IMPORTED_POLICY = "imported"
+
+
+def split_dialogue(chosen: str, rejected: str) -> tuple[str, str, str] | None:
+    """The shared prompt (through the last common "Assistant:") and the two final answers."""
+    cut = 0
+    while True:
+        at = chosen.find(HH_ASSISTANT, cut)
+        if at < 0 or not rejected.startswith(chosen[: at + len(HH_ASSISTANT)]):
+            break
+        cut = at + len(HH_ASSISTANT)
+    if cut == 0:
+        return None
+    return chosen[:cut], chosen[cut:], rejected[cut:]
+
+
+def parse_pairs(data: bytes) -> list[tuple[str, str, str]]:
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    errors, rows = [], []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            errors.append(RowError(number, "file", "not UTF-8"))
+            continue
+        except json.JSONDecodeError as exc:
+            errors.append(RowError(number, "json", f"invalid JSON: {exc.msg}"))
+            continue
+        row = _pair(number, obj, errors)
+        if row:
+            rows.append(row)
+    if not rows and not errors:
+        errors.append(RowError(None, "file", "the file contains no pairs"))
+    if errors:
+        raise ImportRejected(errors[:100])
+    return rows
+
+
+def _pair(line, obj, errors):
+    if not isinstance(obj, dict):
+        errors.append(RowError(line, "json", "each line must be a JSON object"))
+        return None
+    for field in ("chosen", "rejected"):
+        if not isinstance(obj.get(field), str) or not obj[field].strip():
+            errors.append(RowError(line, field, "missing or not a non-empty string"))
+            return None
+    if isinstance(obj.get("prompt"), str) and obj["prompt"].strip():
+        return obj["prompt"], obj["chosen"], obj["rejected"]
+    split = split_dialogue(obj["chosen"], obj["rejected"])
+    if split is None:
+        errors.append(RowError(line, "chosen", "no shared '\\n\\nAssistant:' prefix: give a 'prompt' field"))
+        return None
+    if split[1] == split[2]:
+        errors.append(RowError(line, "rejected", "the two final answers are identical"))
+        return None
+    return split
+
+
+@transaction.atomic
+def pairs_import(*, campaign: Campaign, data: bytes) -> dict:
+    """Import pre-judged pairs into a pairwise campaign; return counts."""
+    rows = parse_pairs(data)
+    policy, _ = Policy.objects.get_or_create(campaign=campaign, name=IMPORTED_POLICY)
+    created = skipped = 0
+    for prompt_text, chosen, rejected in rows:
+        prompt, _ = Prompt.objects.get_or_create(
+            campaign=campaign, content_hash=content_hash(prompt_text),
+            defaults={"text": prompt_text, "metadata": {"source": "imported-pairs"}},
+        )
+        a = _completion(prompt, policy, chosen)
+        b = _completion(prompt, policy, rejected)
+        key = hashlib.sha256(f"{a.id},{b.id}".encode()).hexdigest()[:64]
+        if Judgment.objects.filter(campaign=campaign, labeler=None, idempotency_key=key).exists():
+            skipped += 1
+            continue
+        task, _ = Task.objects.get_or_create(
+            campaign=campaign, completion_key=hashlib.sha256(",".join(map(str, sorted((a.id, b.id)))).encode()).hexdigest(),
+            defaults={"prompt": prompt, "kind": Campaign.TaskKind.PAIRWISE, "overlap": campaign.overlap},
+        )
+        if not task.task_completions.exists():
+            TaskCompletion.objects.bulk_create([TaskCompletion(task=task, completion=a, position=0),
+                                                TaskCompletion(task=task, completion=b, position=1)])
+        Judgment.objects.create(
+            task=task, campaign=campaign, labeler=None, source=Judgment.Source.IMPORTED, preferred=a,
+            strength=Strength.BETTER, display_order=[a.id, b.id], guideline_version=campaign.guidelines_version,
+            idempotency_key=key,
+        )
+        Task.objects.filter(pk=task.pk).update(judgment_count=F("judgment_count") + 1)
+        created += 1
+    return {"judgments_created": created, "judgments_skipped": skipped}
+
+
+def _completion(prompt, policy, text):
+    completion, _ = Completion.objects.get_or_create(
+        prompt=prompt, policy=policy, content_hash=content_hash(text), defaults={"text": text},
+    )
+    return completion
+
+
+

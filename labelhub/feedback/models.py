@@ -1,0 +1,53 @@
+"""Snapshots: frozen, versioned exports of a campaign's judgments for the trainer."""
+
+from django.conf import settings
+from django.db import models
+
+from labelhub.campaigns.models import Campaign
+
+
+class Snapshot(models.Model):
+    class Kind(models.TextChoices):
+        PREFERENCE = "preference", "Preference pairs (reward model, DPO)"
+        SFT = "sft", "Demonstrations (SFT) from written answers"
+
+    class Aggregation(models.TextChoices):
+        ALL = "all", "Every labeler's pairs"
+        MAJORITY = "majority", "Majority vote per pair"
+        BRADLEY_TERRY = "bradley_terry", "Bradley–Terry per task"
+
+    class State(models.TextChoices):
+        BUILDING = "building", "Building"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="snapshots")
+    version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind, default=Kind.PREFERENCE)
+    aggregation = models.CharField(max_length=16, choices=Aggregation, default=Aggregation.ALL)
+    keep_ties = models.BooleanField(default=False)
+    filters = models.JSONField(default=dict, blank=True, help_text='{"since", "until", "labelers", "exclude_flagged"}')
+    strength_margins = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=State, default=State.BUILDING)
+    path = models.CharField(max_length=500, blank=True, help_text="Folder with data.jsonl and dataset/.")
+    judgment_count = models.PositiveIntegerField(default=0)
+    row_count = models.PositiveIntegerField(default=0)
+    content_hash = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign", "-version"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "version"], name="snapshot_unique_version")]
+
+    def __str__(self):
+        return f"{self.campaign.slug} snapshot v{self.version}"
+
+    @property
+    def jsonl_path(self) -> str:
+        return f"{self.path}/data.jsonl"
+
+    @property
+    def dataset_path(self) -> str:
+        return f"{self.path}/dataset"

@@ -1,0 +1,198 @@
+"""Snapshots (judgments → a TRL-ready dataset on disk) and imports of pre-judged pairs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+
+from labelhub.campaigns.models import Campaign, Completion, Prompt
+from labelhub.feedback import pairs as pairs_lib
+from labelhub.feedback.models import Snapshot
+from labelhub.labeling.models import Judgment
+
+logger = logging.getLogger(__name__)
+TASK_BATCH = 500
+
+
+class SnapshotInvalid(Exception):
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+def prompt_as_text(prompt: Prompt) -> str:
+    """Text prompts as they are; chat prompts in the HH-RLHF dialogue form the trainer reads."""
+    if prompt.messages is None:
+        return prompt.text
+    names = {"user": "Human", "assistant": "Assistant", "system": "System"}
+    turns = "".join(f"\n\n{names[m['role']]}: {m['content']}" for m in prompt.messages)
+    return f"{turns}\n\nAssistant:"
+
+
+@transaction.atomic
+def snapshot_create(*, campaign: Campaign, user, kind: str = Snapshot.Kind.PREFERENCE, aggregation: str = "all",
+                    keep_ties: bool = False, filters: dict | None = None, strength_margins: dict | None = None) -> Snapshot:
+    """Register a new snapshot version (state ``building``); :func:`snapshot_build` writes it."""
+    filters = _validate_filters(filters or {})
+    if aggregation not in Snapshot.Aggregation.values:
+        raise SnapshotInvalid({"aggregation": f"must be one of {Snapshot.Aggregation.values}"})
+    if kind not in Snapshot.Kind.values:
+        raise SnapshotInvalid({"kind": f"must be one of {Snapshot.Kind.values}"})
+    Campaign.objects.select_for_update().filter(pk=campaign.pk).first()  # versions in order
+    version = (campaign.snapshots.aggregate(v=Max("version"))["v"] or 0) + 1
+    folder = Path(settings.LABELHUB_DATA_DIR) / "snapshots" / campaign.slug / f"v{version}"
+    return Snapshot.objects.create(
+        campaign=campaign, version=version, kind=kind, aggregation=aggregation, keep_ties=keep_ties,
+        filters=filters, strength_margins=strength_margins or pairs_lib.DEFAULT_STRENGTH_MARGINS,
+        path=str(folder), created_by=user,
+    )
+
+
+def _validate_filters(filters: dict) -> dict:
+    from django.utils.dateparse import parse_datetime
+
+    allowed = {"since", "until", "labelers", "exclude_flagged"}
+    errors = {f"filters.{k}": "unknown filter" for k in filters if k not in allowed}
+    for key in ("since", "until"):
+        if filters.get(key) and parse_datetime(str(filters[key])) is None:
+            errors[f"filters.{key}"] = "must be an ISO date-time, e.g. 2026-11-01T00:00:00Z"
+    if "labelers" in filters and not (isinstance(filters["labelers"], list) and all(isinstance(u, str) for u in filters["labelers"])):
+        errors["filters.labelers"] = "must be a list of usernames"
+    if errors:
+        raise SnapshotInvalid(errors)
+    return filters
+
+
+def snapshot_build(*, snapshot_id: int) -> Snapshot:
+    """Write ``data.jsonl`` and a ``datasets`` directory, streaming tasks in batches."""
+    snapshot = Snapshot.objects.select_related("campaign").get(pk=snapshot_id)
+    folder = Path(snapshot.path)
+    folder.mkdir(parents=True, exist_ok=True)
+    digest, rows, judgments = hashlib.sha256(), 0, 0
+    try:
+        with open(folder / "data.jsonl", "w", encoding="utf-8") as out:
+            for batch in _judgment_batches(snapshot):
+                judgments += sum(len(js) for js in batch.values())
+                for row in _rows(snapshot, batch):
+                    line = json.dumps(row, ensure_ascii=False) + "\n"
+                    out.write(line)
+                    digest.update(line.encode())
+                    rows += 1
+        _write_dataset_dir(folder, rows)
+    except Exception as exc:
+        logger.exception("snapshot %s failed", snapshot.pk)
+        Snapshot.objects.filter(pk=snapshot.pk).update(state=Snapshot.State.FAILED, error=str(exc)[:2000])
+        raise
+    Snapshot.objects.filter(pk=snapshot.pk).update(
+        state=Snapshot.State.READY, row_count=rows, judgment_count=judgments, content_hash=digest.hexdigest(),
+    )
+    snapshot.refresh_from_db()
+    return snapshot
+
+
+def _write_dataset_dir(folder: Path, rows: int) -> None:
+    import datasets
+
+    if rows == 0:
+        datasets.Dataset.from_dict({}).save_to_disk(str(folder / "dataset"))
+        return
+    datasets.Dataset.from_json(str(folder / "data.jsonl"), cache_dir=str(folder / ".cache")).save_to_disk(str(folder / "dataset"))
+
+
+def _judgments(snapshot: Snapshot):
+    f = snapshot.filters
+    judgments = Judgment.objects.filter(campaign=snapshot.campaign, corrections__isnull=True)
+    if f.get("since"):
+        judgments = judgments.filter(created_at__gte=f["since"])
+    if f.get("until"):
+        judgments = judgments.filter(created_at__lt=f["until"])
+    if f.get("labelers"):
+        judgments = judgments.filter(labeler__username__in=f["labelers"])
+    if snapshot.kind == Snapshot.Kind.SFT:
+        judgments = judgments.exclude(better_answer="")
+    return judgments
+
+
+def _judgment_batches(snapshot: Snapshot):
+    """Yield {task_id: [judgment values]} for up to TASK_BATCH tasks at a time (bounded memory)."""
+    task_ids = _judgments(snapshot).order_by("task_id").values_list("task_id", flat=True).distinct()
+    batch_ids: list[int] = []
+    for task_id in task_ids.iterator(chunk_size=2000):
+        batch_ids.append(task_id)
+        if len(batch_ids) == TASK_BATCH:
+            yield _load_batch(snapshot, batch_ids)
+            batch_ids = []
+    if batch_ids:
+        yield _load_batch(snapshot, batch_ids)
+
+
+def _load_batch(snapshot: Snapshot, task_ids: list[int]) -> dict[int, list[dict]]:
+    batch: dict[int, list[dict]] = defaultdict(list)
+    fields = ["id", "task_id", "task__prompt_id", "labeler__username", "source", "ranking", "preferred_id", "strength",
+              "flags", "display_order", "guideline_version", "better_answer"]
+    for j in _judgments(snapshot).filter(task_id__in=task_ids).order_by("task_id", "id").values(*fields):
+        batch[j["task_id"]].append(j)
+    return batch
+
+
+def _rows(snapshot: Snapshot, batch: dict[int, list[dict]]):
+    prompt_ids = {js[0]["task__prompt_id"] for js in batch.values()}
+    prompts = {p.id: p for p in Prompt.objects.filter(id__in=prompt_ids)}
+    if snapshot.kind == Snapshot.Kind.SFT:
+        yield from _sft_rows(batch, prompts)
+        return
+    completion_ids = {c for js in batch.values() for j in js for c in j["display_order"]}
+    completions = {c.id: c for c in Completion.objects.filter(id__in=completion_ids).select_related("policy")}
+    for task_id, judgments in batch.items():
+        prompt = prompts[judgments[0]["task__prompt_id"]]
+        for pair in pairs_lib.aggregate(_pairs(snapshot, task_id, judgments), snapshot.aggregation):
+            if pair.tie and not snapshot.keep_ties:
+                continue
+            yield _pair_row(pair, prompt, completions)
+
+
+def _pairs(snapshot: Snapshot, task_id: int, judgments: list[dict]) -> list[pairs_lib.Pair]:
+    out = []
+    for j in judgments:
+        flagged = {int(c) for c, flags in (j["flags"] or {}).items() if flags}
+        labeler = j["labeler__username"] or j["source"]
+        if j["ranking"]:
+            raw = [(a, b, tie, None) for a, b, tie in pairs_lib.pairs_from_ranking(j["ranking"], keep_ties=snapshot.keep_ties)]
+        else:
+            one = pairs_lib.pair_from_choice(sorted(j["display_order"]), j["preferred_id"], j["strength"], snapshot.strength_margins)
+            raw = [one] if one else []
+        for chosen, rejected, tie, margin in raw:
+            if snapshot.filters.get("exclude_flagged") and {chosen, rejected} & flagged:
+                continue
+            out.append(pairs_lib.Pair(task_id=task_id, chosen=chosen, rejected=rejected, margin=margin, tie=tie,
+                                      labelers=[labeler], guideline_versions=[j["guideline_version"]]))
+    return out
+
+
+def _pair_row(pair: pairs_lib.Pair, prompt: Prompt, completions: dict[int, Completion]) -> dict:
+    chosen, rejected = completions[pair.chosen], completions[pair.rejected]
+    row = {"prompt": prompt_as_text(prompt), "chosen": chosen.text, "rejected": rejected.text}
+    if pair.margin is not None:
+        row["margin"] = pair.margin
+    return row | {
+        "tie": pair.tie, "group_id": f"task-{pair.task_id}", "task_id": pair.task_id, "prompt_id": prompt.id,
+        "chosen_id": chosen.id, "rejected_id": rejected.id,
+        "chosen_policy": chosen.policy.name, "rejected_policy": rejected.policy.name,
+        "labelers": pair.labelers, "votes": pair.votes, "guideline_versions": pair.guideline_versions,
+    }
+
+
+def _sft_rows(batch, prompts):
+    for task_id, judgments in batch.items():
+        for j in judgments:
+            prompt = prompts[j["task__prompt_id"]]
+            yield {"prompt": prompt_as_text(prompt), "response": j["better_answer"], "group_id": f"task-{task_id}",
+                   "task_id": task_id, "prompt_id": prompt.id, "labeler": j["labeler__username"],
+                   "guideline_version": j["guideline_version"]}
