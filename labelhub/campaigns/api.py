@@ -34,6 +34,15 @@ class Conflict(APIException):
     default_code = "conflict"
 
 
+def delete_unless_protected(delete, what: str) -> None:
+    """Run ``delete()``; rows that protect the object (judgments, tasks…) make it a 409."""
+    try:
+        delete()
+    except ProtectedError as exc:
+        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+        raise Conflict(f"{what} still has {', '.join(kinds)}; it cannot be deleted.") from None
+
+
 class CampaignViewSet(viewsets.ModelViewSet):
     """Campaigns you are a member of. Anyone signed in may create one and becomes its lead."""
 
@@ -73,7 +82,7 @@ class CampaignViewSet(viewsets.ModelViewSet):
         services.campaign_update(campaign=serializer.instance, **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        services.campaign_delete(campaign=instance)
+        delete_unless_protected(lambda: services.campaign_delete(campaign=instance), "This campaign")
 
 
 class CampaignChildViewSet(viewsets.GenericViewSet):
@@ -137,6 +146,9 @@ class PromptViewSet(
             campaign=self._campaign, split=params.get("split"), search=params.get("search")
         )
 
+    def perform_destroy(self, instance):
+        delete_unless_protected(instance.delete, "This prompt")
+
 
 class PolicyViewSet(CampaignChildViewSet, viewsets.ModelViewSet):
     """Policies (model versions) of a campaign."""
@@ -151,10 +163,7 @@ class PolicyViewSet(CampaignChildViewSet, viewsets.ModelViewSet):
         serializer.save(campaign=self._campaign)
 
     def perform_destroy(self, instance):
-        try:
-            instance.delete()
-        except ProtectedError:
-            raise Conflict(f"Policy {instance.name!r} has completions; it cannot be deleted.") from None
+        delete_unless_protected(instance.delete, f"Policy {instance.name!r}")
 
 
 class CompletionViewSet(

@@ -55,13 +55,6 @@ def test_it_lets_leads_and_engineers_delete_a_policy(client_as, policy, role, st
     assert Policy.objects.filter(pk=policy.pk).exists() == (status != 204)
 
 
-def test_it_refuses_to_delete_a_policy_that_has_completions(client_as, completion):
-    response = client_as("engineer").delete(f"{URL}{completion.policy_id}/")
-    assert response.status_code == 409
-    assert "completions" in response.json()["detail"]
-    assert Policy.objects.filter(pk=completion.policy_id).exists()
-
-
 def test_it_names_the_field_when_a_policy_name_is_taken(client_as, policy):
     response = client_as("engineer").post(URL, {"name": "base-v1"}, format="json")
     assert response.status_code == 400
