@@ -82,7 +82,14 @@ def run(cfg: DPOConfig) -> RunResult:
 
         from trainer.data import load_preferences, split_by_group
         from trainer.hf import metrics_callback, prepare_trainer, train_stats, training_args
-        from trainer.models import count_parameters, load_causal_lm, load_tokenizer, lora_config, resolve_model, save_model
+        from trainer.models import (
+            count_parameters,
+            load_causal_lm,
+            load_tokenizer,
+            lora_config,
+            resolve_model,
+            save_model,
+        )
 
         ref = resolve_model(cfg.model, cfg.adapter)
         tokenizer = load_tokenizer(ref)

@@ -70,7 +70,14 @@ def run(cfg: RewardConfig) -> RunResult:
 
         from trainer.data import load_preferences, split_by_group
         from trainer.hf import metrics_callback, prepare_trainer, train_stats, training_args
-        from trainer.models import count_parameters, load_reward_model, load_tokenizer, lora_config, resolve_model, save_model
+        from trainer.models import (
+            count_parameters,
+            load_reward_model,
+            load_tokenizer,
+            lora_config,
+            resolve_model,
+            save_model,
+        )
 
         # Data: pairs, a held-out split by group, token ids (EOS as the scorer adds it).
         ref = resolve_model(cfg.model)

@@ -49,6 +49,16 @@ def _as_messages(value: Any, role: str) -> list[dict]:
     return [{"role": role, "content": value}] if value else []
 
 
+def join_for_reward(prompts: list[Any], completions: list[str]) -> tuple[list[Any], list[str]]:
+    """Generated text as reward-model input: raw prompt + completion, with one separating
+    space when neither side has one (as in exported pairs: " answer" after the prompt)."""
+    joined = []
+    for p, c in zip(prompts, completions, strict=True):
+        needs_space = isinstance(p, str) and p and not p[-1].isspace() and c and not c[0].isspace()
+        joined.append(" " + c if needs_space else c)
+    return prompts, joined
+
+
 def score_ids(model, sequences: list[list[int]], pad_id: int, batch_size: int, device: str) -> list[float]:
     """One scalar per sequence; batches of similar length, right-padded."""
     import torch

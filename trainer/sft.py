@@ -48,7 +48,14 @@ def run(cfg: SFTConfig) -> RunResult:
 
         from trainer.data import load_demonstrations, split_by_group
         from trainer.hf import metrics_callback, prepare_trainer, train_stats, training_args
-        from trainer.models import count_parameters, load_causal_lm, load_tokenizer, lora_config, resolve_model, save_model
+        from trainer.models import (
+            count_parameters,
+            load_causal_lm,
+            load_tokenizer,
+            lora_config,
+            resolve_model,
+            save_model,
+        )
 
         ref = resolve_model(cfg.model, cfg.adapter)
         tokenizer = load_tokenizer(ref)
@@ -86,8 +93,7 @@ def run(cfg: SFTConfig) -> RunResult:
         after = trainer.evaluate()["eval_loss"] if held else None
         save_model(folder, trainer.model, tokenizer, ref, kind="causal-lm")
         n_tokens = sum(len(x) for x in trainer.train_dataset["input_ids"])
-        first = trainer.train_dataset[0]
-        loss_ids = [t for t, m in zip(first["input_ids"], first["completion_mask"], strict=True) if m]
+        loss_ids = [t for t in trainer.train_dataset[0]["labels"] if t != -100]  # TRL masks the prompt
         return folder.finish(
             eval_response_loss=after,
             eval_response_loss_before=before,

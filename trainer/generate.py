@@ -1,0 +1,146 @@
+"""``trainer generate``: completions for a prompts file from a base plus optional adapter.
+
+Prompts are rendered with a template (zero-shot, one-shot, few-shot from an examples
+file, chain-of-thought, or raw) through the tokenizer's chat template where there is one,
+then sampled in left-padded batches with the KV cache; each completion stops at EOS or
+the token limit. Every output line carries the settings used. The same seed and settings
+give the same completions: batch b is sampled with the seed (seed, b).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from trainer.config import RunConfig, help_field, require
+from trainer.runfolder import RunResult, open_run
+
+
+@dataclass
+class SamplingFields:
+    """Sampling settings shared by generate and evaluate (and PPO rollouts)."""
+
+    max_new_tokens: int = help_field(64, "Most tokens per completion (it stops earlier at EOS).")
+    do_sample: bool = help_field(True, "Sample; false = greedy decoding.")
+    temperature: float = help_field(1.0, "Softmax temperature for sampling.")
+    top_k: int = help_field(0, "Sample among the k most likely tokens (0: all).")
+    top_p: float = help_field(1.0, "Nucleus sampling mass (1.0: off).")
+    batch_size: int = help_field(16, "Prompts per generate() call.")
+    template: str = help_field("zero-shot", "Prompt template: zero-shot, one-shot, few-shot, cot or raw.")
+    layout: str = help_field("auto", "auto (chat template when the tokenizer has one), chat or plain.")
+    examples: str | None = help_field(None, "JSONL of prompt/response examples for one-shot and few-shot.")
+    shots: int = help_field(3, "Examples in a few-shot prompt.")
+
+
+@dataclass
+class GenerateConfig(SamplingFields, RunConfig):
+    """Sample completions for every prompt of a file."""
+
+    model: str = help_field("tiny", "Policy: tiny, a model folder, a run folder (base + adapter) or a hub name.")
+    adapter: str | None = help_field(None, "Adapter to apply on the model (a run folder or adapter folder).")
+    prompts: str | None = help_field(
+        None, "Prompts: JSONL with 'prompt' (string or chat messages) per line, or a .txt (one a line). Required."
+    )
+    num_samples: int = help_field(1, "Completions per prompt.")
+
+
+def sampling_settings(cfg: Any) -> dict[str, Any]:
+    keys = ("max_new_tokens", "do_sample", "temperature", "top_k", "top_p", "template", "layout", "shots", "seed")
+    return {k: getattr(cfg, k) for k in keys} | {"examples": cfg.examples}
+
+
+def render_all(tokenizer, prompts: list[Any], cfg: Any) -> list[str]:
+    from trainer.data import load_demonstrations
+    from trainer.templates import render_prompt
+
+    examples = load_demonstrations(cfg.examples) if cfg.examples else None
+    return [render_prompt(tokenizer, p, cfg.template, cfg.layout, examples, cfg.shots) for p in prompts]
+
+
+def sample_completions(
+    model, tokenizer, texts: list[str], cfg: Any, seed: int, device: str, progress=None
+) -> list[dict[str, Any]]:
+    """Sample one completion per text. Returns prompt_ids, completion_ids (cut after EOS),
+    the decoded completion and finish_reason ("eos" or "length") for each."""
+    import torch
+
+    tokenizer.padding_side = "left"
+    eos = tokenizer.eos_token_id
+    results: list[dict[str, Any]] = []
+    model.eval()
+    for b, start in enumerate(range(0, len(texts), cfg.batch_size)):
+        batch = texts[start : start + cfg.batch_size]
+        enc = tokenizer(batch, return_tensors="pt", padding=True).to(device)
+        torch.manual_seed(seed * 1_000_003 + b)
+        with torch.no_grad():
+            out = model.generate(
+                **enc,
+                max_new_tokens=cfg.max_new_tokens,
+                do_sample=cfg.do_sample,
+                temperature=cfg.temperature if cfg.do_sample else None,
+                top_k=cfg.top_k if cfg.do_sample else None,
+                top_p=cfg.top_p if cfg.do_sample else None,
+                eos_token_id=eos,
+                pad_token_id=tokenizer.pad_token_id,
+                use_cache=True,
+            )
+        width = enc["input_ids"].shape[1]
+        for row in range(len(batch)):
+            prompt_ids = enc["input_ids"][row][enc["attention_mask"][row].bool()].tolist()
+            gen = out[row, width:].tolist()
+            finish = "length"
+            if eos in gen:
+                gen = gen[: gen.index(eos) + 1]
+                finish = "eos"
+            results.append(
+                {
+                    "prompt_ids": prompt_ids,
+                    "completion_ids": gen,
+                    "completion": tokenizer.decode(gen, skip_special_tokens=True),
+                    "finish_reason": finish,
+                }
+            )
+        if progress is not None:
+            progress.update(len(batch))
+    tokenizer.padding_side = "right"
+    return results
+
+
+def run(cfg: GenerateConfig) -> RunResult:
+    require(cfg, "prompts")
+    with open_run("generate", cfg, generating=True) as folder:
+        from trainer.data import load_prompts
+        from trainer.models import load_causal_lm, load_tokenizer, resolve_model
+
+        ref = resolve_model(cfg.model, cfg.adapter)
+        tokenizer = load_tokenizer(ref)
+        model = load_causal_lm(ref, cfg.device)
+        rows = load_prompts(cfg.prompts)
+        rendered = render_all(tokenizer, [r["prompt"] for r in rows], cfg)
+        folder.resolve(base=ref.base, adapter=ref.adapter, prompts=len(rows))
+
+        jobs = [(i, k) for i in range(len(rows)) for k in range(cfg.num_samples)]
+        bar = folder.progress(len(jobs), "generate")
+        samples = sample_completions(model, tokenizer, [rendered[i] for i, _ in jobs], cfg, cfg.seed, cfg.device, bar)
+        bar.close()
+
+        settings = sampling_settings(cfg) | {"model": cfg.model, "adapter": ref.adapter}
+        lengths, eos_count = [], 0
+        with open(folder.artifact("completions.jsonl"), "w", encoding="utf-8") as fh:
+            for (i, k), s in zip(jobs, samples, strict=True):
+                line = {
+                    "id": rows[i]["id"], "sample": k, "prompt": rows[i]["prompt"], "rendered_prompt": rendered[i],
+                    "completion": s["completion"], "finish_reason": s["finish_reason"],
+                    "tokens": len(s["completion_ids"]), "settings": settings,
+                }
+                fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+                lengths.append(len(s["completion_ids"]))
+                eos_count += s["finish_reason"] == "eos"
+        folder.log(len(samples), completions=len(samples))
+        return folder.finish(
+            completions=len(samples), prompts=len(rows), mean_tokens=sum(lengths) / len(lengths),
+            eos_rate=eos_count / len(samples), output=str(folder.artifact("completions.jsonl")),
+            settings=settings,
+        )
+
