@@ -76,7 +76,7 @@ def test_it_lets_only_leads_delete_a_campaign(client_as, campaign, role, status)
     "role, status",
     role_cases({"lead": 201, "labeler": 201, "reviewer": 201, "engineer": 201, "outsider": 201, "anonymous": ANON}),
 )
-def test_it_lets_anyone_signed_in_create_a_campaign(client_as, users_by_role, role, status):
+def test_it_lets_anyone_signed_in_create_a_campaign(client_as, role, status):
     response = client_as(role).post("/api/campaigns/", {"name": "New", "slug": "new"}, format="json")
     assert response.status_code == status
     assert Campaign.objects.filter(slug="new").exists() == (status == 201)

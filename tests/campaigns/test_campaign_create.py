@@ -19,14 +19,14 @@ def test_it_makes_the_creator_the_lead(client_as, outsider):
     assert list(created.memberships.values_list("user__username", "role")) == [("outsider", "lead")]
 
 
-def test_it_forces_two_completions_for_pairwise_campaigns(client_as, outsider):
+def test_it_forces_two_completions_for_pairwise_campaigns(client_as):
     response = client_as("outsider").post(URL, {"name": "AB", "slug": "ab", "task_kind": "pairwise"}, format="json")
     assert response.status_code == 201
     assert response.json()["completions_per_task"] == 2
     assert Campaign.objects.get(slug="ab").completions_per_task == 2
 
 
-def test_it_refuses_pairwise_with_another_k(client_as, outsider):
+def test_it_refuses_pairwise_with_another_k(client_as):
     body = {"name": "AB", "slug": "ab", "task_kind": "pairwise", "completions_per_task": 4}
     response = client_as("outsider").post(URL, body, format="json")
     assert response.status_code == 400
@@ -51,7 +51,7 @@ def test_it_refuses_another_k_on_a_pairwise_campaign(client_as, campaign):
 
 
 @pytest.mark.parametrize("k", [1, 10])
-def test_it_refuses_k_out_of_range(client_as, outsider, k):
+def test_it_refuses_k_out_of_range(client_as, k):
     response = client_as("outsider").post(URL, {"name": "K", "slug": "k", "completions_per_task": k}, format="json")
     assert response.status_code == 400
     assert set(response.json()) == {"completions_per_task"}
@@ -84,7 +84,7 @@ def test_it_refuses_a_taken_slug(client_as, campaign):
         "string-bound", "float-bound", "boolean-bound", "duplicate", "duplicate-after-strip",
     ],
 )
-def test_it_names_rating_axes_when_they_are_invalid(client_as, outsider, axes):
+def test_it_names_rating_axes_when_they_are_invalid(client_as, axes):
     body = {"name": "R", "slug": "r", "task_kind": "rating", "rating_axes": axes}
     response = client_as("outsider").post(URL, body, format="json")
     assert response.status_code == 400
@@ -92,7 +92,7 @@ def test_it_names_rating_axes_when_they_are_invalid(client_as, outsider, axes):
     assert not Campaign.objects.filter(slug="r").exists()
 
 
-def test_it_fills_in_default_bounds_of_rating_axes(client_as, outsider):
+def test_it_fills_in_default_bounds_of_rating_axes(client_as):
     body = {"name": "R", "slug": "r", "rating_axes": [{"name": " honesty "}, {"name": "style", "min": 0, "max": 2}]}
     response = client_as("outsider").post(URL, body, format="json")
     assert response.status_code == 201
