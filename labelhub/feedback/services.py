@@ -40,11 +40,14 @@ def prompt_as_text(prompt: Prompt) -> str:
 def snapshot_create(*, campaign: Campaign, user, kind: str = Snapshot.Kind.PREFERENCE, aggregation: str = "all",
                     keep_ties: bool = False, filters: dict | None = None, strength_margins: dict | None = None) -> Snapshot:
     """Register a new snapshot version (state ``building``); :func:`snapshot_build` writes it."""
-    filters = _validate_filters(filters or {})
+    filters = filters or {}
+    errors = _filter_errors(filters)
     if aggregation not in Snapshot.Aggregation.values:
-        raise SnapshotInvalid({"aggregation": f"must be one of {Snapshot.Aggregation.values}"})
+        errors["aggregation"] = f"must be one of {Snapshot.Aggregation.values}"
     if kind not in Snapshot.Kind.values:
-        raise SnapshotInvalid({"kind": f"must be one of {Snapshot.Kind.values}"})
+        errors["kind"] = f"must be one of {Snapshot.Kind.values}"
+    if errors:
+        raise SnapshotInvalid(errors)
     Campaign.objects.select_for_update().filter(pk=campaign.pk).first()  # versions in order
     version = (campaign.snapshots.aggregate(v=Max("version"))["v"] or 0) + 1
     folder = Path(settings.LABELHUB_DATA_DIR) / "snapshots" / campaign.slug / f"v{version}"
@@ -55,9 +58,11 @@ def snapshot_create(*, campaign: Campaign, user, kind: str = Snapshot.Kind.PREFE
     )
 
 
-def _validate_filters(filters: dict) -> dict:
+def _filter_errors(filters: dict) -> dict[str, str]:
     from django.utils.dateparse import parse_datetime
 
+    if not isinstance(filters, dict):
+        return {"filters": "must be an object"}
     allowed = {"since", "until", "labelers", "exclude_flagged"}
     errors = {f"filters.{k}": "unknown filter" for k in filters if k not in allowed}
     for key in ("since", "until"):
@@ -65,9 +70,7 @@ def _validate_filters(filters: dict) -> dict:
             errors[f"filters.{key}"] = "must be an ISO date-time, e.g. 2026-11-01T00:00:00Z"
     if "labelers" in filters and not (isinstance(filters["labelers"], list) and all(isinstance(u, str) for u in filters["labelers"])):
         errors["filters.labelers"] = "must be a list of usernames"
-    if errors:
-        raise SnapshotInvalid(errors)
-    return filters
+    return errors
 
 
 def snapshot_build(*, snapshot_id: int) -> Snapshot:
