@@ -8,6 +8,7 @@ from labelhub.accounts import api as accounts_api
 api_patterns = [
     path("", include("labelhub.campaigns.api_urls")),
     path("", include("labelhub.labeling.api_urls")),
+    path("", include("labelhub.feedback.api_urls")),
     path("me/", accounts_api.me, name="api-me"),
     path("me/token/", accounts_api.rotate_token, name="api-token-rotate"),
     path("auth/token/", obtain_auth_token, name="api-token"),
@@ -18,6 +19,7 @@ api_patterns = [
 urlpatterns = [
     path("", include("labelhub.accounts.urls")),
     path("campaigns/", include("labelhub.campaigns.urls")),
+    path("campaigns/", include("labelhub.feedback.urls")),
     path("label/", include("labelhub.labeling.urls")),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),

@@ -1,0 +1,118 @@
+"""Snapshots, the leaderboard and pair imports over the API."""
+
+from django.conf import settings
+from django.db import transaction
+from django.http import FileResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from labelhub.campaigns.api import CampaignChildViewSet
+from labelhub.campaigns.imports import ImportRejected
+from labelhub.campaigns.models import Role
+from labelhub.campaigns.selectors import CONTENT_READERS
+from labelhub.feedback import leaderboard as leaderboard_lib
+from labelhub.feedback import services
+from labelhub.feedback.imports import pairs_import
+from labelhub.feedback.models import Snapshot
+from labelhub.feedback.serializers import (
+    PairImportSerializer,
+    PromoteSerializer,
+    SnapshotSerializer,
+    leaderboard_payload,
+)
+
+BUILDERS = {Role.LEAD, Role.ENGINEER}
+
+
+class SnapshotViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin):
+    """Frozen exports of the campaign's judgments. Creating one queues the export job."""
+
+    serializer_class = SnapshotSerializer
+    role_rules = {"list": CONTENT_READERS, "retrieve": CONTENT_READERS, "download": CONTENT_READERS, "*": BUILDERS}
+
+    def campaign_queryset(self):
+        return Snapshot.objects.filter(campaign=self._campaign).order_by("-version")
+
+    def create(self, request, campaign_slug=None):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        options = {k: v for k, v in serializer.validated_data.items()
+                   if k in {"kind", "aggregation", "keep_ties", "filters", "strength_margins"}}
+        try:
+            snapshot = snapshot_create_and_queue(campaign=self._campaign, user=request.user, **options)
+        except services.SnapshotInvalid as exc:
+            return Response({"detail": "Invalid snapshot options.", "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(SnapshotSerializer(snapshot).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, "application/jsonl"): bytes})
+    @action(detail=True, methods=["get"])
+    def download(self, request, campaign_slug=None, pk=None):
+        """The snapshot's data.jsonl (TRL format with provenance columns)."""
+        snapshot = self.get_object()
+        if snapshot.state != Snapshot.State.READY:
+            return Response({"detail": f"The snapshot is {snapshot.state}."}, status=status.HTTP_409_CONFLICT)
+        name = f"{self._campaign.slug}-v{snapshot.version}-{snapshot.kind}.jsonl"
+        return FileResponse(open(snapshot.jsonl_path, "rb"), as_attachment=True, filename=name,
+                            content_type="application/jsonl")
+
+
+def snapshot_create_and_queue(*, campaign, user, **options) -> Snapshot:
+    from labelhub.feedback.tasks import build_snapshot
+
+    with transaction.atomic():
+        snapshot = services.snapshot_create(campaign=campaign, user=user, **options)
+        transaction.on_commit(lambda: build_snapshot.defer(snapshot_id=snapshot.pk))
+    return snapshot
+
+
+class LeaderboardViewSet(CampaignChildViewSet):
+    """Bradley–Terry standings of policy versions from human judgments; the promotion gate."""
+
+    role_rules = {"list": CONTENT_READERS, "*": BUILDERS}
+
+    @extend_schema(responses={200: None})
+    def list(self, request, campaign_slug=None):
+        return Response(leaderboard_payload(leaderboard_lib.leaderboard(campaign=self._campaign)))
+
+    @extend_schema(request=PromoteSerializer, responses={200: None, 409: None})
+    @action(detail=False, methods=["post"])
+    def promote(self, request, campaign_slug=None):
+        """Make a policy the best version — only if its 95% lower bound beats the current best."""
+        params = PromoteSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        policy = self._campaign.policies.filter(pk=params.validated_data["policy"]).first()
+        if policy is None:
+            return Response({"policy": "Not a policy of this campaign."}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            standing = leaderboard_lib.policy_promote(campaign=self._campaign, policy=policy)
+        except leaderboard_lib.PromotionRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response({"promoted": policy.name, "strength": standing.strength, "low": standing.low, "high": standing.high})
+
+
+class PairImportViewSet(CampaignChildViewSet):
+    """Import pre-judged pairs (HH-RLHF format) as judgments from the "imported" source."""
+
+    parser_classes = [MultiPartParser, FormParser]
+    serializer_class = PairImportSerializer
+    role_rules = {"*": {Role.LEAD}}
+
+    @extend_schema(request=PairImportSerializer, responses={201: None, 400: None})
+    def create(self, request, campaign_slug=None):
+        params = PairImportSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        upload = params.validated_data["file"]
+        limit = settings.LABELHUB_IMPORT_MAX_BYTES
+        if upload.size > limit:
+            return Response({"detail": "Import rejected; nothing was written.", "errors": [
+                {"line": None, "field": "file", "message": f"is {upload.size:,} bytes, over the limit of {limit:,} bytes"}]},
+                status=status.HTTP_400_BAD_REQUEST)
+        try:
+            result = pairs_import(campaign=self._campaign, data=upload.read())
+        except ImportRejected as rejected:
+            return Response({"detail": "Import rejected; nothing was written.",
+                             "errors": [e.as_dict() for e in rejected.errors]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(result, status=status.HTTP_201_CREATED)

@@ -1,0 +1,11 @@
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from labelhub.feedback import api
+
+nested = SimpleRouter()
+nested.register("snapshots", api.SnapshotViewSet, basename="campaign-snapshot")
+nested.register("leaderboard", api.LeaderboardViewSet, basename="campaign-leaderboard")
+nested.register("pair-imports", api.PairImportViewSet, basename="campaign-pair-import")
+
+urlpatterns = [path("campaigns/<slug:campaign_slug>/", include(nested.urls))]

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from labelhub.feedback import views
+
+app_name = "feedback"
+
+urlpatterns = [
+    path("<slug:slug>/snapshots/", views.snapshots, name="snapshots"),
+    path("<slug:slug>/leaderboard/", views.leaderboard, name="leaderboard"),
+    path("<slug:slug>/leaderboard/promote/", views.promote, name="promote"),
+]

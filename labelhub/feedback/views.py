@@ -1,0 +1,83 @@
+"""Pages: snapshots of a campaign and its leaderboard."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from labelhub.campaigns import selectors as campaign_selectors
+from labelhub.campaigns.models import Role
+from labelhub.campaigns.selectors import CONTENT_READERS
+from labelhub.feedback import leaderboard as leaderboard_lib
+from labelhub.feedback import services
+from labelhub.feedback.api import snapshot_create_and_queue
+from labelhub.feedback.models import Snapshot
+
+BUILDERS = {Role.LEAD, Role.ENGINEER}
+
+
+def _campaign_for(request, slug, roles):
+    campaign = campaign_selectors.campaign_get(user=request.user, slug=slug)
+    mine = campaign.roles_of(request.user)
+    if not mine & roles:
+        raise PermissionDenied("Your role in this campaign does not allow this.")
+    return campaign, mine
+
+
+@login_required
+def snapshots(request, slug):
+    campaign, roles = _campaign_for(request, slug, CONTENT_READERS)
+    errors = {}
+    if request.method == "POST":
+        if not roles & BUILDERS:
+            raise PermissionDenied("Only leads and engineers make snapshots.")
+        filters = {k: v for k, v in {
+            "since": request.POST.get("since") or None, "until": request.POST.get("until") or None,
+            "labelers": [u.strip() for u in request.POST.get("labelers", "").split(",") if u.strip()] or None,
+            "exclude_flagged": bool(request.POST.get("exclude_flagged")) or None,
+        }.items() if v is not None}
+        try:
+            snapshot = snapshot_create_and_queue(
+                campaign=campaign, user=request.user, kind=request.POST.get("kind", "preference"),
+                aggregation=request.POST.get("aggregation", "all"), keep_ties=bool(request.POST.get("keep_ties")),
+                filters=filters,
+            )
+        except services.SnapshotInvalid as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, f"Snapshot v{snapshot.version} is being written.")
+            return redirect("feedback:snapshots", slug=campaign.slug)
+    return render(request, "feedback/snapshots.html", {
+        "campaign": campaign, "snapshots": Snapshot.objects.filter(campaign=campaign).select_related("created_by"),
+        "can_build": bool(roles & BUILDERS), "errors": errors,
+        "aggregations": Snapshot.Aggregation.choices, "kinds": Snapshot.Kind.choices,
+    }, status=400 if errors else 200)
+
+
+@login_required
+def leaderboard(request, slug):
+    campaign, roles = _campaign_for(request, slug, CONTENT_READERS)
+    board = leaderboard_lib.leaderboard(campaign=campaign)
+    ids = [s.policy.id for s in board.standings]
+    matrix = [(s.policy, [board.win_rates[s.policy.id][other] for other in ids]) for s in board.standings]
+    return render(request, "feedback/leaderboard.html", {
+        "campaign": campaign, "board": board, "matrix": matrix, "can_promote": bool(roles & BUILDERS),
+    })
+
+
+@require_POST
+@login_required
+def promote(request, slug):
+    campaign, _ = _campaign_for(request, slug, BUILDERS)
+    policy = campaign.policies.filter(pk=request.POST.get("policy")).first()
+    if policy is None:
+        messages.error(request, "No such policy.")
+    else:
+        try:
+            standing = leaderboard_lib.policy_promote(campaign=campaign, policy=policy)
+        except leaderboard_lib.PromotionRefused as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{policy.name} is now the best version (95% interval {standing.low:.2f} to {standing.high:.2f}).")
+    return redirect("feedback:leaderboard", slug=campaign.slug)
