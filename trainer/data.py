@@ -181,8 +181,8 @@ def _hh_pair(where: str, row: dict, group_column: str | None) -> dict[str, Any]:
         prompt, good, bad = split_dialogue(chosen, rejected)
     except ValueError as e:
         raise DataError(f"{where}: no 'prompt' field, and {e}") from None
-    if not good.strip() or not bad.strip():
-        raise DataError(f"{where}: one of the final answers is empty")
+    # An empty final answer (" ") is real data in HH-RLHF: saying nothing was sometimes the
+    # less harmful choice. It stays a (whitespace) completion.
     return {
         "prompt": prompt,
         "chosen": good,

@@ -81,7 +81,13 @@ def run(cfg: DPOConfig) -> RunResult:
         from datasets import Dataset
 
         from trainer.data import load_preferences, split_by_group
-        from trainer.hf import metrics_callback, prepare_trainer, train_stats, training_args
+        from trainer.hf import (
+            metrics_callback,
+            prepare_trainer,
+            remove_empty_checkpoints,
+            train_stats,
+            training_args,
+        )
         from trainer.models import (
             count_parameters,
             load_causal_lm,
@@ -124,6 +130,7 @@ def run(cfg: DPOConfig) -> RunResult:
         held_before = trainer.evaluate() if held else {}
         trainer.train()
         held_metrics = trainer.evaluate() if held else {}
+        remove_empty_checkpoints(folder)
         save_model(folder, trainer.model, tokenizer, ref, kind="causal-lm")
         n_tokens = sum(
             len(p) + len(c) + len(r)

@@ -70,6 +70,13 @@ def prepare_trainer(trainer, cfg: Any) -> None:
         trainer.remove_callback(PrinterCallback)
 
 
+def remove_empty_checkpoints(folder: RunFolder) -> None:
+    """Checkpoints are off (save_strategy="no"); drop the empty output_dir the Trainer made."""
+    path = folder.artifact("checkpoints")
+    if path.is_dir() and not any(path.iterdir()):
+        path.rmdir()
+
+
 def train_stats(callback, n_examples: int, n_tokens: int) -> dict[str, Any]:
     """Throughput figures for summary.json from the trainer's final log."""
     runtime = float(callback.train_stats.get("train_runtime", 0.0)) or float("nan")

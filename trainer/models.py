@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from trainer import runtime
+from trainer.config import ConfigError
 
 TINY = {"tiny": "lm", "tiny-lm": "lm", "tiny-rm": "rm"}
 
 
-class ModelError(ValueError):
-    """A model spec that cannot be resolved or loaded (the user can fix it)."""
+class ModelError(ConfigError):
+    """A model spec that cannot be resolved or loaded (the user can fix it: exit code 2)."""
 
 
 @dataclass

@@ -62,19 +62,44 @@ def held_out_metrics(model, tokenizer, cols: dict[str, list], cfg: RewardConfig)
     return pair_metrics(chosen, rejected)
 
 
+def build_trainer(cfg: RewardConfig, folder, model, tokenizer, train_cols, held_cols, callback, **extra_args):
+    """TRL's RewardTrainer on pre-tokenized pairs, with a fresh LoRA adapter (also used by
+    benchmarks/trainer_reward.py, so the benchmark times exactly what `trainer reward` runs)."""
+    import trl
+    from datasets import Dataset
+
+    from trainer.hf import prepare_trainer, training_args
+    from trainer.models import lora_config
+
+    args = trl.RewardConfig(
+        **training_args(cfg, folder, **extra_args),
+        max_length=None,  # already truncated (keeping the end) by encode_pairs
+        disable_dropout=True,
+        center_rewards_coefficient=cfg.center_rewards_coefficient,
+    )
+    trainer = trl.RewardTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_dict(train_cols),
+        eval_dataset=Dataset.from_dict(held_cols) if held_cols and cfg.eval_every > 0 else None,
+        processing_class=tokenizer,
+        peft_config=lora_config(cfg, "SEQ_CLS"),
+        callbacks=[callback],
+    )
+    _keep_length_column(trainer)
+    prepare_trainer(trainer, cfg)
+    return trainer
+
+
 def run(cfg: RewardConfig) -> RunResult:
     require(cfg, "data")
     with open_run("reward", cfg) as folder:
-        import trl
-        from datasets import Dataset
-
         from trainer.data import load_preferences, split_by_group
-        from trainer.hf import metrics_callback, prepare_trainer, train_stats, training_args
+        from trainer.hf import metrics_callback, remove_empty_checkpoints, train_stats
         from trainer.models import (
             count_parameters,
             load_reward_model,
             load_tokenizer,
-            lora_config,
             resolve_model,
             save_model,
         )
@@ -99,23 +124,7 @@ def run(cfg: RewardConfig) -> RunResult:
         before = held_out_metrics(model, tokenizer, held_cols, cfg) if held else {}
 
         callback = metrics_callback(folder)
-        args = trl.RewardConfig(
-            **training_args(cfg, folder),
-            max_length=None,  # already truncated (keeping the end) above
-            disable_dropout=True,
-            center_rewards_coefficient=cfg.center_rewards_coefficient,
-        )
-        trainer = trl.RewardTrainer(
-            model=model,
-            args=args,
-            train_dataset=Dataset.from_dict(train_cols),
-            eval_dataset=Dataset.from_dict(held_cols) if held and cfg.eval_every > 0 else None,
-            processing_class=tokenizer,
-            peft_config=lora_config(cfg, "SEQ_CLS"),
-            callbacks=[callback],
-        )
-        _keep_length_column(trainer)
-        prepare_trainer(trainer, cfg)
+        trainer = build_trainer(cfg, folder, model, tokenizer, train_cols, held_cols, callback)
         trainer.train()
 
         # Held-out accuracy with the scorer other methods use; save adapter + tokenizer.
@@ -123,6 +132,7 @@ def run(cfg: RewardConfig) -> RunResult:
         if held:
             folder.log(trainer.state.global_step, epoch=trainer.state.epoch,
                        eval_accuracy=after["accuracy"], eval_margin=after["margin"])
+        remove_empty_checkpoints(folder)
         save_model(folder, trainer.model, tokenizer, ref, kind="reward")
         _record_max_length(folder, cfg.max_length)
         n_tokens = sum(len(c) + len(r) for c, r in zip(train_cols["chosen_ids"], train_cols["rejected_ids"], strict=True))

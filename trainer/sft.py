@@ -47,7 +47,13 @@ def run(cfg: SFTConfig) -> RunResult:
         from datasets import Dataset
 
         from trainer.data import load_demonstrations, split_by_group
-        from trainer.hf import metrics_callback, prepare_trainer, train_stats, training_args
+        from trainer.hf import (
+            metrics_callback,
+            prepare_trainer,
+            remove_empty_checkpoints,
+            train_stats,
+            training_args,
+        )
         from trainer.models import (
             count_parameters,
             load_causal_lm,
@@ -91,6 +97,7 @@ def run(cfg: SFTConfig) -> RunResult:
         before = trainer.evaluate()["eval_loss"] if held else None
         trainer.train()
         after = trainer.evaluate()["eval_loss"] if held else None
+        remove_empty_checkpoints(folder)
         save_model(folder, trainer.model, tokenizer, ref, kind="causal-lm")
         n_tokens = sum(len(x) for x in trainer.train_dataset["input_ids"])
         loss_ids = [t for t in trainer.train_dataset[0]["labels"] if t != -100]  # TRL masks the prompt

@@ -38,12 +38,12 @@ def test_it_names_the_field_that_does_not_fit(values, message):
     assert message in str(err.value)
 
 
-def test_every_field_of_every_method_has_help_text():
+@pytest.mark.parametrize("method", ["tiny-model", "reward", "score", "sft", "dpo", "generate", "evaluate"])
+def test_every_field_has_help_text(method):
     import dataclasses
 
-    from trainer.cli import METHODS, method_parts
+    from trainer.cli import method_parts
 
-    for method in METHODS:
-        _, cfg_cls = method_parts(method)
-        for f in dataclasses.fields(cfg_cls):
-            assert f.metadata.get("help"), f"{method}.{f.name} has no help text"
+    _, cfg_cls = method_parts(method)
+    for f in dataclasses.fields(cfg_cls):
+        assert f.metadata.get("help"), f"{method}.{f.name} has no help text"
