@@ -171,3 +171,27 @@ def _write_completions(parsed, prompt_ids: dict[str, int], policies: dict[str, P
     ]
     Completion.objects.bulk_create(new)
     return len(new), duplicates_in_file + (len(wanted) - len(new))
+
+
+@transaction.atomic
+def completions_add_generated(*, policy: Policy, rows: list[dict]) -> int:
+    """Record generated completions of a policy (``prompt_id``, ``text``, optional
+    ``token_count``, ``seed``, ``generation_settings``); ones already recorded are skipped."""
+    prompt_ids = set(Prompt.objects.filter(campaign_id=policy.campaign_id, id__in={r["prompt_id"] for r in rows})
+                     .values_list("id", flat=True))
+    unknown = sorted({r["prompt_id"] for r in rows} - prompt_ids)
+    if unknown:
+        raise ValueError(f"prompts {unknown[:5]} are not in the policy's campaign")
+    existing = set(Completion.objects.filter(policy=policy, prompt_id__in=prompt_ids).values_list("prompt_id", "content_hash"))
+    new, seen = [], set(existing)
+    for r in rows:
+        key = (r["prompt_id"], content_hash(r["text"]))
+        if key in seen or not r["text"].strip():
+            continue
+        seen.add(key)
+        new.append(Completion(
+            prompt_id=r["prompt_id"], policy=policy, text=r["text"], content_hash=key[1],
+            token_count=r.get("token_count"), seed=r.get("seed"), generation_settings=r.get("generation_settings") or {},
+        ))
+    Completion.objects.bulk_create(new)
+    return len(new)

@@ -78,6 +78,37 @@ def _completion_sets(campaign: Campaign, rows: list[tuple[int, int]], rng: rando
     return [sorted(cid for cid, _ in rng.sample(rows, k))]
 
 
+@transaction.atomic
+def version_tasks_create(
+    *, campaign: Campaign, policy, against: list, split: str = "held_out", priority: int = 10, seed: int = 0,
+) -> int:
+    """Tasks that pit a new policy version against earlier ones on the campaign's prompts.
+
+    Rank tasks show the new version's completion with up to K−1 from the others (one per
+    policy); pairwise tasks pair it with each of them. Labelers see no policy names, and the
+    order is shuffled per labeler. Mixed into the queue at ``priority``.
+    """
+    k = campaign.completions_per_task
+    rows = Completion.objects.filter(
+        prompt__campaign=campaign, prompt__split=split, policy__in=[policy, *against]
+    ).order_by("prompt_id", "id").values_list("prompt_id", "id", "policy_id")
+    sets = []
+    for prompt_id, group in itertools.groupby(rows, key=lambda r: r[0]):
+        first_by_policy: dict[int, int] = {}
+        for _, cid, pid in group:
+            first_by_policy.setdefault(pid, cid)
+        mine = first_by_policy.pop(policy.pk, None)
+        if mine is None or not first_by_policy:
+            continue
+        others = list(first_by_policy.values())
+        random.Random(f"{seed}:{prompt_id}").shuffle(others)
+        if campaign.task_kind == Campaign.TaskKind.PAIRWISE:
+            sets += [(prompt_id, sorted([mine, other])) for other in others]
+        else:
+            sets.append((prompt_id, sorted([mine, *others[: k - 1]])))
+    return _write_tasks(campaign, sets, priority)
+
+
 def _write_tasks(campaign: Campaign, sets, priority: int) -> int:
     keyed = {_completion_key(ids): (prompt_id, ids) for prompt_id, ids in sets}
     existing = set(Task.objects.filter(campaign=campaign, completion_key__in=keyed).values_list("completion_key", flat=True))
