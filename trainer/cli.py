@@ -2,7 +2,8 @@
 
 Each method is a module with a config dataclass and ``run(cfg)``; they are imported only
 when chosen, and heavy libraries only inside ``run``, so ``--help`` answers at once.
-Exit codes: 0 success, 1 the run failed, 2 a bad command line or config. On failure the
+Exit codes: 0 success, 1 the run failed, 2 a bad command line or config, 3 cancelled by
+SIGTERM after saving a checkpoint (methods that support it: ppo, rloo). On failure the
 last line on stderr is the cause, and RUN_DIR/summary.json says "failed" with the same text.
 """
 
@@ -16,7 +17,9 @@ from typing import Any
 
 from trainer.config import ConfigError, config_fields, load_config
 
-# method -> (module, config class). PPO (issue 5) plugs in here as ("trainer.ppo", "PPOConfig").
+EXIT_CANCELLED = 3  # summary.json "status": "cancelled"; a checkpoint to resume from was written
+
+# method -> (module, config class).
 METHODS: dict[str, tuple[str, str]] = {
     "tiny-model": ("trainer.tiny", "TinyModelConfig"),
     "reward": ("trainer.reward", "RewardConfig"),
@@ -25,6 +28,8 @@ METHODS: dict[str, tuple[str, str]] = {
     "dpo": ("trainer.dpo", "DPOConfig"),
     "generate": ("trainer.generate", "GenerateConfig"),
     "evaluate": ("trainer.evaluate", "EvaluateConfig"),
+    "ppo": ("trainer.ppo", "PPOConfig"),
+    "rloo": ("trainer.rloo", "RLOOConfig"),
 }
 
 SUMMARIES = {
@@ -35,6 +40,8 @@ SUMMARIES = {
     "dpo": "direct preference optimization with LoRA (reference = adapter disabled)",
     "generate": "sample completions for a prompts file (templates, KV cache, seed)",
     "evaluate": "reward, KL to a reference, win rate, ROUGE and perplexity of a policy",
+    "ppo": "PPO with LoRA against a reward model, KL penalty with fixed or adaptive coefficient",
+    "rloo": "RLOO (critic-free, TRL's RLOOTrainer) with LoRA against a reward model",
 }
 
 
@@ -111,6 +118,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trainer {method}: error: {one_line(e)}", file=sys.stderr)
         return 1
     print(f"{result.out}/summary.json: {_short_summary(result.summary)}")
+    if result.summary.get("status") == "cancelled":
+        print(
+            f"trainer {method}: cancelled at step {result.summary.get('cancelled_at_step')}; "
+            f"checkpoint {result.summary.get('checkpoint')}",
+            file=sys.stderr,
+        )
+        return EXIT_CANCELLED
     return 0
 
 

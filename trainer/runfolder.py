@@ -92,6 +92,12 @@ class RunFolder:
         self._metrics.write(json.dumps(_jsonable(row), ensure_ascii=False) + "\n")
         self._metrics.flush()
 
+    def replay(self, lines: list[str]) -> None:
+        """Write back metrics lines of an earlier run (a resumed run keeps its history)."""
+        for line in lines:
+            self._metrics.write(line.rstrip("\n") + "\n")
+        self._metrics.flush()
+
     # -- artifacts and summary ----------------------------------------------------------------
     def artifact(self, name: str) -> Path:
         return self.path / name

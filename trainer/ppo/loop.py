@@ -1,0 +1,254 @@
+"""``trainer ppo``: the PPO loop, readable top to bottom.
+
+config → prompts → one base with a policy adapter and a value adapter (the reference is
+the base with adapters disabled) → for each step: sample, score, prepare (log-probs,
+KL penalty, GAE), update, adapt the KL coefficient, log, maybe checkpoint → save the
+policy adapter and the summary. See docs/ppo.md for the algorithm and every metric.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from trainer.ppo.checkpoint import cancel_on_sigterm
+from trainer.ppo.config import PPOConfig, check
+from trainer.runfolder import RunFolder, RunResult, open_run
+
+EXIT_HINT = "rerun the same command with --resume true to continue"
+
+
+def run(cfg: PPOConfig) -> RunResult:
+    check(cfg)
+    with open_run("ppo", cfg, generating=True) as folder, cancel_on_sigterm() as cancel:
+        import torch
+
+        from trainer.data import load_prompts
+        from trainer.generate import render_all
+        from trainer.models import (
+            count_parameters,
+            load_tokenizer,
+            lora_config,
+            resolve_model,
+            save_model,
+        )
+        from trainer.ppo.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+        from trainer.ppo.kl import make_controller
+        from trainer.ppo.rewards import RewardSources, ScoreNormalizer
+        from trainer.ppo.rollout import prompt_indices, sample, step_seed
+        from trainer.ppo.update import prepare, update
+        from trainer.ppo.value import ValueHead, add_adapters, trainable_parameters
+
+        # Data: the prompts, rendered as `trainer generate` renders them.
+        ref = resolve_model(cfg.model, cfg.adapter)
+        tokenizer = load_tokenizer(ref)
+        rows = load_prompts(cfg.prompts)
+        texts = render_all(tokenizer, [r["prompt"] for r in rows], cfg)
+
+        # Models: one base; a policy adapter and a value adapter + head on it.
+        base, ref = load_base(ref, cfg, folder, tokenizer)
+        model = add_adapters(base, lora_config(cfg, "CAUSAL_LM"))
+        model.eval()  # dropout off throughout: log-prob ratios must compare like with like
+        torch.manual_seed(cfg.seed)
+        head = ValueHead(model.config.hidden_size).to(cfg.device)
+        named = trainable_parameters(model)
+        params = [p for _, p in named] + list(head.parameters())
+        optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, eps=cfg.adam_eps)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: max(0.0, 1.0 - s / cfg.steps) if cfg.lr_schedule == "linear" else 1.0
+        )
+        kl_ctl = make_controller(cfg)
+        normalizer = ScoreNormalizer(cfg.score_norm)
+        rewards = RewardSources(cfg, cfg.device)
+
+        def state() -> dict[str, Any]:
+            return {
+                "config": _config(cfg),
+                "trainable": {n: p.detach().cpu().clone() for n, p in named},
+                "value_head": head.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "kl_controller": kl_ctl.state_dict(),
+                "score_normalizer": normalizer.state_dict(),
+                "metrics_lines": (folder.path / "metrics.jsonl").read_text("utf-8").splitlines(),
+            }
+
+        def checkpoint(step: int) -> Path:
+            save = lambda path: model.save_pretrained(path, selected_adapters=["default"])  # noqa: E731
+            return save_checkpoint(folder.path, step, state(), save, cfg.keep_checkpoints)
+
+        # Resume: weights, optimizer, controller and metrics from the newest checkpoint.
+        start = 0
+        if cfg.resume:
+            found = latest_checkpoint(folder.path)
+            if found is None:
+                from trainer.config import ConfigError
+
+                raise ConfigError(f"field 'resume': no checkpoint in {folder.path / 'checkpoints'}")
+            saved = load_checkpoint(found, _config(cfg))
+            with torch.no_grad():
+                for n, p in named:
+                    p.copy_(saved["trainable"][n])
+            head.load_state_dict(saved["value_head"])
+            optimizer.load_state_dict(saved["optimizer"])
+            schedule.load_state_dict(saved["schedule"])
+            kl_ctl.load_state_dict(saved["kl_controller"])
+            normalizer.load_state_dict(saved["score_normalizer"])
+            start = saved["step"]
+            _replay_metrics(folder, saved["metrics_lines"])
+        _keep_samples(folder, start)
+        folder.resolve(
+            base=ref.base, adapter_start=cfg.adapter or (ref.spec if ref.adapter else None), prompts=len(rows),
+            reward_sources=rewards.names, reward_weights=rewards.weights, resumed_from_step=start or None,
+            **{f"{k}_policy_value": v for k, v in count_parameters(model).items()},
+            params_value_head=sum(p.numel() for p in head.parameters()),
+        )
+
+        # The loop: sample, score, prepare, update; checkpoint every save_every steps, at the
+        # end, and after the step in which SIGTERM arrived.
+        bar = folder.progress(cfg.steps - start, "ppo")
+        step, saved_at, last, completions = start, None, {}, []
+        while step < cfg.steps and not cancel.requested:
+            step += 1
+            t0 = _clock(cfg.device)
+            idx = prompt_indices(len(rows), cfg.batch_size, step, cfg.seed)
+            rollout = sample(model, tokenizer, [texts[i] for i in idx], cfg, step_seed(cfg.seed, step), cfg.device)
+            t1 = _clock(cfg.device)
+
+            prompts = [rows[i]["prompt"] for i in idx]
+            kept_ids = [r[m.bool()].tolist() for r, m in zip(rollout.response_ids, rollout.response_mask, strict=True)]
+            raw, parts = rewards(prompts, rollout.completions, kept_ids)
+            raw = torch.tensor(raw, dtype=torch.float32, device=cfg.device)
+            scores = normalizer(raw)
+            if cfg.missing_eos_penalty is not None:
+                scores = scores - cfg.missing_eos_penalty * (~rollout.has_eos).float()
+            if cfg.score_clip is not None:
+                scores = scores.clamp(-cfg.score_clip, cfg.score_clip)
+            t2 = _clock(cfg.device)
+
+            kl_coef = kl_ctl.value
+            batch, objective = prepare(model, head, rollout, scores, kl_coef, cfg)
+            t3 = _clock(cfg.device)
+            gen = torch.Generator().manual_seed(step_seed(cfg.seed, step, salt=2))
+            stats = update(model, head, optimizer, params, batch, rollout.start, cfg, gen)
+            lr = schedule.get_last_lr()[0]
+            schedule.step()
+            kl_ctl.update(objective["objective/kl"], cfg.batch_size)
+            t4 = _clock(cfg.device)
+
+            last = {
+                **objective,
+                "objective/raw_scores": float(raw.mean()),
+                **{f"reward/{name}": sum(v) / len(v) for name, v in parts.items()},
+                **stats,
+                "val/num_eos_tokens": int(rollout.has_eos.sum()),
+                "response/length_mean": float(rollout.response_mask.sum(1).float().mean()),
+                "response/eos_rate": float(rollout.has_eos.float().mean()),
+                "kl_coef": kl_coef,
+                "lr": lr,
+                "episode": step * cfg.batch_size,
+                "timing/generate_s": t1 - t0,
+                "timing/score_s": t2 - t1,
+                "timing/forward_s": t3 - t2,
+                "timing/update_s": t4 - t3,
+                "timing/step_s": t4 - t0,
+            }
+            folder.log(step, **last)
+            completions = rollout.completions
+            _write_samples(folder, step, prompts, rollout, raw, cfg.log_samples)
+            bar.update(1)
+            if cancel.requested or step == cfg.steps or (cfg.save_every and step % cfg.save_every == 0):
+                saved_at = checkpoint(step)
+        bar.close()
+        if saved_at is None:  # SIGTERM before the first step, or nothing left to do
+            saved_at = checkpoint(step)
+
+        # The policy adapter (the new policy version) and the summary.
+        save_model(folder, model, tokenizer, ref, kind="causal-lm")
+        summary = _summary(folder, last, completions, kl_ctl.value, step)
+        if cancel.requested:
+            summary |= {"status": "cancelled", "cancelled_at_step": step, "resume": EXIT_HINT}
+        return folder.finish(
+            **summary,
+            adapter=str(folder.artifact("adapter")), base=ref.base_name, reference="base (adapters disabled)",
+            value_model="own LoRA adapter + linear head on the shared base",
+            checkpoint=str(saved_at),
+        )
+
+
+def load_base(ref, cfg: PPOConfig, folder: RunFolder, tokenizer):
+    """The base weights as a plain causal LM. A starting adapter (an SFT run) is merged in
+    and the merged model saved in RUN_DIR/base, so the saved PPO adapter has a base to load on."""
+    from trainer.models import ModelRef, load_causal_lm
+
+    if ref.adapter is None:
+        return load_causal_lm(ref, cfg.device), ref
+    merged = load_causal_lm(ref, cfg.device).merge_and_unload()
+    path = folder.artifact("base")
+    merged.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return merged, ModelRef(ref.spec, str(path.resolve()), None, str(path.resolve()), base_name=str(path.resolve()))
+
+
+def _config(cfg: PPOConfig) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def _clock(device: str) -> float:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+    return time.perf_counter()
+
+
+def _replay_metrics(folder: RunFolder, lines: list[str]) -> None:
+    """Put the checkpoint's metrics lines back, and continue elapsed_s where they ended."""
+    folder.replay(lines)
+    if lines:
+        folder.started = time.time() - float(json.loads(lines[-1]).get("elapsed_s") or 0.0)
+
+
+def _keep_samples(folder: RunFolder, start: int) -> None:
+    """samples.jsonl keeps the lines of steps up to `start` (all of them on a fresh run: none)."""
+    path = folder.artifact("samples.jsonl")
+    kept = []
+    if start and path.is_file():
+        kept = [line for line in path.read_text("utf-8").splitlines() if json.loads(line)["step"] <= start]
+    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+
+
+def _write_samples(folder: RunFolder, step: int, prompts, rollout, raw, n: int) -> None:
+    """The first `n` responses of the step, for reading a run: what is the policy saying?"""
+    with open(folder.artifact("samples.jsonl"), "a", encoding="utf-8") as fh:
+        for i in range(min(n, len(prompts))):
+            row = {
+                "step": step, "prompt": prompts[i], "completion": rollout.completions[i],
+                "score": float(raw[i]), "eos": bool(rollout.has_eos[i]),
+            }
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _summary(folder: RunFolder, last: dict[str, Any], completions: list[str], kl_coef: float, step: int) -> dict[str, Any]:
+    """Final reward and KL, and the guards against reward hacking (length, EOS, diversity)."""
+    from trainer.textmetrics import distinct_n
+
+    if not last:
+        return {"steps": step}
+    first = json.loads((folder.path / "metrics.jsonl").read_text("utf-8").splitlines()[0])
+    return {
+        "steps": step,
+        "reward_mean_first": first["objective/raw_scores"],
+        "reward_mean_final": last["objective/raw_scores"],
+        "score_mean_final": last["objective/scores"],
+        "rlhf_reward_final": last["objective/rlhf_reward"],
+        "kl_final": last["objective/kl"],
+        "kl_coef_final": kl_coef,
+        "response_length_mean": last["response/length_mean"],
+        "eos_rate": last["response/eos_rate"],
+        "distinct_1": distinct_n(completions, 1),
+        "distinct_2": distinct_n(completions, 2),
+    }
