@@ -131,6 +131,12 @@ class MembershipViewSet(
             role=serializer.validated_data["role"],
         )
 
+    def perform_destroy(self, instance):
+        try:
+            services.membership_remove(membership=instance)
+        except services.LastLead as exc:
+            raise Conflict(str(exc)) from None
+
 
 class PromptViewSet(
     CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin

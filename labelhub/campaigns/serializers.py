@@ -149,6 +149,11 @@ class PolicySerializer(ModelSerializer):
     def validate_parent(self, parent):
         if parent is not None and parent.campaign_id != self.context["campaign"].id:
             raise serializers.ValidationError("The parent must be a policy of the same campaign.")
+        ancestor = parent
+        while ancestor is not None and self.instance is not None:
+            if ancestor.pk == self.instance.pk:
+                raise serializers.ValidationError("A policy cannot descend from itself.")
+            ancestor = ancestor.parent
         return parent
 
     def validate_generation_settings(self, value):

@@ -57,6 +57,19 @@ def membership_add(*, campaign: Campaign, user, role: str) -> Membership:
     return membership
 
 
+class LastLead(Exception):
+    """A campaign must keep at least one lead."""
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    if membership.role == Role.LEAD:
+        leads = Membership.objects.select_for_update().filter(campaign_id=membership.campaign_id, role=Role.LEAD)
+        if leads.count() <= 1:
+            raise LastLead("A campaign needs at least one lead: add another lead first.")
+    membership.delete()
+
+
 @dataclass
 class ImportResult:
     batch: ImportBatch

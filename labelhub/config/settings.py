@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "labelhub.campaigns",
     "labelhub.labeling",
     "labelhub.feedback",
+    "labelhub.training",
     "labelhub.ops",
 ]
 
@@ -217,6 +218,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # several models have a "kind" field with different choices; name each enum
+    "ENUM_NAME_OVERRIDES": {
+        "TaskKindEnum": "labelhub.campaigns.models.Campaign.TaskKind",
+        "SnapshotKindEnum": "labelhub.feedback.models.Snapshot.Kind",
+        "RunKindEnum": "labelhub.training.models.Run.Kind",
+    },
 }
 
 # --- jobs -----------------------------------------------------------------------------------
