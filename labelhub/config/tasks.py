@@ -20,3 +20,17 @@ async def retry_stalled_jobs(context, timestamp: int):
         logger.warning("job %s (%s) stalled: its worker stopped sending heartbeats; retrying", job.id, job.task_name)
         await app.job_manager.retry_job_by_id_async(job.id, retry_at=datetime.datetime.now(datetime.UTC))
     return len(stalled)
+
+
+@app.periodic(cron="*/10 * * * *")
+@app.task(queue="housekeeping")
+def purge_channel_messages(timestamp: int) -> int:
+    """The PostgreSQL channel layer keeps messages and group memberships in tables; drop the
+    expired ones so they do not grow for ever (a no-op with the Redis layer)."""
+    from channels_postgres.models import GroupChannel, Message
+    from django.utils import timezone
+
+    now = timezone.now()
+    messages, _ = Message.objects.filter(expire__lt=now).delete()
+    groups, _ = GroupChannel.objects.filter(expire__lt=now).delete()
+    return messages + groups
