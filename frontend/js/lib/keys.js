@@ -1,0 +1,20 @@
+// Deciding whether a key press is a shortcut or belongs to the focused control.
+
+const NON_TEXT_INPUTS = new Set(["radio", "checkbox", "button", "submit", "reset", "range", "color", "file"]);
+
+/** True while the user is typing: shortcuts must not fire. */
+export function isTextEntry(target) {
+  if (!(target instanceof Element)) return false;
+  if (target.closest("textarea, select, [contenteditable]:not([contenteditable=false])")) return true;
+  return target.tagName === "INPUT" && !NON_TEXT_INPUTS.has(target.type);
+}
+
+/** Controls that use arrow keys themselves (radio groups, sliders, selects). */
+export function ownsArrowKeys(target) {
+  return target instanceof Element && target.matches("input[type=radio], input[type=range], select");
+}
+
+/** Controls that Enter activates natively (buttons, links, summaries). */
+export function ownsEnter(target) {
+  return target instanceof Element && Boolean(target.closest("button, a[href], summary, [role=button]"));
+}
