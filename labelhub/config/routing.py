@@ -3,7 +3,9 @@
 from django.urls import path
 
 from labelhub.labeling.consumers import CampaignProgressConsumer
+from labelhub.training.consumers import RunConsumer
 
 websocket_urlpatterns = [
     path("ws/campaigns/<slug:slug>/progress/", CampaignProgressConsumer.as_asgi()),
+    path("ws/runs/<int:run_id>/", RunConsumer.as_asgi()),
 ]

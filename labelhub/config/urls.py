@@ -8,6 +8,7 @@ from labelhub.accounts import api as accounts_api
 api_patterns = [
     path("", include("labelhub.campaigns.api_urls")),
     path("", include("labelhub.labeling.api_urls")),
+    path("", include("labelhub.training.api_urls")),
     path("", include("labelhub.feedback.api_urls")),
     path("me/", accounts_api.me, name="api-me"),
     path("me/token/", accounts_api.rotate_token, name="api-token-rotate"),
@@ -19,6 +20,7 @@ api_patterns = [
 urlpatterns = [
     path("", include("labelhub.accounts.urls")),
     path("campaigns/", include("labelhub.campaigns.urls")),
+    path("campaigns/<slug:slug>/runs/", include("labelhub.training.urls")),
     path("campaigns/", include("labelhub.feedback.urls")),
     path("label/", include("labelhub.labeling.urls")),
     path("api/", include(api_patterns)),

@@ -1,0 +1,71 @@
+"""REST API for runs and reward models under ``/api/campaigns/<slug>/``."""
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from labelhub.campaigns.api import CampaignChildViewSet, Conflict
+from labelhub.training import selectors, services
+from labelhub.training.selectors import RUN_READERS, RUN_STARTERS
+from labelhub.training.serializers import (
+    RewardModelSerializer,
+    RunCreateSerializer,
+    RunMetricSerializer,
+    RunSerializer,
+)
+
+
+class RunViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Training runs: start one, follow it, cancel it. Curves come from ``metrics/``."""
+
+    serializer_class = RunSerializer
+    role_rules = {"list": RUN_READERS, "retrieve": RUN_READERS, "metrics": RUN_READERS, "*": RUN_STARTERS}
+
+    def campaign_queryset(self):
+        return selectors.run_list(campaign=self._campaign)
+
+    @extend_schema(
+        request=RunCreateSerializer,
+        responses={201: RunSerializer, 400: OpenApiResponse(description="Nothing was started; errors per field.")},
+    )
+    def create(self, request, campaign_slug=None):
+        serializer = RunCreateSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        try:
+            run = services.run_create(campaign=self._campaign, user=request.user, **serializer.validated_data)
+        except services.RunInvalid as exc:
+            return Response({"detail": "The run was not started.", "errors": exc.errors},
+                            status=status.HTTP_400_BAD_REQUEST)
+        return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: RunSerializer, 409: OpenApiResponse(description="Already finished.")})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, campaign_slug=None, pk=None):
+        """Cancel: a queued run at once; a running one is stopped (SIGTERM, then SIGKILL)."""
+        try:
+            run = services.run_cancel(run=self.get_object())
+        except services.RunFinished as exc:
+            raise Conflict(str(exc)) from None
+        return Response(RunSerializer(run).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("after", int, description="Only rows with a larger id (for polling).")],
+        responses={200: RunMetricSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def metrics(self, request, campaign_slug=None, pk=None):
+        """The run's metrics time series, one row per logged step, oldest first."""
+        after = request.query_params.get("after", "0")
+        rows = selectors.metric_list(run=self.get_object(), after=int(after) if after.isdigit() else 0)
+        return Response(RunMetricSerializer(rows, many=True).data)
+
+
+class RewardModelViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Reward models trained by the campaign's reward runs."""
+
+    serializer_class = RewardModelSerializer
+    role_rules = {"*": RUN_READERS}
+
+    def campaign_queryset(self):
+        return selectors.reward_model_list(campaign=self._campaign)

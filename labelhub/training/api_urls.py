@@ -1,0 +1,12 @@
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from labelhub.training import api
+
+nested = SimpleRouter()
+nested.register("runs", api.RunViewSet, basename="campaign-run")
+nested.register("reward-models", api.RewardModelViewSet, basename="campaign-reward-model")
+
+urlpatterns = [
+    path("campaigns/<slug:campaign_slug>/", include(nested.urls)),
+]

@@ -1,0 +1,133 @@
+"""Training runs, their metric time series, and the reward models they produce.
+
+A ``Run`` is one ``python -m trainer <kind>`` subprocess started by a job
+(``labelhub.training.tasks``); its folder under ``LABELHUB_DATA_DIR/runs/<id>/`` follows the
+trainer's run-folder contract. Policies a run produces are ``campaigns.Policy`` rows.
+"""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+
+from labelhub.campaigns.models import Campaign, Policy
+from labelhub.feedback.models import Snapshot
+
+
+class RewardModel(models.Model):
+    """A reward model trained by a ``reward`` run: a base plus a LoRA adapter (and score head)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="reward_models")
+    name = models.CharField(max_length=120)
+    base_model = models.CharField(max_length=500, help_text="Base model: tiny-rm, a local folder or a hub name.")
+    adapter_path = models.CharField(max_length=500, help_text="The adapter folder (inside the run folder).")
+    snapshot = models.ForeignKey(
+        Snapshot, null=True, blank=True, on_delete=models.SET_NULL, related_name="reward_models"
+    )
+    run = models.ForeignKey(
+        "training.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    heldout_accuracy = models.FloatField(null=True, blank=True, help_text="Pairwise accuracy on held-out pairs.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign", "-id"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "name"], name="reward_model_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def trainer_spec(self) -> str:
+        """What to pass the trainer: the run folder (it has model.json) when there is one."""
+        folder = Path(self.adapter_path).parent
+        return str(folder) if (folder / "model.json").is_file() else self.adapter_path
+
+
+class RunQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(state__in=[Run.State.QUEUED, Run.State.RUNNING])
+
+
+class Run(models.Model):
+    class Kind(models.TextChoices):
+        SFT = "sft", "Supervised fine-tuning (SFT)"
+        REWARD = "reward", "Reward model"
+        DPO = "dpo", "DPO"
+        PPO = "ppo", "PPO"
+        RLOO = "rloo", "RLOO"
+        GENERATE = "generate", "Generate completions"
+        EVALUATE = "evaluate", "Evaluate a policy"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    #: Kinds whose success registers a new policy version.
+    POLICY_KINDS = {Kind.SFT, Kind.DPO, Kind.PPO, Kind.RLOO}
+    FINAL_STATES = {State.SUCCEEDED, State.FAILED, State.CANCELLED}
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=16, choices=Kind)
+    config = models.JSONField(default=dict, blank=True, help_text="Trainer config fields (defaults of the kind + overrides).")
+    # inputs
+    snapshot = models.ForeignKey(Snapshot, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    policy = models.ForeignKey(
+        Policy, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs",
+        help_text="The policy the run starts from (or generates with / evaluates).",
+    )
+    reward_model = models.ForeignKey(
+        RewardModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    # progress and outcome
+    state = models.CharField(max_length=16, choices=State, default=State.QUEUED)
+    cancel_requested = models.BooleanField(default=False)
+    run_dir = models.CharField(max_length=500, blank=True, help_text="The run folder (config.json, metrics.jsonl, …).")
+    produced_policy = models.ForeignKey(
+        Policy, null=True, blank=True, on_delete=models.SET_NULL, related_name="produced_by_runs"
+    )
+    produced_reward_model = models.ForeignKey(
+        RewardModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="produced_by_runs"
+    )
+    summary = models.JSONField(default=dict, blank=True, help_text="The trainer's summary.json.")
+    error = models.TextField(blank=True, help_text="Why the run failed or was cancelled, in one line.")
+    error_tail = models.TextField(blank=True, help_text="The last few KB of the trainer's stderr.")
+    exit_code = models.IntegerField(null=True, blank=True, help_text="Negative: killed by that signal.")
+    job_id = models.BigIntegerField(null=True, blank=True, help_text="The procrastinate job running it.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life from the job.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["campaign", "-id"]), models.Index(fields=["state"])]
+
+    def __str__(self):
+        return f"run {self.pk} ({self.kind}, {self.state})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in self.FINAL_STATES
+
+
+class RunMetric(models.Model):
+    """One line of the run's metrics.jsonl: the values logged at a step."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metrics")
+    step = models.IntegerField()
+    values = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+        indexes = [models.Index(fields=["run", "id"])]
+
+    def __str__(self):
+        return f"run {self.run_id} step {self.step}"

@@ -1,0 +1,256 @@
+"""The trainer subprocess: prepare the run folder, run ``python -m trainer <kind>``, follow
+``metrics.jsonl`` into the database (and the run's group), keep the stderr tail, honour
+cancel, record the outcome. Called by the job in ``tasks.py``; the job takes only the id.
+
+A trainer crash is a failed run, never a dead worker: the trainer is a separate process,
+and every way out of :func:`run_job` records a final state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from labelhub.training import configs, selectors, services
+from labelhub.training.models import Run
+
+logger = logging.getLogger(__name__)
+
+TAIL_BYTES = 4096
+POLL_SECONDS = 0.5
+HEARTBEAT_SECONDS = 5.0
+CANCEL_CHECK_SECONDS = 1.0
+CONFIG_FILE = "trainer-config.json"  # ours; the trainer writes the resolved config.json itself
+
+
+def trainer_command() -> list[str]:
+    """How the trainer is started (``LABELHUB_TRAINER_COMMAND`` may put e.g. accelerate first)."""
+    return list(getattr(settings, "LABELHUB_TRAINER_COMMAND", None) or [sys.executable, "-m", "trainer"])
+
+
+def cancel_grace_seconds() -> float:
+    """How long a SIGTERM'd trainer may take (PPO finishes its step and saves) before SIGKILL."""
+    return float(getattr(settings, "LABELHUB_RUN_CANCEL_GRACE_SECONDS", 60))
+
+
+def trainer_env() -> dict[str, str]:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = int(getattr(settings, "LABELHUB_TRAINER_THREADS", 0)) or max(1, min(cores // 2, 8))
+    env = dict(os.environ)
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env |= {
+        "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1",
+        "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+    }
+    return env
+
+
+# --- preparing the folder ---------------------------------------------------------------------
+
+
+def prepare(run: Run) -> list[str]:
+    """Write the trainer config (and the prompts file a kind needs); return the command line."""
+    folder = Path(run.run_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    prompts_file = None
+    if split := configs.NEEDS[run.kind].get("prompts"):
+        prompts_file = str(folder / "prompts.jsonl")
+        write_prompts(run, split, prompts_file)
+    trainer_config = run.config | configs.trainer_inputs(run, prompts_file=prompts_file)
+    config_path = folder / CONFIG_FILE
+    config_path.write_text(json.dumps(trainer_config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return [*trainer_command(), run.kind, "--config", str(config_path), "--out", str(folder)]
+
+
+def write_prompts(run: Run, split: str, path: str) -> None:
+    prompts = run.campaign.prompts.filter(split=split).order_by("id")
+    with open(path, "w", encoding="utf-8") as out:
+        for prompt in prompts.iterator(chunk_size=1000):
+            value = prompt.messages if prompt.is_chat else prompt.text
+            out.write(json.dumps({"id": prompt.id, "prompt": value}, ensure_ascii=False) + "\n")
+
+
+def _load_for_prepare(run_id: int) -> Run:
+    return Run.objects.select_related("campaign", "snapshot", "policy", "reward_model").get(pk=run_id)
+
+
+# --- following the folder ---------------------------------------------------------------------
+
+
+class MetricsFollower:
+    """New complete lines of a growing metrics.jsonl, each parsed into a dict."""
+
+    def __init__(self, path: Path):
+        self.path, self.offset, self.partial = path, 0, b""
+
+    def read(self, final: bool = False) -> list[dict]:
+        try:
+            with open(self.path, "rb") as fh:
+                if os.fstat(fh.fileno()).st_size < self.offset:  # rewritten from the start
+                    self.offset, self.partial = 0, b""
+                fh.seek(self.offset)
+                data = fh.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(data)
+        lines = (self.partial + data).split(b"\n")
+        self.partial = b"" if final else lines.pop()
+        return [row for line in lines if (row := _parse(line)) is not None]
+
+
+def _parse(line: bytes) -> dict | None:
+    if not line.strip():
+        return None
+    try:
+        row = json.loads(line)
+    except ValueError:
+        logger.warning("skipping a metrics line that is not JSON: %r", line[:200])
+        return None
+    return row if isinstance(row, dict) else None
+
+
+class Tail:
+    """The last ``TAIL_BYTES`` of a stream, as text."""
+
+    def __init__(self, limit: int = TAIL_BYTES):
+        self.limit, self.data, self.version = limit, bytearray(), 0
+
+    def add(self, chunk: bytes) -> None:
+        self.data += chunk
+        del self.data[: max(0, len(self.data) - self.limit)]
+        self.version += 1
+
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="replace").replace("\x00", "")
+
+
+async def _pump(stream: asyncio.StreamReader, tail: Tail, log_path: Path) -> None:
+    with open(log_path, "ab") as log:
+        while chunk := await stream.read(4096):
+            tail.add(chunk)
+            log.write(chunk)
+            log.flush()
+
+
+def _signal(proc, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)  # the trainer leads its own process group (start_new_session)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+async def _stop(proc, grace: float) -> None:
+    """SIGTERM, then SIGKILL when it is still there after ``grace`` seconds."""
+    if proc.returncode is not None:
+        return
+    _signal(proc, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), timeout=grace)
+    except TimeoutError:
+        _signal(proc, signal.SIGKILL)
+        await proc.wait()
+
+
+def _read_summary(folder: Path) -> dict | None:
+    try:
+        summary = json.loads((folder / "summary.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
+# --- the job ----------------------------------------------------------------------------------
+
+
+async def run_job(*, run_id: int, job_id: int | None = None, command: list[str] | None = None) -> str | None:
+    """Run one queued run to its end; returns its final state (None when there was nothing to run).
+
+    ``command`` replaces the trainer command line (tests use a stand-in script).
+    """
+    run = await sync_to_async(services.run_start)(run_id=run_id, job_id=job_id)
+    if run is None:
+        return None
+    tail, proc = Tail(), None
+    try:
+        run = await sync_to_async(_load_for_prepare)(run_id)
+        argv = await sync_to_async(prepare)(run)
+        folder = Path(run.run_dir)
+        with open(folder / "stdout.log", "ab") as stdout:
+            proc = await asyncio.create_subprocess_exec(
+                *(command or argv), cwd=settings.BASE_DIR, env=trainer_env(), stdin=asyncio.subprocess.DEVNULL,
+                stdout=stdout, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+            )
+        pump = asyncio.create_task(_pump(proc.stderr, tail, folder / "stderr.log"))
+        stopped = await _follow(run_id, proc, MetricsFollower(folder / "metrics.jsonl"), tail)
+        try:
+            await asyncio.wait_for(pump, timeout=5)
+        except TimeoutError:  # a grandchild still holds stderr open
+            pump.cancel()
+        run = await sync_to_async(services.run_finish)(
+            run_id=run_id, exit_code=proc.returncode, summary=_read_summary(folder),
+            error_tail=tail.text(), stopped=stopped,
+        )
+        return run.state
+    except asyncio.CancelledError:
+        if proc is not None:
+            await _stop(proc, grace=min(cancel_grace_seconds(), 10))
+        await sync_to_async(services.run_interrupted)(
+            run_id=run_id, error_tail=tail.text(), exit_code=proc.returncode if proc else None
+        )
+        raise
+    except Exception as exc:
+        logger.exception("the job of run %s failed", run_id)
+        if proc is not None:
+            await _stop(proc, grace=5)
+        await sync_to_async(services.run_finish)(
+            run_id=run_id, exit_code=proc.returncode if proc else None, summary=None,
+            error_tail=tail.text(), stopped=f"the job failed: {type(exc).__name__}: {exc}"[:1000],
+        )
+        raise
+
+
+async def _follow(run_id: int, proc, follower: MetricsFollower, tail: Tail) -> str | None:
+    """Until the trainer exits: metrics into the database, heartbeats, stderr tail, cancel.
+    Returns why the job stopped the trainer ("cancel", another reason), or None."""
+    stopped, term_at, killed, beat_at, checked_at, tail_seen = None, None, False, 0.0, 0.0, -1
+    grace = cancel_grace_seconds()
+    while True:
+        try:
+            await asyncio.wait_for(proc.wait(), timeout=POLL_SECONDS)
+        except TimeoutError:
+            pass
+        exited = proc.returncode is not None
+        rows = follower.read(final=exited)
+        now = time.monotonic()
+        tail_changed = tail.version != tail_seen and now - beat_at >= 1.0
+        if rows or exited or tail_changed or now - beat_at >= HEARTBEAT_SECONDS:
+            new_tail = tail.text() if tail.version != tail_seen else None
+            tail_seen = tail.version
+            state, cancel = await sync_to_async(services.run_progress)(run_id=run_id, rows=rows, error_tail=new_tail)
+            beat_at = checked_at = now
+        elif now - checked_at >= CANCEL_CHECK_SECONDS:
+            state, cancel = await sync_to_async(selectors.run_flags)(run_id=run_id)
+            checked_at = now
+        else:
+            state, cancel = Run.State.RUNNING, False
+        if stopped is None and cancel:
+            stopped = "cancel"
+        elif stopped is None and state != Run.State.RUNNING:
+            stopped = f"stopped by the job: the run was marked {state} meanwhile"
+        if exited:
+            return stopped
+        if stopped and term_at is None:
+            _signal(proc, signal.SIGTERM)
+            term_at = now
+        elif term_at is not None and not killed and now - term_at > grace:
+            _signal(proc, signal.SIGKILL)
+            killed = True

@@ -1,0 +1,52 @@
+from rest_framework import serializers
+
+from labelhub.campaigns.serializers import JsonbField
+from labelhub.training.models import RewardModel, Run, RunMetric
+
+
+class RunSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = Run
+        fields = [
+            "id", "kind", "state", "config", "snapshot", "policy", "reward_model", "cancel_requested",
+            "run_dir", "produced_policy", "produced_reward_model", "summary", "error", "error_tail",
+            "exit_code", "job_id", "created_by", "created_at", "started_at", "heartbeat_at", "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class RunCreateSerializer(serializers.Serializer):
+    """Start a run: the kind, its inputs (ids within the campaign) and config overrides."""
+
+    kind = serializers.ChoiceField(choices=Run.Kind.choices)
+    config = JsonbField(required=False, default=dict, help_text="Trainer config fields over the kind's defaults.")
+    snapshot = serializers.IntegerField(required=False, allow_null=True)
+    policy = serializers.IntegerField(required=False, allow_null=True)
+    reward_model = serializers.IntegerField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        campaign = self.context["campaign"]
+        sources = {
+            "snapshot": campaign.snapshots, "policy": campaign.policies, "reward_model": campaign.reward_models,
+        }
+        for name, queryset in sources.items():
+            pk = attrs.get(name)
+            attrs[name] = queryset.filter(pk=pk).first() if pk is not None else None
+            if pk is not None and attrs[name] is None:
+                raise serializers.ValidationError({name: f"No {name.replace('_', ' ')} {pk} in this campaign."})
+        return attrs
+
+
+class RunMetricSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RunMetric
+        fields = ["id", "step", "values", "created_at"]
+
+
+class RewardModelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RewardModel
+        fields = ["id", "name", "base_model", "adapter_path", "snapshot", "run", "heldout_accuracy", "created_at"]
+        read_only_fields = fields

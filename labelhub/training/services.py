@@ -1,0 +1,400 @@
+"""Writes for training runs: create, cancel, start, progress, finish, and the lost-run sweep.
+
+Each function is one transaction (or, for :func:`run_enqueue`, runs after one commits).
+The job in ``tasks.py`` / ``runner.py`` calls ``run_start`` → ``run_progress`` (many times)
+→ ``run_finish``; everything else may be called from views, the API or the loop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from labelhub.campaigns.models import Campaign, Policy, unstorable
+from labelhub.feedback.models import Snapshot
+from labelhub.training import configs, events
+from labelhub.training.models import RewardModel, Run, RunMetric
+
+logger = logging.getLogger(__name__)
+Kind, State = Run.Kind, Run.State
+
+
+class RunInvalid(Exception):
+    """The request cannot make a run; ``errors`` maps each field to what is wrong."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+class RunFinished(Exception):
+    """The run has already finished; there is nothing to cancel."""
+
+
+def runs_dir() -> Path:
+    return Path(settings.LABELHUB_DATA_DIR) / "runs"
+
+
+def lost_after() -> timedelta:
+    """A running run whose job gave no sign of life for this long is taken for lost."""
+    return timedelta(seconds=getattr(settings, "LABELHUB_RUN_LOST_AFTER_SECONDS", 120))
+
+
+# --- create and cancel ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def run_create(*, campaign: Campaign, user, kind: str, config: dict | None = None,
+               snapshot: Snapshot | None = None, policy: Policy | None = None,
+               reward_model: RewardModel | None = None) -> Run:
+    """Validate the inputs for ``kind``, store the run (config = the kind's defaults + ``config``)
+    and queue its job once the transaction commits. Raises :class:`RunInvalid`."""
+    config = {} if config is None else config
+    errors = _input_errors(campaign, kind, snapshot, policy, reward_model) | _config_errors(kind, config)
+    if errors:
+        raise RunInvalid(errors)
+    merged = configs.default_config(kind) | configs.policy_defaults(kind, policy) | config
+    run = Run.objects.create(
+        campaign=campaign, kind=kind, config=merged, snapshot=snapshot, policy=policy,
+        reward_model=reward_model, created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    run.run_dir = str(runs_dir() / str(run.pk))
+    run.save(update_fields=["run_dir"])
+    transaction.on_commit(lambda: run_enqueue(run_id=run.pk))
+    return run
+
+
+def _input_errors(campaign, kind, snapshot, policy, reward_model) -> dict[str, str]:
+    if kind not in Kind.values:
+        return {"kind": f"must be one of {', '.join(Kind.values)}"}
+    needs, errors = configs.NEEDS[kind], {}
+    for name, obj in (("snapshot", snapshot), ("policy", policy), ("reward_model", reward_model)):
+        if obj is not None and name not in configs.USES[kind]:
+            errors[name] = f"a {kind} run takes no {name.replace('_', ' ')}"
+        elif obj is not None and obj.campaign_id != campaign.pk:
+            errors[name] = f"{name.replace('_', ' ')} {obj.pk} belongs to another campaign"
+    if "snapshot" in needs:
+        if snapshot is None:
+            errors.setdefault("snapshot", f"a {kind} run needs a snapshot")
+        elif snapshot.state != Snapshot.State.READY:
+            errors.setdefault("snapshot", f"snapshot v{snapshot.version} is {snapshot.state}, not ready")
+        elif snapshot.kind != needs["snapshot"]:
+            errors.setdefault("snapshot", f"a {kind} run needs a {needs['snapshot']} snapshot, not {snapshot.kind}")
+        elif snapshot.row_count == 0:
+            errors.setdefault("snapshot", f"snapshot v{snapshot.version} has no rows")
+    if needs.get("policy"):
+        if policy is None:
+            errors.setdefault("policy", f"a {kind} run needs a policy to start from")
+        elif not policy.base_model:
+            errors.setdefault("policy", f"policy {policy.name!r} has no base model (an external source cannot be trained or sampled)")
+    if needs.get("reward_model") and reward_model is None:
+        errors.setdefault("reward_model", f"a {kind} run needs a reward model")
+    if split := needs.get("prompts"):
+        if not campaign.prompts.filter(split=split).exists():
+            errors["prompts"] = f"the campaign has no {split.replace('_', '-')} prompts for a {kind} run"
+    return errors
+
+
+def _config_errors(kind: str, config: Any) -> dict[str, str]:
+    if kind not in Kind.values:
+        return {}
+    if not isinstance(config, dict):
+        return {"config": "must be a JSON object of trainer config fields"}
+    if problem := unstorable(config):
+        return {"config": f"the value {problem}"}
+    set_by_platform = sorted(set(config) & (configs.INPUT_FIELDS[kind] | configs.ALWAYS_SET))
+    if set_by_platform:
+        return {"config": f"{', '.join(set_by_platform)} are set from the run's inputs; leave them out"}
+    bad = [k for k in config if not isinstance(k, str) or not k.replace("_", "").isalnum()]
+    if bad:
+        return {"config": f"not a config field name: {bad[0]!r}"}
+    return {}
+
+
+def run_enqueue(*, run_id: int) -> None:
+    """Defer the run's job (after the run is committed) and record the job id."""
+    from labelhub.training.tasks import run_training
+
+    try:
+        job_id = run_training.defer(run_id=run_id)
+    except Exception as exc:  # the queue's database is ours too: unlikely, but never silent
+        logger.exception("could not queue the job of run %s", run_id)
+        _fail_unless_final(run_id, f"could not queue its job: {exc}")
+        return
+    Run.objects.filter(pk=run_id, job_id__isnull=True).update(job_id=job_id)
+
+
+@transaction.atomic
+def run_cancel(*, run: Run) -> Run:
+    """A queued run is cancelled at once; a running one is flagged, and its job stops the
+    trainer (SIGTERM, then SIGKILL after a grace period). Raises :class:`RunFinished`."""
+    run = Run.objects.select_for_update().get(pk=run.pk)
+    if run.is_final:
+        raise RunFinished(f"run {run.pk} has already {run.state}")
+    run.cancel_requested = True
+    fields = ["cancel_requested"]
+    if run.state == State.QUEUED:
+        run.state, run.finished_at, run.error = State.CANCELLED, timezone.now(), "cancelled before it started"
+        fields += ["state", "finished_at", "error"]
+        if run.job_id:
+            job_id = run.job_id
+            transaction.on_commit(lambda: _cancel_queued_job(job_id))
+    run.save(update_fields=fields)
+    events.state_changed_on_commit(run=run)
+    return run
+
+
+def _cancel_queued_job(job_id: int) -> None:
+    from procrastinate.contrib.django import app
+
+    try:  # a job a worker took already finds its run cancelled and returns
+        app.job_manager.cancel_job_by_id(job_id)
+    except Exception:
+        logger.exception("could not cancel job %s", job_id)
+
+
+# --- the job's side ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def run_start(*, run_id: int, job_id: int | None = None) -> Run | None:
+    """Claim a queued run for the job; None when there is nothing to run (cancelled, gone…)."""
+    run = Run.objects.select_for_update().filter(pk=run_id).first()
+    if run is None or run.is_final:
+        return None
+    if run.state == State.RUNNING:  # this job ran before: its worker died mid-run, and it was retried
+        _finish(run, State.FAILED, "its worker stopped while it was running (the job was retried; "
+                                   "a half-done run is not restarted) — start a new run")
+        return None
+    now = timezone.now()
+    run.state, run.started_at, run.heartbeat_at = State.RUNNING, now, now
+    run.job_id = job_id or run.job_id
+    run.save(update_fields=["state", "started_at", "heartbeat_at", "job_id"])
+    events.state_changed_on_commit(run=run)
+    return run
+
+
+@transaction.atomic
+def run_progress(*, run_id: int, rows: list[dict], error_tail: str | None = None) -> tuple[str, bool]:
+    """Store new metrics lines and a heartbeat (and the stderr tail when it changed); broadcast
+    them after commit. Returns the run's (state, cancel_requested) for the job to act on."""
+    metrics = RunMetric.objects.bulk_create(
+        RunMetric(run_id=run_id, step=_step(row), values={k: v for k, v in row.items() if k != "step"})
+        for row in rows if unstorable(row) is None
+    )
+    fields: dict[str, Any] = {"heartbeat_at": timezone.now()}
+    if error_tail is not None:
+        fields["error_tail"] = error_tail
+    Run.objects.filter(pk=run_id, state=State.RUNNING).update(**fields)
+    events.metrics_added_on_commit(run_id=run_id, metrics=metrics)
+    run = Run.objects.only("state", "cancel_requested", "error_tail", "error", "exit_code", "started_at",
+                           "finished_at", "produced_policy", "produced_reward_model").get(pk=run_id)
+    if error_tail is not None:
+        events.state_changed_on_commit(run=run)
+    return run.state, run.cancel_requested
+
+
+def _step(row: dict) -> int:
+    try:
+        return int(row.get("step", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+@transaction.atomic
+def run_finish(*, run_id: int, exit_code: int | None, summary: dict | None, error_tail: str,
+               stopped: str | None = None) -> Run:
+    """Record how the trainer ended. ``stopped`` is "cancel" when the job stopped it on request,
+    or a reason when it stopped it for another cause. On success, register what it produced."""
+    run = Run.objects.select_for_update(of=("self",)).select_related("policy", "snapshot").get(pk=run_id)
+    if run.is_final:  # the sweep gave up on it meanwhile; keep its verdict
+        return run
+    run.exit_code, run.error_tail, run.summary = exit_code, error_tail, _storable(summary or {})
+    if stopped == "cancel":
+        return _finish(run, State.CANCELLED, "cancelled on request")
+    if stopped:
+        return _finish(run, State.FAILED, stopped)
+    if (summary or {}).get("status") == "cancelled":  # SIGTERM'd by someone else; it saved a checkpoint
+        return _finish(run, State.CANCELLED, "the trainer was stopped by SIGTERM (it saved a checkpoint)")
+    if exit_code != 0 or (summary or {}).get("status") != "succeeded":
+        return _finish(run, State.FAILED, _failure_cause(exit_code, summary, error_tail))
+    try:
+        with transaction.atomic():
+            _register_outputs(run)
+    except Exception as exc:
+        logger.exception("run %s succeeded but registering its outputs failed", run.pk)
+        return _finish(run, State.FAILED, f"the trainer finished, but registering what it produced failed: {exc}")
+    if run.produced_policy_id:
+        policy_id, this_run = run.produced_policy_id, run.pk
+        transaction.on_commit(lambda: _call_policy_hook(policy_id=policy_id, run_id=this_run))
+    return _finish(run, State.SUCCEEDED, "")
+
+
+def _failure_cause(exit_code, summary, error_tail: str) -> str:
+    if summary and summary.get("error"):
+        return str(summary["error"])[:1000]
+    lines = [line for line in error_tail.splitlines() if line.strip()]
+    if lines:
+        return lines[-1][:1000]
+    if exit_code is not None and exit_code < 0:
+        return f"the trainer was killed by signal {-exit_code}"
+    return f"the trainer exited with status {exit_code} and no summary"
+
+
+def _storable(value: dict) -> dict:
+    return value if unstorable(value) is None else {"note": "summary.json could not be stored"}
+
+
+@transaction.atomic
+def run_interrupted(*, run_id: int, error_tail: str, exit_code: int | None) -> Run:
+    """The job itself was cancelled (worker shutdown or abort) while the trainer ran."""
+    run = Run.objects.select_for_update().get(pk=run_id)
+    if run.is_final:
+        return run
+    run.error_tail, run.exit_code = error_tail, exit_code
+    if run.cancel_requested:
+        return _finish(run, State.CANCELLED, "cancelled on request")
+    return _finish(run, State.FAILED, "its worker stopped (shutdown or abort) while it was running — start it again")
+
+
+def _finish(run: Run, state: str, error: str) -> Run:
+    run.state, run.error, run.finished_at = state, error, timezone.now()
+    run.save()
+    events.state_changed_on_commit(run=run)
+    return run
+
+
+def _fail_unless_final(run_id: int, error: str) -> None:
+    with transaction.atomic():
+        run = Run.objects.select_for_update().filter(pk=run_id).first()
+        if run is not None and not run.is_final:
+            _finish(run, State.FAILED, error)
+
+
+# --- what a successful run produces -----------------------------------------------------------
+
+
+def _register_outputs(run: Run) -> None:
+    if run.kind == Kind.REWARD:
+        run.produced_reward_model = reward_model_register(run=run)
+    elif run.kind in Run.POLICY_KINDS:
+        run.produced_policy = policy_register(run=run)
+
+
+def _adapter_dir(run: Run) -> Path:
+    adapter = Path(run.run_dir) / "adapter"
+    if not adapter.is_dir():
+        raise FileNotFoundError(f"the run folder has no adapter/ ({adapter})")
+    return adapter
+
+
+def _model_json(run: Run) -> dict:
+    path = Path(run.run_dir) / "model.json"
+    info = json.loads(path.read_text("utf-8")) if path.is_file() else {}
+    return info if isinstance(info, dict) else {}
+
+
+def reward_model_register(*, run: Run) -> RewardModel:
+    """A RewardModel for a finished reward run (adapter and held-out accuracy from its folder)."""
+    adapter, info = _adapter_dir(run), _model_json(run)
+    accuracy = run.summary.get("eval_accuracy")
+    return RewardModel.objects.create(
+        campaign_id=run.campaign_id, name=f"reward-r{run.pk}",
+        base_model=str(info.get("base") or run.config.get("model", "")), adapter_path=str(adapter),
+        snapshot=run.snapshot, run=run,
+        heldout_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
+    )
+
+
+def policy_register(*, run: Run) -> Policy:
+    """The new policy version a finished sft/dpo/ppo/rloo run produced: its parent is the policy
+    the run started from, its weights the parent's base plus the run's adapter. (PPO merges a
+    starting adapter into a new base in the run folder; model.json then names that base.)"""
+    parent, adapter, info = run.policy, _adapter_dir(run), _model_json(run)
+    if parent is None:
+        raise ValueError("the policy the run started from was deleted")
+    suffix = f"-{run.kind}-r{run.pk}"
+    return Policy.objects.create(
+        campaign_id=run.campaign_id, name=parent.name[: 120 - len(suffix)] + suffix,
+        base_model=str(info.get("base") or parent.base_model), adapter_path=str(adapter), parent=parent,
+        generation_settings=parent.generation_settings, prompt_template_kind=parent.prompt_template_kind,
+        prompt_template=parent.prompt_template,
+    )
+
+
+def on_policy_registered(policy: Policy, run: Run) -> None:
+    """The loop's hook: called once a policy run's new Policy version is committed.
+
+    Runs in the job's worker, outside any transaction, after the run is marked succeeded.
+    The loop plugs in here (e.g. defer a generation job on the campaign's held-out prompts
+    for ``policy`` and the current best). An exception is logged and noted on the run's
+    ``error``; the run stays succeeded and the policy stays registered.
+    """
+
+
+def _call_policy_hook(*, policy_id: int, run_id: int) -> None:
+    policy = Policy.objects.get(pk=policy_id)
+    run = Run.objects.select_related("campaign", "policy", "snapshot", "reward_model").get(pk=run_id)
+    try:
+        on_policy_registered(policy=policy, run=run)
+    except Exception as exc:
+        logger.exception("on_policy_registered failed for policy %s of run %s", policy_id, run_id)
+        Run.objects.filter(pk=run_id).update(
+            error=f"policy {policy.name!r} is registered, but on_policy_registered failed: {exc}"[:1000]
+        )
+
+
+# --- runs whose worker died -------------------------------------------------------------------
+
+
+def runs_fail_lost(*, now=None) -> list[int]:
+    """Fail queued/running runs whose job can no longer finish them: no heartbeat for
+    ``lost_after()``, or a job that is not todo/doing any more. Returns the failed run ids."""
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    now = now or timezone.now()
+    active = list(Run.objects.active().values("id", "state", "job_id", "heartbeat_at", "created_at"))
+    job_ids = [r["job_id"] for r in active if r["job_id"]]
+    statuses = dict(ProcrastinateJob.objects.filter(id__in=job_ids).values_list("id", "status"))
+    failed = []
+    for row in active:
+        reason = _lost_reason(row, statuses, now)
+        if reason and _fail_if_unchanged(row, reason, now):
+            logger.warning("run %s marked failed: %s", row["id"], reason)
+            failed.append(row["id"])
+    return failed
+
+
+def _lost_reason(row: dict, statuses: dict[int, str], now) -> str | None:
+    status = statuses.get(row["job_id"], "gone") if row["job_id"] else None
+    if row["state"] == State.QUEUED:
+        if status is not None and status not in ("todo", "doing"):
+            return f"its job is {status}; the run never started"
+        if status is None and row["created_at"] < now - lost_after():
+            return "its job was never queued"
+        return None
+    beat = row["heartbeat_at"]
+    if beat is None or beat < now - lost_after():
+        when = beat.strftime("%Y-%m-%d %H:%M:%S UTC") if beat else "it started"
+        return f"its worker stopped: no sign of life since {when} — start it again"
+    if status is not None and status != "doing":
+        return f"its job is {status} but the run never finished (its worker stopped) — start it again"
+    return None
+
+
+def _fail_if_unchanged(row: dict, reason: str, now) -> bool:
+    """Fail the run only if it is still as seen (a live job's heartbeat moves it on)."""
+    with transaction.atomic():
+        changed = Run.objects.filter(pk=row["id"], state=row["state"], heartbeat_at=row["heartbeat_at"]).update(
+            state=State.FAILED, error=reason, finished_at=now,
+        )
+        if changed:
+            events.state_changed_on_commit(run=Run.objects.get(pk=row["id"]))
+    return bool(changed)

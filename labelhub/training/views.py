@@ -1,0 +1,98 @@
+"""Pages: a campaign's runs with "start a run" forms, and the Run page (live over a WebSocket)."""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from labelhub.campaigns import selectors as campaign_selectors
+from labelhub.feedback.models import Snapshot
+from labelhub.training import configs, selectors, services
+from labelhub.training.forms import RunStartForm
+from labelhub.training.models import Run
+from labelhub.training.selectors import RUN_READERS, RUN_STARTERS
+
+
+def _campaign_and_roles(request, slug, allowed):
+    campaign = campaign_selectors.campaign_get(user=request.user, slug=slug)
+    roles = campaign.roles_of(request.user)
+    if not roles & allowed:
+        raise PermissionDenied("Your role in this campaign does not allow this.")
+    return campaign, roles
+
+
+@login_required
+def run_list(request, slug):
+    campaign, roles = _campaign_and_roles(request, slug, RUN_READERS)
+    return _render_list(request, campaign, roles)
+
+
+def _render_list(request, campaign, roles, errors=None, posted=None, status=200):
+    context = {"campaign": campaign, "runs": selectors.run_list(campaign=campaign)[:100],
+               "can_start": bool(roles & RUN_STARTERS), "errors": errors or {}, "posted": posted or {}}
+    if context["can_start"]:
+        context["start_forms"] = _start_forms(campaign, posted or {})
+    return render(request, "training/run_list.html", context, status=status)
+
+
+def _start_forms(campaign, posted):
+    snapshots = list(campaign.snapshots.filter(state=Snapshot.State.READY).order_by("-version"))
+    inputs = {
+        "snapshot": snapshots,
+        "policy": list(campaign.policies.exclude(base_model="").order_by("-id")),
+        "reward_model": list(campaign.reward_models.order_by("-id")),
+    }
+    forms = []
+    for kind, label in Run.Kind.choices:
+        config = posted.get("config") if posted.get("kind") == kind else None
+        choices = {name: inputs[name] for name in ("snapshot", "policy", "reward_model") if name in configs.USES[kind]}
+        if "snapshot" in choices:
+            choices["snapshot"] = [s for s in snapshots if s.kind == configs.NEEDS[kind]["snapshot"]]
+        forms.append({"kind": kind, "label": label, "inputs": choices,
+                      "config": config or json.dumps(configs.default_config(kind), indent=2)})
+    return forms
+
+
+@login_required
+@require_POST
+def run_start(request, slug):
+    campaign, roles = _campaign_and_roles(request, slug, RUN_STARTERS)
+    form = RunStartForm(request.POST, campaign=campaign)
+    if not form.is_valid():
+        errors = {field: " ".join(messages_) for field, messages_ in form.errors.items()}
+        return _render_list(request, campaign, roles, errors, request.POST, status=400)
+    try:
+        run = services.run_create(campaign=campaign, user=request.user, **form.cleaned_data)
+    except services.RunInvalid as exc:
+        return _render_list(request, campaign, roles, exc.errors, request.POST, status=400)
+    messages.success(request, f"Run {run.pk} ({run.kind}) is queued.")
+    return redirect("training:detail", slug=campaign.slug, pk=run.pk)
+
+
+@login_required
+def run_detail(request, slug, pk):
+    campaign, roles = _campaign_and_roles(request, slug, RUN_READERS)
+    run = selectors.run_get(campaign=campaign, pk=pk)
+    return render(request, "training/run_detail.html", {
+        "campaign": campaign, "run": run, "can_cancel": bool(roles & RUN_STARTERS) and not run.is_final,
+        "config_json": json.dumps(run.config, indent=2, ensure_ascii=False),
+        "summary_json": json.dumps(run.summary, indent=2, ensure_ascii=False) if run.summary else "",
+        "artifacts": selectors.artifact_list(run=run), "lineage": selectors.lineage(run=run),
+    })
+
+
+@login_required
+@require_POST
+def run_cancel(request, slug, pk):
+    campaign, _ = _campaign_and_roles(request, slug, RUN_STARTERS)
+    run = selectors.run_get(campaign=campaign, pk=pk)
+    try:
+        services.run_cancel(run=run)
+    except services.RunFinished as exc:
+        messages.info(request, str(exc))
+    else:
+        messages.success(request, f"Run {run.pk}: cancel requested.")
+    return redirect("training:detail", slug=campaign.slug, pk=run.pk)
