@@ -24,3 +24,38 @@ def write_prompts(path: Path, n: int | None = None) -> Path:
 
 def metrics(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
+
+
+# Settings that make a PPO step take a fraction of a second on the tiny model (batch of 8,
+# 16 new tokens, one minibatch, two epochs) with a learning rate at which 30-40 steps show
+# learning.
+FAST = dict(
+    batch_size=8, minibatch_size=8, ppo_epochs=2, max_new_tokens=16, learning_rate=3e-3,
+    lr_schedule="constant", save_every=0, progress="off",
+)
+WORD = ["tests.trainer.ppo_helpers:word_reward"]
+KL_TARGET = 4.0
+
+_RUNS: dict = {}
+
+
+def ppo_run(runs_dir: Path, name: str, **fields):
+    """A PPO run made once per test session and shared by the tests that read it."""
+    if name not in _RUNS:
+        from trainer.ppo import PPOConfig, run
+
+        prompts = write_prompts(runs_dir / "ppo-prompts.jsonl")
+        _RUNS[name] = run(PPOConfig(out=str(runs_dir / name), prompts=str(prompts), **{**FAST, **fields}))
+    return _RUNS[name]
+
+
+def word_run_without_kl(runs_dir: Path):
+    """30 steps against the word reward with no KL penalty: the reward rises and KL runs away."""
+    return ppo_run(runs_dir, "ppo-word-kl0", reward_functions=WORD, kl_coef=0.0, steps=30)
+
+
+def word_run_adaptive(runs_dir: Path):
+    """40 steps with the adaptive controller holding KL near KL_TARGET nats per response."""
+    return ppo_run(
+        runs_dir, "ppo-word-adaptive", reward_functions=WORD, kl_coef=0.3, kl_target=KL_TARGET, kl_horizon=16, steps=40,
+    )

@@ -61,7 +61,7 @@ class PPOConfig(SamplingFields, LoraFields, RunConfig):
         "coefficient) when unset."
     )
     kl_horizon: int = help_field(
-        10000, "Adaptive control horizon in responses: the coefficient moves by at most 20% x batch / horizon per step."
+        10000, "Adaptive control horizon in responses: each step multiplies the coefficient by at most 1 ± 0.2 x batch_size / horizon."
     )
 
     # -- update ---------------------------------------------------------------------------------

@@ -23,11 +23,10 @@ from typing import Any
 
 import torch
 
-from trainer.logprobs import adapter_disabled
 from trainer.ppo.gae import gae, masked_mean, masked_whiten
 from trainer.ppo.kl import kl_penalty
 from trainer.ppo.rollout import Rollout
-from trainer.ppo.value import logprobs_and_entropy, response_logits, response_values
+from trainer.ppo.value import logprobs_and_entropy, reference, response_logits, response_values
 
 
 @torch.no_grad()
@@ -39,7 +38,7 @@ def prepare(model, head, rollout: Rollout, scores: torch.Tensor, kl_coef: float,
         tokens = rollout.response_ids[chunk]
         logits = response_logits(model, ids[chunk], mask[chunk], start, cfg.temperature)
         logps.append(logprobs_and_entropy(logits, tokens)[0])
-        with adapter_disabled(model):
+        with reference(model):
             ref_logits = response_logits(model, ids[chunk], mask[chunk], start, cfg.temperature)
         ref_logps.append(logprobs_and_entropy(ref_logits, tokens)[0])
         values.append(response_values(model, head, ids[chunk], mask[chunk], start))

@@ -53,7 +53,17 @@ def trainable_parameters(model) -> list[tuple[str, torch.nn.Parameter]]:
     return [(n, p) for n, p in model.named_parameters() if p.requires_grad]
 
 
-_SWITCH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ADAPTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _lora_layers_and_trainable(model) -> tuple[list, list[torch.nn.Parameter]]:
+    """The LoRA layers and the trainable parameters, as they were at first use (after add_adapters)."""
+    if model not in _ADAPTERS:
+        from peft.tuners.tuners_utils import BaseTunerLayer
+
+        layers = [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
+        _ADAPTERS[model] = (layers, [p for _, p in trainable_parameters(model)])
+    return _ADAPTERS[model]
 
 
 @contextmanager
@@ -61,15 +71,10 @@ def use_adapter(model, name: str) -> Iterator[None]:
     """Make `name` the active adapter of every LoRA layer for the block, then the policy's.
 
     Layer by layer rather than PeftModel.set_adapter: that walks the whole model and took
-    ~13 ms per switch on the tiny model (two switches per value pass). Both set_adapter
-    calls freeze the inactive adapter, so every parameter that was trainable is made
-    trainable again: both adapters learn from one backward pass."""
-    if model not in _SWITCH:
-        from peft.tuners.tuners_utils import BaseTunerLayer
-
-        layers = [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
-        _SWITCH[model] = (layers, [p for _, p in trainable_parameters(model)])
-    layers, trainable = _SWITCH[model]
+    ~13 ms per switch on the tiny model (two switches per value pass). Switching freezes
+    the inactive adapter, so every parameter that was trainable is made trainable again
+    afterwards: both adapters learn from one backward pass."""
+    layers, trainable = _lora_layers_and_trainable(model)
     for layer in layers:
         layer.set_adapter(name)
     try:
@@ -77,6 +82,21 @@ def use_adapter(model, name: str) -> Iterator[None]:
     finally:
         for layer in layers:
             layer.set_adapter(POLICY)
+        for p in trainable:
+            p.requires_grad_(True)
+
+
+@contextmanager
+def reference(model) -> Iterator[None]:
+    """The reference: the base with every adapter disabled (PEFT's disable_adapter). Its
+    exit re-enables only the active adapter's gradients; the value adapter's come back too."""
+    from trainer.logprobs import adapter_disabled
+
+    _, trainable = _lora_layers_and_trainable(model)
+    try:
+        with adapter_disabled(model):
+            yield
+    finally:
         for p in trainable:
             p.requires_grad_(True)
 
