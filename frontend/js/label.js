@@ -33,7 +33,6 @@ const els = {
   skipReason: $("#skip-reason"), skipError: $("#skip-error"),
 };
 const RETRY_MAX_S = 30;
-const MIN_LEASE_LEFT_MS = 30_000;
 
 const state = {
   view: null, // the task on screen
@@ -82,14 +81,14 @@ async function start() {
   }
 }
 
-/** Show the prefetched task (or ask again when the prefetch failed, found nothing or went stale). */
+/** Show the prefetched task (or ask again when the prefetch failed, found nothing or expired). */
 async function advance() {
   state.view?.sortables?.forEach((sortable) => sortable.destroy());
   state.view = null;
   els.task.setAttribute("aria-busy", "true");
   let lease = await state.upcoming;
-  const stale = lease && Date.parse(lease.expires_at) - Date.now() < MIN_LEASE_LEFT_MS;
-  if (!lease || stale) {
+  const expired = lease && Date.parse(lease.expires_at) <= Date.now();
+  if (!lease || expired) {
     try {
       lease = await fetchNext(null);
     } catch (error) {
@@ -455,26 +454,16 @@ function waitToRetry(action, result, attempt) {
   const delay = Math.min(2 ** (attempt - 1), RETRY_MAX_S);
   const reason = result.status ? `the server answered ${result.status}` : result.data.detail;
   return new Promise((resolve) => {
-    let left = delay;
-    const button = h("button", { type: "button", data: { action: "retry" } }, "Retry now");
-    const text = h("span", {});
-    const tick = () => {
-      text.textContent = `Could not ${action === "submit" ? "save your answer" : "skip"} (${reason}). `
-        + `Your answer is kept and will be sent again in ${left} s. `;
-    };
+    const button = h("button", { type: "button" }, "Retry now");
     const done = () => {
-      clearInterval(timer);
-      button.removeEventListener("click", done);
+      clearTimeout(timer);
       resolve();
     };
-    const timer = setInterval(() => {
-      left -= 1;
-      if (left <= 0) done();
-      else tick();
-    }, 1000);
-    tick();
-    button.addEventListener("click", done);
-    notice([text, button], "warning");
+    const timer = setTimeout(done, delay * 1000);
+    button.addEventListener("click", done, { once: true });
+    // One message per attempt (no countdown): the notice is a live region.
+    notice([`Could not ${action === "submit" ? "save your answer" : "skip the task"} (${reason}). `
+      + `Your answer is kept and will be sent again in ${delay} s. `, button], "warning");
   });
 }
 

@@ -57,11 +57,20 @@ export class Ranking {
     return true;
   }
 
-  /** Tie with the group above; if already tied, leave the tie (just below the group). */
+  /**
+   * Tie with the group above. If already tied, leave the tie: the first of a tie stays just
+   * above the others, any other lands just below them.
+   */
   toggleTie(id) {
     const index = this.#groupIndex(id);
     if (index < 0) return false;
-    if (this.groups[index].length > 1) return this.move(id, +1);
+    const group = this.groups[index];
+    if (group.length > 1) {
+      const first = this.#inDisplayOrder(group)[0] === id;
+      this.#detach(id);
+      this.groups.splice(first ? index : index + 1, 0, [id]);
+      return true;
+    }
     if (index === 0) return false;
     this.groups.splice(index, 1);
     this.groups[index - 1].push(id);
@@ -90,8 +99,11 @@ export class Ranking {
 
   /** The submitted shape: groups best first, ids inside a tie in display order. */
   toJSON() {
-    const position = new Map(this.ids.map((id, index) => [id, index]));
-    return this.groups.map((group) => [...group].sort((a, b) => position.get(a) - position.get(b)));
+    return this.groups.map((group) => this.#inDisplayOrder(group));
+  }
+
+  #inDisplayOrder(group) {
+    return [...group].sort((a, b) => this.ids.indexOf(a) - this.ids.indexOf(b));
   }
 
   #groupIndex(id) {
