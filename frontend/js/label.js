@@ -562,7 +562,7 @@ function shortcut(view, event) {
   if ((key === "ArrowUp" || key === "ArrowDown") && ownsArrowKeys(target)) return false;
   if (key === "Enter") {
     if (ownsEnter(target)) return false;
-    submit();
+    if (!event.repeat) submit(); // a held Enter must not also submit the next task
     return true;
   }
   const common = {
