@@ -118,3 +118,9 @@ def test_it_lists_home_campaigns_only_where_the_user_labels(users_by_role, api_a
     assert [r["slug"] for r in rows] == (["helpful"] if role == "labeler" else [])
     if role == "labeler":
         assert rows[0]["tasks_left"] == len(tasks)
+
+
+def test_it_counts_the_task_on_screen_as_left(labeler, api_as, tasks):
+    services.next_task(labeler=labeler)
+    rows = api_as(labeler).get("/api/labeling/home/").json()
+    assert rows[0]["tasks_left"] == len(tasks)
