@@ -22,7 +22,11 @@ def test_it_writes_config_metrics_summary_and_samples(runs_dir):
     run = word_run_adaptive(runs_dir)
     config = json.loads((run.out / "config.json").read_text())
     assert config["method"] == "ppo" and config["kl_target"] == 4.0 and config["device"] == "cpu"
-    assert config["resolved"]["reward_sources"] == ["word_reward"]
+    resolved = config["resolved"]
+    assert resolved["reward_sources"] == ["word_reward"] and resolved["base"].endswith("/lm")
+    # The value model's own trainable part: an adapter the size of the policy's, and a hidden -> 1 head.
+    assert resolved["params_value_adapter"] == resolved["params_policy_adapter"] > 0
+    assert resolved["params_value_head"] == 128 + 1
     rows = metrics(run.out)
     assert all(TRL_KEYS <= set(r) for r in rows)
     assert all(r["objective/rlhf_reward"] == pytest.approx(r["objective/scores"] + r["objective/non_score_reward"], abs=1e-4)

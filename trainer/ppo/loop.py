@@ -40,7 +40,7 @@ def run(cfg: PPOConfig) -> RunResult:
         from trainer.ppo.rewards import RewardSources, ScoreNormalizer
         from trainer.ppo.rollout import prompt_indices, sample, step_seed
         from trainer.ppo.update import prepare, update
-        from trainer.ppo.value import ValueHead, add_adapters, trainable_parameters
+        from trainer.ppo.value import POLICY, VALUE, ValueHead, add_adapters, trainable_parameters
 
         # Data: the prompts, rendered as `trainer generate` renders them.
         ref = resolve_model(cfg.model, cfg.adapter)
@@ -103,7 +103,9 @@ def run(cfg: PPOConfig) -> RunResult:
         folder.resolve(
             base=ref.base, adapter_start=cfg.adapter or (ref.spec if ref.adapter else None), prompts=len(rows),
             reward_sources=rewards.names, reward_weights=rewards.weights, resumed_from_step=start or None,
-            **{f"{k}_policy_value": v for k, v in count_parameters(model).items()},
+            params_total=count_parameters(model)["params_total"] + sum(p.numel() for p in head.parameters()),
+            params_policy_adapter=sum(p.numel() for n, p in named if f".{POLICY}." in n),
+            params_value_adapter=sum(p.numel() for n, p in named if f".{VALUE}." in n),
             params_value_head=sum(p.numel() for p in head.parameters()),
         )
 
