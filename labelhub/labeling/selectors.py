@@ -46,11 +46,11 @@ def labeler_home(*, user) -> list[dict]:
         .values("campaign_id")
         .annotate(total=Count("id"), today=Count("id", filter=Q(created_at__gte=start_of_day)))
     )
-    mine = Assignment.objects.filter(task=OuterRef("pk"), labeler=user)
-    held = mine.filter(state=Assignment.State.LEASED, expires_at__gt=timezone.now())
+    seen = Assignment.objects.filter(task=OuterRef("pk"), labeler=user)
+    held = seen.filter(state=Assignment.State.LEASED, expires_at__gt=timezone.now())
     left = dict(
         Task.objects.filter(campaign_id__in=ids, judgment_count__lt=F("overlap"))
-        .filter(~Exists(mine) | Exists(held))  # not seen yet, or on the labeler's screen now
+        .filter(~Exists(seen) | Exists(held))  # not seen yet, or on the labeler's screen now
         .values("campaign_id")
         .annotate(n=Count("id"))
         .values_list("campaign_id", "n")
