@@ -73,6 +73,8 @@ class RunPage {
     log.textContent = s.error_tail || "";
     if (atBottom) log.scrollTop = log.scrollHeight;
     this.finished = FINAL.has(s.state);
+    const cancel = this.doc.querySelector("form[data-cancel]");
+    if (cancel) cancel.hidden = this.finished || s.cancel_requested;
     if (this.finished && s.state !== this.initialState) this.field("refresh").hidden = false;
   }
 
