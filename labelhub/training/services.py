@@ -231,9 +231,12 @@ def run_finish(*, run_id: int, exit_code: int | None, summary: dict | None, erro
     except Exception as exc:
         logger.exception("run %s succeeded but registering its outputs failed", run.pk)
         return _finish(run, State.FAILED, f"the trainer finished, but registering what it produced failed: {exc}")
+    this_run = run.pk
     if run.produced_policy_id:
-        policy_id, this_run = run.produced_policy_id, run.pk
+        policy_id = run.produced_policy_id
         transaction.on_commit(lambda: _call_policy_hook(policy_id=policy_id, run_id=this_run))
+    elif run.kind == Kind.GENERATE:
+        transaction.on_commit(lambda: _call_generation_hook(run_id=this_run))
     return _finish(run, State.SUCCEEDED, "")
 
 
@@ -339,16 +342,34 @@ def on_policy_registered(policy: Policy, run: Run) -> None:
     """
 
 
+def on_completions_generated(run: Run) -> None:
+    """The loop's hook: called once a ``generate`` run has succeeded (committed).
+
+    ``run.summary["output"]`` is its completions.jsonl: one line per sample with ``id`` (the
+    Prompt id), ``completion`` and the sampling ``settings``; ``run.policy`` made them. Same
+    rules as :func:`on_policy_registered`.
+    """
+
+
 def _call_policy_hook(*, policy_id: int, run_id: int) -> None:
     policy = Policy.objects.get(pk=policy_id)
     run = Run.objects.select_related("campaign", "policy", "snapshot", "reward_model").get(pk=run_id)
+    _call_hook(run, f"policy {policy.name!r} is registered, but on_policy_registered",
+               lambda: on_policy_registered(policy=policy, run=run))
+
+
+def _call_generation_hook(*, run_id: int) -> None:
+    run = Run.objects.select_related("campaign", "policy").get(pk=run_id)
+    _call_hook(run, "the completions are written, but on_completions_generated",
+               lambda: on_completions_generated(run=run))
+
+
+def _call_hook(run: Run, what: str, call) -> None:
     try:
-        on_policy_registered(policy=policy, run=run)
+        call()
     except Exception as exc:
-        logger.exception("on_policy_registered failed for policy %s of run %s", policy_id, run_id)
-        Run.objects.filter(pk=run_id).update(
-            error=f"policy {policy.name!r} is registered, but on_policy_registered failed: {exc}"[:1000]
-        )
+        logger.exception("a loop hook failed for run %s", run.pk)
+        Run.objects.filter(pk=run.pk).update(error=f"{what} failed: {exc}"[:1000])
 
 
 # --- runs whose worker died -------------------------------------------------------------------

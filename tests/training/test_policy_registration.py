@@ -86,3 +86,15 @@ def test_generate_and_evaluate_get_a_prompts_file_and_their_inputs(make_run, pol
     assert lines == [{"id": p.id, "prompt": p.text} for p in prompts if p.split == "held_out"]
     assert runner.prepare(run)[-5:] == ["evaluate", "--config", str(Path(run.run_dir) / runner.CONFIG_FILE),
                                         "--out", run.run_dir]
+
+
+def test_a_generate_run_calls_the_completions_hook_and_registers_nothing(make_run, policy, stand_in, monkeypatch):
+    calls = []
+    monkeypatch.setattr(services, "on_completions_generated", lambda run: calls.append(run.pk))
+    run = make_run(kind=Run.Kind.GENERATE, policy=policy)
+    trainer = SUCCEEDING_TRAINER.replace('"eval_accuracy": 0.75', '"output": str(out / "completions.jsonl")')
+    assert async_to_sync(runner.run_job)(run_id=run.pk, command=stand_in(trainer)(run)) == "succeeded"
+    run.refresh_from_db()
+    assert calls == [run.pk]
+    assert (run.produced_policy, run.produced_reward_model) == (None, None)
+    assert run.summary["output"].endswith("completions.jsonl")
