@@ -98,7 +98,7 @@ def run(cfg: RLOOConfig) -> RunResult:
 
         from trainer.data import load_prompts
         from trainer.generate import render_all
-        from trainer.hf import metrics_callback, prepare_trainer
+        from trainer.hf import metrics_callback
         from trainer.models import (
             count_parameters,
             load_causal_lm,
@@ -160,7 +160,7 @@ def run(cfg: RLOOConfig) -> RunResult:
                 peft_config=None if ref.adapter else lora_config(cfg, "CAUSAL_LM"),
                 callbacks=[callback, _CancelCallback(cancel, folder)],
             )
-            prepare_trainer(trainer, cfg)
+            _quiet(trainer, cfg)
             trainer.train(resume_from_checkpoint=resume_from)
 
         save_model(folder, trainer.model, tokenizer, ref, kind="causal-lm")
@@ -206,6 +206,16 @@ def _CancelCallback(cancel, folder):  # noqa: N802 - builds a TrainerCallback cl
                 shutil.copyfile(folder.path / "metrics.jsonl", target / "metrics.jsonl")
 
     return CancelCallback()
+
+
+def _quiet(trainer, cfg: RLOOConfig) -> None:
+    """No printing of every log line to stdout when there is no progress bar (metrics.jsonl has them)."""
+    from transformers.trainer_callback import PrinterCallback
+
+    from trainer.runfolder import show_progress
+
+    if not show_progress(cfg):
+        trainer.remove_callback(PrinterCallback)
 
 
 def _newest(checkpoints: Path) -> Path | None:

@@ -59,3 +59,18 @@ def word_run_adaptive(runs_dir: Path):
     return ppo_run(
         runs_dir, "ppo-word-adaptive", reward_functions=WORD, kl_coef=0.3, kl_target=KL_TARGET, kl_horizon=16, steps=40,
     )
+
+
+SIGTERM_AT_CALL = {"n": 0, "at": 2}
+
+
+def word_reward_then_sigterm(prompts, completions, **kwargs):
+    """word_reward, and on its SIGTERM_AT_CALL["at"]-th call a SIGTERM to this very process
+    (as the platform's cancel button sends one), in the middle of a step."""
+    import os
+    import signal
+
+    SIGTERM_AT_CALL["n"] += 1
+    if SIGTERM_AT_CALL["n"] == SIGTERM_AT_CALL["at"]:
+        os.kill(os.getpid(), signal.SIGTERM)
+    return word_reward(prompts, completions)

@@ -44,3 +44,23 @@ def test_it_trains_a_lora_policy_against_the_reward_model_and_functions(reward_r
     assert sorted(p.name for p in (result.out / "checkpoints").glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
     assert (result.out / "checkpoints" / "checkpoint-4" / "metrics.jsonl").is_file()
     assert not torch.isnan(torch.tensor([r["loss"] for r in rows])).any()
+
+
+def test_it_finishes_the_step_saves_and_reports_cancelled_on_sigterm(tiny_models, tmp_path):
+    from tests.trainer import ppo_helpers
+    from trainer.rloo import RLOOConfig, run
+
+    prompts = write_prompts(tmp_path / "prompts.jsonl", n=8)
+    fields = dict(out=str(tmp_path / "rloo"), prompts=str(prompts), reward_functions=[
+        "tests.trainer.ppo_helpers:word_reward_then_sigterm"], steps=50, batch_size=2, num_generations=2,
+        max_new_tokens=8, save_every=0, progress="off")
+    ppo_helpers.SIGTERM_AT_CALL.update(n=0, at=2)
+    s = run(RLOOConfig(**fields)).summary
+    assert s["status"] == "cancelled" and s["cancelled_at_step"] == 2 == s["steps"]
+    assert s["checkpoint"].endswith("checkpoint-2")
+    assert [r["step"] for r in metrics(tmp_path / "rloo")] == [1, 2]
+
+    ppo_helpers.SIGTERM_AT_CALL.update(n=0, at=0)
+    again = run(RLOOConfig(**{**fields, "steps": 3, "resume": True})).summary
+    assert again["status"] == "succeeded" and again["steps"] == 3
+    assert [r["step"] for r in metrics(tmp_path / "rloo")] == [1, 2, 3]

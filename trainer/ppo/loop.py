@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,8 @@ EXIT_HINT = "rerun the same command with --resume true to continue"
 
 def run(cfg: PPOConfig) -> RunResult:
     check(cfg)
-    with open_run("ppo", cfg, generating=True) as folder, cancel_on_sigterm() as cancel:
+    auto_threads = cfg.threads == 0  # resolved by open_run for training; generation then uses 1 on CPU
+    with open_run("ppo", cfg) as folder, cancel_on_sigterm() as cancel:
         import torch
 
         from trainer.data import load_prompts
@@ -37,7 +40,7 @@ def run(cfg: PPOConfig) -> RunResult:
         )
         from trainer.ppo.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
         from trainer.ppo.kl import make_controller
-        from trainer.ppo.rewards import RewardSources, ScoreNormalizer
+        from trainer.ppo.rewards import RewardSources, ScoreNormalizer, shape_scores
         from trainer.ppo.rollout import prompt_indices, sample, step_seed
         from trainer.ppo.update import prepare, update
         from trainer.ppo.value import POLICY, VALUE, ValueHead, add_adapters, trainable_parameters
@@ -117,18 +120,15 @@ def run(cfg: PPOConfig) -> RunResult:
             step += 1
             t0 = _clock(cfg.device)
             idx = prompt_indices(len(rows), cfg.batch_size, step, cfg.seed)
-            rollout = sample(model, tokenizer, [texts[i] for i in idx], cfg, step_seed(cfg.seed, step), cfg.device)
+            with generation_threads(cfg, auto_threads):
+                rollout = sample(model, tokenizer, [texts[i] for i in idx], cfg, step_seed(cfg.seed, step), cfg.device)
             t1 = _clock(cfg.device)
 
             prompts = [rows[i]["prompt"] for i in idx]
             kept_ids = [r[m.bool()].tolist() for r, m in zip(rollout.response_ids, rollout.response_mask, strict=True)]
             raw, parts = rewards(prompts, rollout.completions, kept_ids)
             raw = torch.tensor(raw, dtype=torch.float32, device=cfg.device)
-            scores = normalizer(raw)
-            if cfg.missing_eos_penalty is not None:
-                scores = scores - cfg.missing_eos_penalty * (~rollout.has_eos).float()
-            if cfg.score_clip is not None:
-                scores = scores.clamp(-cfg.score_clip, cfg.score_clip)
+            scores = shape_scores(raw, rollout.has_eos, normalizer, cfg)
             t2 = _clock(cfg.device)
 
             kl_coef = kl_ctl.value
@@ -193,6 +193,22 @@ def load_base(ref, cfg: PPOConfig, folder: RunFolder, tokenizer):
     merged.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return merged, ModelRef(ref.spec, str(path.resolve()), None, str(path.resolve()), base_name=str(path.resolve()))
+
+
+@contextmanager
+def generation_threads(cfg: PPOConfig, auto: bool) -> Iterator[None]:
+    """With threads: 0 on a CPU, sample on one torch thread (the trainer's rule for generation)
+    and train on the threads open_run picked (1 on <= 2 cores, else half the cores, at most 8)."""
+    from trainer.runtime import set_threads
+
+    if not (auto and cfg.device.startswith("cpu")) or cfg.threads == 1:
+        yield
+        return
+    set_threads(1)
+    try:
+        yield
+    finally:
+        set_threads(cfg.threads)
 
 
 def _config(cfg: PPOConfig) -> dict[str, Any]:

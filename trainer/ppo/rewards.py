@@ -88,3 +88,13 @@ class ScoreNormalizer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.count, self.mean, self.m2 = state["count"], state["mean"], state["m2"]
+
+
+def shape_scores(raw, has_eos, normalizer: ScoreNormalizer, cfg: Any):
+    """The score PPO optimises: normalised, minus the missing-EOS penalty, clipped."""
+    scores = normalizer(raw)
+    if cfg.missing_eos_penalty is not None:
+        scores = scores - cfg.missing_eos_penalty * (~has_eos).float()
+    if cfg.score_clip is not None:
+        scores = scores.clamp(-cfg.score_clip, cfg.score_clip)
+    return scores
