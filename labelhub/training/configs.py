@@ -26,7 +26,7 @@ DEFAULT_CONFIGS: dict[str, dict[str, Any]] = {
         "max_steps": 30, "batch_size": 8, "learning_rate": 5e-4, "beta": 0.1, "log_every": 1, "seed": 0,
     },
     Kind.PPO: {"steps": 20, "batch_size": 8, "minibatch_size": 8, "kl_coef": 0.05, "seed": 0},
-    Kind.RLOO: {"seed": 0},  # the trainer's own defaults until `trainer rloo` lands
+    Kind.RLOO: {"steps": 20, "batch_size": 4, "num_generations": 4, "kl_coef": 0.05, "seed": 0},
     Kind.GENERATE: {"num_samples": 1, "max_new_tokens": 48, "seed": 0},
     Kind.EVALUATE: {"max_new_tokens": 48, "seed": 0},
 }
