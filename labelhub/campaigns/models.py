@@ -93,6 +93,12 @@ class Campaign(models.Model):
     )
     flag_vocabulary = models.JSONField(default=list, blank=True, help_text='["unsafe", …]')
     status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
+    loop_auto = models.BooleanField(
+        default=True, help_text="Send each new policy version to labeling as soon as its run succeeds."
+    )
+    loop_priority = models.IntegerField(
+        default=10, help_text="Queue priority of tasks that compare a new version with earlier ones."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -38,7 +38,7 @@ class CampaignSerializer(ModelSerializer):
         fields = [
             "id", "name", "slug", "description", "guidelines", "guidelines_version", "task_kind",
             "completions_per_task", "overlap", "rating_axes", "flag_vocabulary", "status",
-            "created_at", "updated_at", "my_roles",
+            "loop_auto", "loop_priority", "created_at", "updated_at", "my_roles",
         ]
         read_only_fields = ["guidelines_version", "created_at", "updated_at"]
 

@@ -1,12 +1,13 @@
 """REST API for runs and reward models under ``/api/campaigns/<slug>/``."""
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, status
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from labelhub.campaigns.api import CampaignChildViewSet, Conflict
-from labelhub.training import selectors, services
+from labelhub.training import loop, selectors, services
+from labelhub.training.models import LoopRound
 from labelhub.training.selectors import RUN_READERS, RUN_STARTERS
 from labelhub.training.serializers import (
     RewardModelSerializer,
@@ -69,3 +70,35 @@ class RewardModelViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.Ret
 
     def campaign_queryset(self):
         return selectors.reward_model_list(campaign=self._campaign)
+
+
+class LoopRoundSerializer(serializers.ModelSerializer):
+    policy_name = serializers.CharField(source="policy.name", read_only=True)
+    against = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    generation_runs = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = LoopRound
+        fields = ["id", "policy", "policy_name", "against", "state", "generation_runs", "tasks_created", "error", "created_at"]
+        read_only_fields = ["state", "tasks_created", "error", "created_at"]
+
+
+class LoopRoundViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin):
+    """Send a policy version to labeling (``{"policy": id}``): generate, then queue comparison tasks."""
+
+    serializer_class = LoopRoundSerializer
+    role_rules = {"list": RUN_READERS, "retrieve": RUN_READERS, "*": RUN_STARTERS}
+
+    def campaign_queryset(self):
+        return LoopRound.objects.filter(campaign=self._campaign).select_related("policy").prefetch_related(
+            "against", "generation_runs")
+
+    def create(self, request, campaign_slug=None):
+        policy = self._campaign.policies.filter(pk=request.data.get("policy")).first()
+        if policy is None:
+            return Response({"policy": "Not a policy of this campaign."}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            loop_round = loop.send_to_labeling(policy=policy, user=request.user)
+        except (loop.LoopInvalid, services.RunInvalid) as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(LoopRoundSerializer(loop_round).data, status=status.HTTP_201_CREATED)

@@ -5,6 +5,7 @@ from labelhub.training import api
 
 nested = SimpleRouter()
 nested.register("runs", api.RunViewSet, basename="campaign-run")
+nested.register("loop-rounds", api.LoopRoundViewSet, basename="campaign-loop-round")
 nested.register("reward-models", api.RewardModelViewSet, basename="campaign-reward-model")
 
 urlpatterns = [

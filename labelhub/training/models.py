@@ -75,6 +75,10 @@ class Run(models.Model):
     config = models.JSONField(default=dict, blank=True, help_text="Trainer config fields (defaults of the kind + overrides).")
     # inputs
     snapshot = models.ForeignKey(Snapshot, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    prompt_split = models.CharField(
+        max_length=16, blank=True,
+        help_text="Prompts for generate/evaluate/PPO/RLOO: train or held_out (empty: the kind's default).",
+    )
     policy = models.ForeignKey(
         Policy, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs",
         help_text="The policy the run starts from (or generates with / evaluates).",
@@ -131,3 +135,29 @@ class RunMetric(models.Model):
 
     def __str__(self):
         return f"run {self.run_id} step {self.step}"
+
+
+class LoopRound(models.Model):
+    """A new policy version sent to labeling: completions on the held-out prompts for it and
+    the versions it is compared with, then tasks that pit it against them."""
+
+    class State(models.TextChoices):
+        GENERATING = "generating", "Generating completions"
+        LABELING = "labeling", "In the labeling queue"
+        FAILED = "failed", "Failed"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="loop_rounds")
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="loop_rounds")
+    against = models.ManyToManyField(Policy, related_name="+")
+    state = models.CharField(max_length=16, choices=State, default=State.GENERATING)
+    generation_runs = models.ManyToManyField(Run, related_name="loop_rounds", blank=True)
+    tasks_created = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.policy} → labeling ({self.state})"

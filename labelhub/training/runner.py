@@ -62,7 +62,8 @@ def prepare(run: Run) -> list[str]:
     folder = Path(run.run_dir)
     folder.mkdir(parents=True, exist_ok=True)
     prompts_file = None
-    if split := configs.NEEDS[run.kind].get("prompts"):
+    default_split = configs.NEEDS[run.kind].get("prompts")
+    if split := default_split and (run.prompt_split or default_split):
         prompts_file = str(folder / "prompts.jsonl")
         write_prompts(run, split, prompts_file)
     trainer_config = run.config | configs.trainer_inputs(run, prompts_file=prompts_file)

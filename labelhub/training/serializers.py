@@ -10,7 +10,7 @@ class RunSerializer(serializers.ModelSerializer):
     class Meta:
         model = Run
         fields = [
-            "id", "kind", "state", "config", "snapshot", "policy", "reward_model", "cancel_requested",
+            "id", "kind", "state", "config", "snapshot", "policy", "reward_model", "prompt_split", "cancel_requested",
             "run_dir", "produced_policy", "produced_reward_model", "summary", "error", "error_tail",
             "exit_code", "job_id", "created_by", "created_at", "started_at", "heartbeat_at", "finished_at",
         ]
@@ -25,6 +25,8 @@ class RunCreateSerializer(serializers.Serializer):
     snapshot = serializers.IntegerField(required=False, allow_null=True)
     policy = serializers.IntegerField(required=False, allow_null=True)
     reward_model = serializers.IntegerField(required=False, allow_null=True)
+    prompt_split = serializers.ChoiceField(choices=["train", "held_out"], required=False,
+                                           help_text="Prompts for generate/evaluate/PPO/RLOO (default: the kind's).")
 
     def validate(self, attrs):
         campaign = self.context["campaign"]

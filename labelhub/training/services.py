@@ -53,17 +53,17 @@ def lost_after() -> timedelta:
 @transaction.atomic
 def run_create(*, campaign: Campaign, user, kind: str, config: dict | None = None,
                snapshot: Snapshot | None = None, policy: Policy | None = None,
-               reward_model: RewardModel | None = None) -> Run:
+               reward_model: RewardModel | None = None, prompt_split: str = "") -> Run:
     """Validate the inputs for ``kind``, store the run (config = the kind's defaults + ``config``)
     and queue its job once the transaction commits. Raises :class:`RunInvalid`."""
     config = {} if config is None else config
-    errors = _input_errors(campaign, kind, snapshot, policy, reward_model) | _config_errors(kind, config)
+    errors = _input_errors(campaign, kind, snapshot, policy, reward_model, prompt_split) | _config_errors(kind, config)
     if errors:
         raise RunInvalid(errors)
     merged = configs.default_config(kind) | configs.policy_defaults(kind, policy) | config
     run = Run.objects.create(
         campaign=campaign, kind=kind, config=merged, snapshot=snapshot, policy=policy,
-        reward_model=reward_model, created_by=user if getattr(user, "is_authenticated", False) else None,
+        reward_model=reward_model, prompt_split=prompt_split, created_by=user if getattr(user, "is_authenticated", False) else None,
     )
     run.run_dir = str(runs_dir() / str(run.pk))
     run.save(update_fields=["run_dir"])
@@ -71,7 +71,7 @@ def run_create(*, campaign: Campaign, user, kind: str, config: dict | None = Non
     return run
 
 
-def _input_errors(campaign, kind, snapshot, policy, reward_model) -> dict[str, str]:
+def _input_errors(campaign, kind, snapshot, policy, reward_model, prompt_split="") -> dict[str, str]:
     if kind not in Kind.values:
         return {"kind": f"must be one of {', '.join(Kind.values)}"}
     needs, errors = configs.NEEDS[kind], {}
@@ -96,7 +96,9 @@ def _input_errors(campaign, kind, snapshot, policy, reward_model) -> dict[str, s
             errors.setdefault("policy", f"policy {policy.name!r} has no base model (an external source cannot be trained or sampled)")
     if needs.get("reward_model") and reward_model is None:
         errors.setdefault("reward_model", f"a {kind} run needs a reward model")
-    if split := needs.get("prompts"):
+    if prompt_split and (not needs.get("prompts") or prompt_split not in ("train", "held_out")):
+        return {"prompt_split": f"a {kind} run takes no prompts" if not needs.get("prompts") else "must be train or held_out"}
+    if split := prompt_split or needs.get("prompts"):
         if not campaign.prompts.filter(split=split).exists():
             errors["prompts"] = f"the campaign has no {split.replace('_', '-')} prompts for a {kind} run"
     return errors
@@ -271,6 +273,11 @@ def _finish(run: Run, state: str, error: str) -> Run:
     run.state, run.error, run.finished_at = state, error, timezone.now()
     run.save()
     events.state_changed_on_commit(run=run)
+    if run.kind == Kind.GENERATE and state != State.SUCCEEDED:  # a loop round waiting on it has failed
+        from labelhub.training import loop
+
+        campaign_id = run.campaign_id
+        transaction.on_commit(lambda: loop.rounds_advance(campaign_id=campaign_id))
     return run
 
 
@@ -340,6 +347,9 @@ def on_policy_registered(policy: Policy, run: Run) -> None:
     for ``policy`` and the current best). An exception is logged and noted on the run's
     ``error``; the run stays succeeded and the policy stays registered.
     """
+    from labelhub.training import loop
+
+    loop.on_policy_registered(policy, run)
 
 
 def on_completions_generated(run: Run) -> None:
@@ -349,6 +359,9 @@ def on_completions_generated(run: Run) -> None:
     Prompt id), ``completion`` and the sampling ``settings``; ``run.policy`` made them. Same
     rules as :func:`on_policy_registered`.
     """
+    from labelhub.training import loop
+
+    loop.on_completions_generated(run)
 
 
 def _call_policy_hook(*, policy_id: int, run_id: int) -> None:

@@ -9,4 +9,5 @@ urlpatterns = [
     path("start/", views.run_start, name="start"),
     path("<int:pk>/", views.run_detail, name="detail"),
     path("<int:pk>/cancel/", views.run_cancel, name="cancel"),
+    path("send-to-labeling/", views.send_to_labeling, name="send-to-labeling"),
 ]

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from labelhub.campaigns import selectors as campaign_selectors
@@ -78,6 +79,8 @@ def run_detail(request, slug, pk):
     run = selectors.run_get(campaign=campaign, pk=pk)
     return render(request, "training/run_detail.html", {
         "campaign": campaign, "run": run, "can_cancel": bool(roles & RUN_STARTERS) and not run.is_final,
+        "can_send": bool(roles & RUN_STARTERS) and run.produced_policy_id is not None,
+        "loop_rounds": run.produced_policy.loop_rounds.all() if run.produced_policy_id else [],
         "config_json": json.dumps(run.config, indent=2, ensure_ascii=False),
         "summary_json": json.dumps(run.summary, indent=2, ensure_ascii=False) if run.summary else "",
         "artifacts": selectors.artifact_list(run=run), "lineage": selectors.lineage(run=run),
@@ -96,3 +99,28 @@ def run_cancel(request, slug, pk):
     else:
         messages.success(request, f"Run {run.pk}: cancel requested.")
     return redirect("training:detail", slug=campaign.slug, pk=run.pk)
+
+
+@require_POST
+@login_required
+def send_to_labeling(request, slug):
+    """One click: the policy's completions on the held-out prompts go to the labelers."""
+    from labelhub.training import loop
+
+    campaign, _ = _campaign_and_roles(request, slug, RUN_STARTERS)
+    policy = campaign.policies.filter(pk=request.POST.get("policy")).first()
+    if policy is None:
+        messages.error(request, "No such policy.")
+    else:
+        try:
+            loop_round = loop.send_to_labeling(policy=policy, user=request.user)
+        except (loop.LoopInvalid, services.RunInvalid) as exc:
+            messages.error(request, str(exc))
+        else:
+            waiting = loop_round.generation_runs.count()
+            messages.success(request, f"{policy.name} is going to labeling" + (
+                f" once {waiting} generation run{'s' if waiting != 1 else ''} finish." if waiting else "."))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = f"/campaigns/{campaign.slug}/runs/"
+    return redirect(target)
