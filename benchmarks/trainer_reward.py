@@ -1,6 +1,6 @@
 """Throughput of `trainer reward` against a bare PyTorch loop, and of length grouping.
 
-    .venv/bin/python benchmarks/trainer_reward.py [--pairs 256] [--repeats 3] [--hh PATH]
+    .venv/bin/python benchmarks/trainer_reward.py [--pairs 512] [--repeats 5] [--hh PATH]
 
 1. Overhead: the reward trainer exactly as `trainer reward` builds it (TRL's RewardTrainer,
    our TrainingArguments) against a plain loop with the same model (tiny-rm + the same LoRA,
@@ -16,15 +16,18 @@ Prints one line per measurement and a JSON summary at the end. Not part of the t
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a script, Python puts benchmarks/ first on sys.path, where benchmarks/queue.py
+# would shadow the standard library's queue (torch imports it): use the repo root instead.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
 
 HH = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "hh-rlhf-harmless-base-test.jsonl.gz"
 # Dense bf16 peak TFLOPS of common accelerators, for MFU.
@@ -37,7 +40,6 @@ def load_pairs(path: Path | None, n: int) -> list[dict]:
 
     if path is not None and path.exists():
         return load_preferences(path)[:n]
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from tests.trainer.synthetic import learnable_pairs
 
     print(f"# {path} not found: using synthetic pairs", file=sys.stderr)
@@ -69,7 +71,7 @@ def setup(cfg, device: str, threads: int, base: str = "tiny-rm", dtype=None):
 
 def run_trainer(cfg, ref, tok, model, cols, sampling: str) -> dict:
     """Train one epoch through reward.build_trainer; count real and padded tokens per batch."""
-    from trainer.hf import metrics_callback
+    from trainer.hf import fit, metrics_callback
     from trainer.reward import build_trainer
     from trainer.runfolder import RunFolder
 
@@ -85,11 +87,11 @@ def run_trainer(cfg, ref, tok, model, cols, sampling: str) -> dict:
         return batch
 
     trainer.data_collator = counting
-    start = time.perf_counter()
-    trainer.train()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    fit(trainer)  # trainer.train() as `trainer reward` calls it
     _sync(cfg.device)
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, **counts, "steps": trainer.state.global_step}
+    return {"seconds": seconds, "cpu_seconds": time.process_time() - cpu_start, **counts, "steps": trainer.state.global_step}
 
 
 def run_bare(cfg, model, cols) -> dict:
@@ -104,7 +106,8 @@ def run_bare(cfg, model, cols) -> dict:
 
     model = get_peft_model(model, lora_config(cfg, "SEQ_CLS"))
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    # The Trainer's default optimizer is torch's fused AdamW ("adamw_torch_fused").
+    opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay, fused=True)
     n = len(cols["chosen_ids"])
     steps = (n + cfg.batch_size - 1) // cfg.batch_size
     sched = get_linear_schedule_with_warmup(opt, 0, steps)
@@ -112,7 +115,7 @@ def run_bare(cfg, model, cols) -> dict:
     examples = [{"chosen_ids": c, "rejected_ids": r} for c, r in zip(cols["chosen_ids"], cols["rejected_ids"], strict=True)]
     autocast = torch.autocast(cfg.device.split(":")[0], dtype=torch.bfloat16, enabled=cfg.bf16 == "true")
     model.train()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for i in range(0, n, cfg.batch_size):
         batch = {k: v.to(cfg.device) for k, v in collate(examples[i : i + cfg.batch_size]).items()}
         with autocast:
@@ -125,7 +128,7 @@ def run_bare(cfg, model, cols) -> dict:
         sched.step()
         opt.zero_grad(set_to_none=True)
     _sync(cfg.device)
-    return {"seconds": time.perf_counter() - start, "steps": steps}
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu_start, "steps": steps}
 
 
 def _sync(device: str) -> None:
@@ -136,10 +139,12 @@ def _sync(device: str) -> None:
 
 
 def overhead(pairs, args, device, threads) -> dict:
-    """Part 1: trainer vs bare loop, alternating, `repeats` times each."""
+    """Part 1: trainer vs bare loop, alternating, `repeats` times each. On a shared machine
+    wall time swings with other processes' load; CPU time (one torch thread) much less."""
     from trainer.reward import encode_pairs
 
     results = {"trainer": [], "bare": []}
+    cpu = {"trainer": [], "bare": []}
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(args.repeats):
             for kind in ("trainer", "bare"):
@@ -148,11 +153,15 @@ def overhead(pairs, args, device, threads) -> dict:
                 cols, _ = encode_pairs(tok, pairs, cfg.max_length)
                 out = run_trainer(cfg, ref, tok, model, cols, "sequential") if kind == "trainer" else run_bare(cfg, model, cols)
                 results[kind].append(out["seconds"])
-                print(f"overhead  rep {rep}  {kind:<8} {out['seconds']:.3f} s  {len(pairs) / out['seconds']:.1f} pairs/s", flush=True)
+                cpu[kind].append(out["cpu_seconds"])
+                print(f"overhead  rep {rep}  {kind:<8} {out['seconds']:.3f} s wall  {out['cpu_seconds']:.3f} s CPU  "
+                      f"{len(pairs) / out['seconds']:.1f} pairs/s", flush=True)
     real_tokens = sum(len(c) + len(r) for c, r in zip(cols["chosen_ids"], cols["rejected_ids"], strict=True))
     best = {k: min(v) for k, v in results.items()}
     med = {k: statistics.median(v) for k, v in results.items()}
+    cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
     return {
+        "cpu_s_median": cpu_med, "cpu_ratio_median": cpu_med["trainer"] / cpu_med["bare"],
         "pairs": len(pairs), "real_tokens": real_tokens, "batch_size": args.batch_size, "max_length": args.max_length,
         "trainer_s_min": best["trainer"], "bare_s_min": best["bare"],
         "trainer_s_median": med["trainer"], "bare_s_median": med["bare"],
@@ -221,10 +230,10 @@ def gpu_mfu(pairs, args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pairs", type=int, default=256, help="pairs for the overhead comparison")
+    parser.add_argument("--pairs", type=int, default=512, help="pairs for the overhead comparison")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=256, help="token limit in the overhead comparison")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--hh", type=Path, default=HH, help="HH-RLHF file for real lengths")
     parser.add_argument("--hh-pairs", type=int, default=512, help="pairs for the length-grouping comparison")
     parser.add_argument("--hh-max-length", type=int, default=512)
@@ -243,7 +252,8 @@ def main() -> None:
     summary = {"threads": threads}
     summary["overhead"] = overhead(load_pairs(args.hh, args.pairs), args, "cpu", threads)
     o = summary["overhead"]
-    print(f"overhead  trainer/bare = {o['ratio_min']:.3f} (best of {args.repeats}), {o['ratio_median']:.3f} (median); "
+    print(f"overhead  trainer/bare = {o['ratio_min']:.3f} wall (best of {args.repeats}), {o['ratio_median']:.3f} wall "
+          f"(median), {o['cpu_ratio_median']:.3f} CPU time (median); "
           f"trainer {o['trainer_pairs_per_s']:.1f} pairs/s {o['trainer_tokens_per_s']:.0f} tokens/s, "
           f"bare {o['bare_pairs_per_s']:.1f} pairs/s {o['bare_tokens_per_s']:.0f} tokens/s", flush=True)
     if args.hh.exists():

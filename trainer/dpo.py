@@ -82,6 +82,7 @@ def run(cfg: DPOConfig) -> RunResult:
 
         from trainer.data import load_preferences, split_by_group
         from trainer.hf import (
+            fit,
             metrics_callback,
             prepare_trainer,
             remove_empty_checkpoints,
@@ -128,7 +129,7 @@ def run(cfg: DPOConfig) -> RunResult:
         )
         prepare_trainer(trainer, cfg)
         held_before = trainer.evaluate() if held else {}
-        trainer.train()
+        fit(trainer)
         held_metrics = trainer.evaluate() if held else {}
         remove_empty_checkpoints(folder)
         save_model(folder, trainer.model, tokenizer, ref, kind="causal-lm")

@@ -115,20 +115,22 @@ def run(cfg: EvaluateConfig) -> RunResult:
         from trainer.generate import render_all, sample_completions
         from trainer.logprobs import adapter_disabled
         from trainer.models import load_causal_lm, load_tokenizer, resolve_model
+        from trainer.runtime import inference_dtype
         from trainer.score import RewardScorer, join_for_reward
         from trainer.textmetrics import distinct_n, rouge
 
         # Policy and reference: the same model with the adapter off, or a second model.
         pol_ref = resolve_model(cfg.policy, cfg.adapter)
         tokenizer = load_tokenizer(pol_ref)
-        policy = load_causal_lm(pol_ref, cfg.device)
+        dtype = inference_dtype(cfg.device)
+        policy = load_causal_lm(pol_ref, cfg.device, dtype)
         if cfg.reference == "base":
             reference, ref_ctx = policy, (lambda: adapter_disabled(policy))
         else:
             other = resolve_model(cfg.reference)
             if load_tokenizer(other).get_vocab() != tokenizer.get_vocab():
                 raise ConfigError("field 'reference': its vocabulary differs from the policy's, so token KL is undefined")
-            reference, ref_ctx = load_causal_lm(other, cfg.device), nullcontext
+            reference, ref_ctx = load_causal_lm(other, cfg.device, dtype), nullcontext
         rows = load_prompts(cfg.prompts)
         texts = render_all(tokenizer, [r["prompt"] for r in rows], cfg)
         folder.resolve(base=pol_ref.base, adapter=pol_ref.adapter, prompts=len(rows))

@@ -112,10 +112,11 @@ def run(cfg: GenerateConfig) -> RunResult:
     with open_run("generate", cfg, generating=True) as folder:
         from trainer.data import load_prompts
         from trainer.models import load_causal_lm, load_tokenizer, resolve_model
+        from trainer.runtime import inference_dtype
 
         ref = resolve_model(cfg.model, cfg.adapter)
         tokenizer = load_tokenizer(ref)
-        model = load_causal_lm(ref, cfg.device)
+        model = load_causal_lm(ref, cfg.device, inference_dtype(cfg.device))
         rows = load_prompts(cfg.prompts)
         rendered = render_all(tokenizer, [r["prompt"] for r in rows], cfg)
         folder.resolve(base=ref.base, adapter=ref.adapter, prompts=len(rows))

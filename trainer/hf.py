@@ -63,11 +63,33 @@ def metrics_callback(folder: RunFolder):
 
 
 def prepare_trainer(trainer, cfg: Any) -> None:
-    """Drop the callback that prints every log to stdout when there is no progress bar."""
+    """Drop the callback that prints every log to stdout when there is no progress bar, and
+    count FLOPs without re-counting the parameters at every step (6 ms a step here)."""
     from transformers.trainer_callback import PrinterCallback
 
     if not show_progress(cfg):
         trainer.remove_callback(PrinterCallback)
+    n_params = trainer.model.num_parameters(exclude_embeddings=True)
+    key = trainer.model.main_input_name if hasattr(trainer.model, "main_input_name") else "input_ids"
+
+    def floating_point_ops(inputs: dict) -> int:
+        ids = inputs.get(key, inputs.get("input_ids"))
+        return 6 * ids.numel() * n_params if ids is not None else 0
+
+    trainer.floating_point_ops = floating_point_ops
+
+
+def fit(trainer) -> None:
+    """trainer.train() with the imported world frozen for the garbage collector: accelerate
+    runs gc.collect() when training starts, which otherwise walks every object of torch,
+    transformers and TRL (0.2-0.75 s a run on the build machine)."""
+    import gc
+
+    gc.freeze()
+    try:
+        trainer.train()
+    finally:
+        gc.unfreeze()
 
 
 def remove_empty_checkpoints(folder: RunFolder) -> None:

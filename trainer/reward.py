@@ -95,7 +95,7 @@ def run(cfg: RewardConfig) -> RunResult:
     require(cfg, "data")
     with open_run("reward", cfg) as folder:
         from trainer.data import load_preferences, split_by_group
-        from trainer.hf import metrics_callback, remove_empty_checkpoints, train_stats
+        from trainer.hf import fit, metrics_callback, remove_empty_checkpoints, train_stats
         from trainer.models import (
             count_parameters,
             load_reward_model,
@@ -125,7 +125,7 @@ def run(cfg: RewardConfig) -> RunResult:
 
         callback = metrics_callback(folder)
         trainer = build_trainer(cfg, folder, model, tokenizer, train_cols, held_cols, callback)
-        trainer.train()
+        fit(trainer)
 
         # Held-out accuracy with the scorer other methods use; save adapter + tokenizer.
         after = held_out_metrics(trainer.model, tokenizer, held_cols, cfg) if held else {}

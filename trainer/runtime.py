@@ -53,6 +53,13 @@ def pick_bf16(pref: str | bool, device: str) -> bool:
     return False
 
 
+def inference_dtype(device: str):
+    """Weights for generation and scoring: bf16 on a GPU that supports it, else float32."""
+    import torch
+
+    return torch.bfloat16 if pick_bf16("auto", device) else torch.float32
+
+
 def set_threads(n: int) -> None:
     import torch
 

@@ -93,10 +93,11 @@ class RewardScorer:
 
     def __init__(self, spec: str, device: str = "cpu", batch_size: int = 32, max_length: int = 0):
         from trainer.models import load_reward_model, load_tokenizer, resolve_model
+        from trainer.runtime import inference_dtype
 
         self.ref = resolve_model(spec)
         self.tokenizer = load_tokenizer(self.ref)
-        self.model = load_reward_model(self.ref, self.tokenizer, device)
+        self.model = load_reward_model(self.ref, self.tokenizer, device, inference_dtype(device))
         self.device = device
         self.batch_size = batch_size
         self.max_length = max_length or _trained_max_length(spec) or 1024

@@ -48,6 +48,7 @@ def run(cfg: SFTConfig) -> RunResult:
 
         from trainer.data import load_demonstrations, split_by_group
         from trainer.hf import (
+            fit,
             metrics_callback,
             prepare_trainer,
             remove_empty_checkpoints,
@@ -95,7 +96,7 @@ def run(cfg: SFTConfig) -> RunResult:
         )
         prepare_trainer(trainer, cfg)
         before = trainer.evaluate()["eval_loss"] if held else None
-        trainer.train()
+        fit(trainer)
         after = trainer.evaluate()["eval_loss"] if held else None
         remove_empty_checkpoints(folder)
         save_model(folder, trainer.model, tokenizer, ref, kind="causal-lm")

@@ -20,6 +20,7 @@ import math
 import os
 import random
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,7 @@ def ensure_tiny_models(seed: int = 0) -> Path:
     with open(target.parent / ".tiny-build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building the same models
         if not _complete(target):
+            print(f"trainer: building the tiny models into {target} (once, ~30 s)", file=sys.stderr)
             tmp = target.with_name(f".{target.name}.{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
             run(TinyModelConfig(out=str(tmp), seed=seed, recipe=str(recipe), progress="off"))

@@ -34,3 +34,8 @@ def test_it_resolves_a_run_folder_to_its_base_and_adapter(reward_run, tiny_model
     assert ref.adapter == str(reward_run.out / "adapter") and ref.kind == "reward"
     info = json.loads((reward_run.out / "model.json").read_text())
     assert info["max_length"] == 512
+
+
+def test_it_takes_a_plain_local_model_folder(tiny_models):
+    ref = resolve_model(str(tiny_models / "lm"))
+    assert (ref.base, ref.adapter, ref.tokenizer) == (str(tiny_models / "lm"), None, str(tiny_models / "lm"))
