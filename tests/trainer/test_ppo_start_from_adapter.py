@@ -44,6 +44,9 @@ def test_it_merges_the_starting_adapter_and_measures_kl_from_it(tiny_models, tmp
     assert first["objective/kl"] == pytest.approx(0.0, abs=1e-5)
     assert first["objective/kl_k3"] == pytest.approx(0.0, abs=1e-5)
 
+    assert result.summary["reference"] == "starting adapter merged into the base (adapters disabled)"
+    config = json.loads((result.out / "config.json").read_text())
+    assert config["resolved"]["adapter_start"] == str(tmp_path / "sft" / "adapter")
     model_json = json.loads((result.out / "model.json").read_text())
     assert model_json["base"] == str((result.out / "base").resolve())
     policy = load_causal_lm(resolve_model(str(result.out)))

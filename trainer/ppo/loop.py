@@ -52,6 +52,7 @@ def run(cfg: PPOConfig) -> RunResult:
         texts = render_all(tokenizer, [r["prompt"] for r in rows], cfg)
 
         # Models: one base; a policy adapter and a value adapter + head on it.
+        adapter_start = ref.adapter
         base, ref = load_base(ref, cfg, folder, tokenizer)
         model = add_adapters(base, lora_config(cfg, "CAUSAL_LM"))
         model.eval()  # dropout off throughout: log-prob ratios must compare like with like
@@ -104,7 +105,7 @@ def run(cfg: PPOConfig) -> RunResult:
             _replay_metrics(folder, saved["metrics_lines"])
         _keep_samples(folder, start)
         folder.resolve(
-            base=ref.base, adapter_start=cfg.adapter or (ref.spec if ref.adapter else None), prompts=len(rows),
+            base=ref.base, adapter_start=adapter_start, prompts=len(rows),
             reward_sources=rewards.names, reward_weights=rewards.weights, resumed_from_step=start or None,
             params_total=count_parameters(model)["params_total"] + sum(p.numel() for p in head.parameters()),
             params_policy_adapter=sum(p.numel() for n, p in named if f".{POLICY}." in n),
@@ -175,7 +176,8 @@ def run(cfg: PPOConfig) -> RunResult:
             summary |= {"status": "cancelled", "cancelled_at_step": step, "resume": EXIT_HINT}
         return folder.finish(
             **summary,
-            adapter=str(folder.artifact("adapter")), base=ref.base_name, reference="base (adapters disabled)",
+            adapter=str(folder.artifact("adapter")), base=ref.base_name,
+            reference="starting adapter merged into the base (adapters disabled)" if adapter_start else "base (adapters disabled)",
             value_model="own LoRA adapter + linear head on the shared base",
             checkpoint=str(saved_at),
         )
