@@ -1,8 +1,8 @@
 """The labeler loop: make tasks, lease the next one, submit or skip. Each is one transaction.
 
 Lock order, everywhere: assignment rows before task rows (no deadlocks between the expiry
-sweep, submissions and skips); the next-task query locks one task with SKIP LOCKED and only
-then inserts its lease, so labelers never wait on each other.
+sweep, submissions and skips); the next-task query locks its task (at most one candidate per
+campaign) with SKIP LOCKED and only then inserts the lease, so labelers never wait on each other.
 """
 
 from __future__ import annotations
@@ -145,21 +145,33 @@ FROM (SELECT task_id, count(*) AS n FROM expired GROUP BY task_id) e
 WHERE t.id = e.task_id
 """
 
+# One index scan per campaign of the labeler's (``task_open_by_priority``, in queue order),
+# each stopping at its first open task this labeler has not had; the best of those wins. A
+# plain ``campaign_id IN (…) ORDER BY priority`` cannot use that index's order when the
+# campaign is not given, and sorted every open task of the labeler's campaigns per request.
+# With several campaigns each one's candidate stays locked until the lease commits (others
+# skip it meanwhile); the CTE keeps the scans to the labeler's active campaigns.
 _NEXT_TASK_SQL = """
-SELECT t.id,
+WITH mine AS MATERIALIZED (
+    SELECT m.campaign_id FROM campaigns_membership m
+    JOIN campaigns_campaign c ON c.id = m.campaign_id
+    WHERE m.user_id = %(user)s AND m.role = %(role)s AND c.status = %(active)s
+      AND (%(campaign)s::bigint IS NULL OR c.id = %(campaign)s::bigint)
+)
+SELECT pick.id,
        (SELECT array_agg(tc.completion_id ORDER BY tc.position)
-          FROM labeling_taskcompletion tc WHERE tc.task_id = t.id)
-FROM labeling_task t
-WHERE t.campaign_id IN (
-        SELECT m.campaign_id FROM campaigns_membership m
-        JOIN campaigns_campaign c ON c.id = m.campaign_id
-        WHERE m.user_id = %(user)s AND m.role = %(role)s AND c.status = %(active)s
-          AND (%(campaign)s::bigint IS NULL OR c.id = %(campaign)s::bigint))
-  AND t.judgment_count < (t.overlap - t.lease_count)
-  AND NOT EXISTS (SELECT 1 FROM labeling_assignment a WHERE a.task_id = t.id AND a.labeler_id = %(user)s)
-ORDER BY t.priority DESC, t.id
+          FROM labeling_taskcompletion tc WHERE tc.task_id = pick.id)
+FROM mine CROSS JOIN LATERAL (
+    SELECT t.id, t.priority FROM labeling_task t
+    WHERE t.campaign_id = mine.campaign_id
+      AND t.judgment_count < (t.overlap - t.lease_count)
+      AND NOT EXISTS (SELECT 1 FROM labeling_assignment a WHERE a.task_id = t.id AND a.labeler_id = %(user)s)
+    ORDER BY t.priority DESC, t.id
+    LIMIT 1
+    FOR UPDATE OF t SKIP LOCKED
+) pick
+ORDER BY pick.priority DESC, pick.id
 LIMIT 1
-FOR UPDATE OF t SKIP LOCKED
 """
 
 
@@ -200,7 +212,7 @@ def next_task(*, labeler, campaign: Campaign | None = None, holding: int | None 
     if row is None:
         return None
     task_id, order = row
-    random.Random(f"{task_id}:{labeler.pk}:{now.timestamp()}").shuffle(order)
+    random.Random(f"{task_id}:{labeler.pk}").shuffle(order)  # per labeler, repeatable
     assignment = Assignment.objects.create(
         task_id=task_id, labeler=labeler, leased_at=now, expires_at=now + lease_duration(), display_order=order,
     )

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from labelhub.campaigns import services as campaign_services
-from labelhub.campaigns.models import Campaign, Role
+from labelhub.campaigns.models import Campaign, Policy, Role
 from labelhub.labeling import services as labeling_services
 
 DEMO_DIR = Path(settings.BASE_DIR) / "fixtures" / "demo"
@@ -68,6 +68,10 @@ def demo_load() -> DemoResult:
         )
     for demo in DEMO_USERS:
         campaign_services.membership_add(campaign=campaign, user=users[demo.username], role=demo.role)
+    # the tiny offline model, built on first use: the policy the loop starts from
+    Policy.objects.get_or_create(campaign=campaign, name="tiny-base", defaults={
+        "base_model": "tiny", "generation_settings": {"temperature": 1.0, "max_new_tokens": 40},
+    })
 
     prompts = completions = 0
     if not campaign.prompts.exists():

@@ -1,0 +1,20 @@
+import pytest
+
+from labelhub.training import services as training
+from tests.loop.conftest import first_round, judge_new_version, run_queued
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.trainer, pytest.mark.loop]
+
+
+def test_it_closes_the_loop_with_dpo(lead, data_dir):
+    round1 = first_round(lead, with_reward_model=False)
+    dpo = training.run_create(campaign=round1.campaign, user=lead, kind="dpo", policy=round1.base,
+                              snapshot=round1.snapshot, config={"max_steps": 60, "beta": 0.1})
+    run_queued(round1.campaign)
+    dpo.refresh_from_db()
+    assert dpo.summary["status"] == "succeeded"
+    new, board = judge_new_version(round1, dpo)
+    standing = {s.policy.name: s for s in board.standings}
+    print({name: (round(s.strength, 2), round(s.low, 2), round(s.high, 2), s.comparisons) for name, s in standing.items()})
+    assert standing[new.name].strength > 0, "the DPO version should lead the base under the hidden preference"
+    assert board.win_rates[new.pk][round1.base.pk] > 0.5
