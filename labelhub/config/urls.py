@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from labelhub.accounts import api as accounts_api
+from labelhub.labeling import views as labeling_views
 
 api_patterns = [
     path("", include("labelhub.campaigns.api_urls")),
@@ -23,6 +24,7 @@ urlpatterns = [
     path("campaigns/<slug:slug>/runs/", include("labelhub.training.urls")),
     path("campaigns/", include("labelhub.feedback.urls")),
     path("label/", include("labelhub.labeling.urls")),
+    path("campaigns/<slug:slug>/tasks/make/", labeling_views.tasks_make, name="tasks-make"),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
 ]

@@ -1,10 +1,14 @@
 """Pages of the labeler loop. The labeling page itself is a frontend module over the API."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from labelhub.campaigns import selectors as campaign_selectors
-from labelhub.labeling import selectors
+from labelhub.campaigns.models import Role
+from labelhub.labeling import selectors, services
 
 
 @login_required
@@ -18,3 +22,23 @@ def label(request):
     if slug := request.GET.get("campaign"):
         campaign = campaign_selectors.campaign_get(user=request.user, slug=slug)
     return render(request, "labeling/label.html", {"campaign": campaign})
+
+
+@require_POST
+@login_required
+def tasks_make(request, slug):
+    """Leads: make labeling tasks from the campaign's completions (K per prompt, or pairs)."""
+    campaign = campaign_selectors.campaign_get(user=request.user, slug=slug)
+    if Role.LEAD not in campaign.roles_of(request.user):
+        raise PermissionDenied("Only the campaign's leads make tasks.")
+    policy_ids = [int(p) for p in request.POST.getlist("policies") if p.isdigit()]
+    split = request.POST.get("split") or None
+    try:
+        priority = int(request.POST.get("priority") or 0)
+    except ValueError:
+        messages.error(request, "Priority must be a whole number.")
+        return redirect("campaigns:detail", slug=campaign.slug)
+    created = services.tasks_create(campaign=campaign, policy_ids=policy_ids or None,
+                                    split=split if split in ("train", "held_out") else None, priority=priority)
+    messages.success(request, f"{created} new tasks" + (" (completion sets already in the queue were skipped)." if created == 0 else "."))
+    return redirect("campaigns:detail", slug=campaign.slug)

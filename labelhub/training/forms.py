@@ -10,6 +10,7 @@ class RunStartForm(forms.Form):
     snapshot = forms.ModelChoiceField(queryset=None, required=False)
     policy = forms.ModelChoiceField(queryset=None, required=False)
     reward_model = forms.ModelChoiceField(queryset=None, required=False)
+    prompt_split = forms.ChoiceField(choices=[("", "default"), ("train", "train"), ("held_out", "held-out")], required=False)
     config = forms.JSONField(required=False, help_text="Trainer config fields (JSON object).")
 
     def __init__(self, *args, campaign, **kwargs):

@@ -53,6 +53,7 @@ def _start_forms(campaign, posted):
         if "snapshot" in choices:
             choices["snapshot"] = [s for s in snapshots if s.kind == configs.NEEDS[kind]["snapshot"]]
         forms.append({"kind": kind, "label": label, "inputs": choices,
+                      "prompt_split": configs.NEEDS[kind].get("prompts"),
                       "config": config or json.dumps(configs.default_config(kind), indent=2)})
     return forms
 

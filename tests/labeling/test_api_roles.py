@@ -124,3 +124,16 @@ def test_it_counts_the_task_on_screen_as_left(labeler, api_as, tasks):
     services.next_task(labeler=labeler)
     rows = api_as(labeler).get("/api/labeling/home/").json()
     assert rows[0]["tasks_left"] == len(tasks)
+
+
+@pytest.mark.parametrize("role, expected", [("lead", 302), ("engineer", 403), ("labeler", 403), ("outsider", 404)])
+def test_it_lets_leads_make_tasks_from_the_campaign_page(client, users_by_role, campaign, role, expected):
+    from tests.labeling.conftest import add_prompts
+
+    add_prompts(campaign, 4)
+    client.force_login(users_by_role[role])
+    response = client.post("/campaigns/helpful/tasks/make/", {"split": "train", "priority": "3"})
+    assert response.status_code == expected
+    assert campaign.tasks.count() == (4 if expected == 302 else 0)
+    if expected == 302:
+        assert set(campaign.tasks.values_list("priority", flat=True)) == {3}
