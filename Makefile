@@ -31,9 +31,9 @@ worker: install
 test: install chromium
 	DEBUG=1 $(PY) -m pytest
 
-# without the browser tests (no Chromium needed)
+# without the browser tests (no Chromium needed) and the minutes-long loop tests
 test-fast: install
-	DEBUG=1 $(PY) -m pytest -m "not browser"
+	DEBUG=1 $(PY) -m pytest -m "not browser and not loop"
 
 chromium:
 	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \
