@@ -113,6 +113,17 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "0"))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A psycopg connection pool per process, at most this many connections (0: none). Under ASGI
+# each request runs in a thread of its own, so CONN_MAX_AGE cannot keep a connection between
+# requests there: without a pool every request opens one.
+DATABASE_POOL_SIZE = int(os.environ.get("DATABASE_POOL_SIZE", "0"))
+if DATABASE_POOL_SIZE:
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        raise ImproperlyConfigured("DATABASE_POOL_SIZE needs CONN_MAX_AGE=0 (the pool keeps the connections)")
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "pool": {"min_size": 1, "max_size": DATABASE_POOL_SIZE, "timeout": 10},
+    }
 # Two test runs on one server need different test databases (pytest-xdist adds its own suffix).
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("LABELHUB_TEST_DB") or None}
 # channels-postgres reads and flushes its tables through this alias (same database).
