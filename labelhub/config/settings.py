@@ -232,6 +232,7 @@ SPECTACULAR_SETTINGS = {
     # several models have a "kind" field with different choices; name each enum
     "ENUM_NAME_OVERRIDES": {
         "TaskKindEnum": "labelhub.campaigns.models.Campaign.TaskKind",
+        "PromptSplitEnum": "labelhub.campaigns.models.Prompt.Split",
         "SnapshotKindEnum": "labelhub.feedback.models.Snapshot.Kind",
         "RunKindEnum": "labelhub.training.models.Run.Kind",
     },

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from labelhub.campaigns.models import Prompt
 from labelhub.campaigns.templatetags.markdown import render_markdown
 from labelhub.labeling.models import Judgment, Strength, Task
 
@@ -82,6 +83,6 @@ class TaskSerializer(serializers.ModelSerializer):
 
 class TaskGenerateSerializer(serializers.Serializer):
     policies = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="Policy ids (default: all).")
-    split = serializers.ChoiceField(choices=["train", "held_out"], required=False)
+    split = serializers.ChoiceField(choices=Prompt.Split.choices, required=False)
     priority = serializers.IntegerField(default=0)
     seed = serializers.IntegerField(default=0)

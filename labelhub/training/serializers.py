@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from labelhub.campaigns.models import Prompt
 from labelhub.campaigns.serializers import JsonbField
 from labelhub.training.models import RewardModel, Run, RunMetric
 
@@ -25,7 +26,7 @@ class RunCreateSerializer(serializers.Serializer):
     snapshot = serializers.IntegerField(required=False, allow_null=True)
     policy = serializers.IntegerField(required=False, allow_null=True)
     reward_model = serializers.IntegerField(required=False, allow_null=True)
-    prompt_split = serializers.ChoiceField(choices=["train", "held_out"], required=False,
+    prompt_split = serializers.ChoiceField(choices=Prompt.Split.choices, required=False,
                                            help_text="Prompts for generate/evaluate/PPO/RLOO (default: the kind's).")
 
     def validate(self, attrs):
