@@ -99,10 +99,14 @@ def simulate(*, campaign: Campaign, client_for, labelers: int, preference: str, 
 def api_client_factory(base_url: str | None = None):
     """In-process DRF client (the real views) or, with ``base_url``, HTTP to a running server."""
     if base_url is None:
+        from django.conf import settings
         from rest_framework.test import APIClient
 
+        # a host the settings accept (outside the test runner "testserver" is refused)
+        host = next((h for h in settings.ALLOWED_HOSTS if h and h != "*" and not h.startswith(".")), "localhost")
+
         def make(user):
-            client = APIClient()
+            client = APIClient(SERVER_NAME=host)
             client.credentials(HTTP_AUTHORIZATION=f"Token {token_get_or_create(user=user).key}")
             return client
 

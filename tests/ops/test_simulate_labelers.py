@@ -56,3 +56,9 @@ def test_it_answers_ties_and_pairwise_strengths():
     assert answer(lease, length_band, 0.0, random.Random(0))["strength"] == "tie"
     lease["task"]["kind"] = "rank"
     assert answer(lease, length_band, 0.0, random.Random(0))["ranking"] == [[1, 2]]
+
+
+def test_it_works_outside_the_test_runner_with_the_configured_hosts(two_policies, settings):
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]  # as `make demo` runs, without "testserver"
+    call_command("simulate_labelers", campaign="helpful", preference="kind_words", labelers=1, max_judgments=2)
+    assert Judgment.objects.count() == 2
