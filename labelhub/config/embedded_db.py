@@ -36,6 +36,7 @@ def database_settings() -> dict:
         "ENGINE": "django.db.backends.postgresql",
         "NAME": DATABASE_NAME,
         "USER": USER,
+        "PASSWORD": "",  # (trust auth) channels-postgres needs the key present
         "HOST": str(socket_dir()),
         "PORT": "5432",
     }

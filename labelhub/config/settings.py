@@ -143,10 +143,12 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_postgres.core.PostgresChannelLayer",
-            # channels-postgres takes a DATABASES entry; without TIME_ZONE=None
-            # get_channel_layer() silently returns None.
+            # channels-postgres takes a DATABASES entry (with every key, PASSWORD included, and
+            # TIME_ZONE=None); otherwise get_channel_layer() silently returns None. It keeps a
+            # pool of its own, so Django's pool option is left out.
             "CONFIG": {
-                **{k: v for k, v in DATABASES["default"].items() if k not in {"CONN_MAX_AGE", "CONN_HEALTH_CHECKS"}},
+                **{k: v for k, v in DATABASES["default"].items() if k not in {"CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "TEST"}},
+                "OPTIONS": {k: v for k, v in DATABASES["default"].get("OPTIONS", {}).items() if k != "pool"},
                 "TIME_ZONE": None,
                 "group_expiry": 86400,
                 "PSYCOPG_OPTIONS": {"min_size": 1, "max_size": 4},

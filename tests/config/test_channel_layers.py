@@ -61,6 +61,19 @@ async def _close_listener_and_pool():
         db.connection_pool = None
 
 
+@pytest.mark.parametrize("source", ["embedded", "url"])
+def test_it_builds_the_postgresql_layer_from_either_database_setting(source):
+    """get_channel_layer() returns None (silently) when the backend cannot be built."""
+    from channels_postgres.core import PostgresChannelLayer
+
+    from labelhub.config import embedded_db, settings as project_settings
+
+    database = (embedded_db.database_settings() if source == "embedded"
+                else project_settings.database_from_url("postgresql://postgres@127.0.0.1:5432/postgres"))
+    layer = PostgresChannelLayer(**database, TIME_ZONE=None, group_expiry=86400)  # as settings.CHANNEL_LAYERS
+    assert layer.db_params["dbname"] == database["NAME"]
+
+
 def test_it_selects_postgresql_by_default_and_redis_with_redis_url():
     expected = "channels_redis" if os.environ.get("REDIS_URL") else "channels_postgres"
     assert CONFIGURED_LAYERS["default"]["BACKEND"].startswith(expected)
@@ -90,3 +103,13 @@ async def test_it_round_trips_a_group_message_through_redis():
         await layer.flush()
     assert message == {"type": "progress.update", "done": 3}
 
+
+
+def test_it_gets_the_configured_layer_from_the_settings_module(settings):
+    """The layer settings.py configures (not the tests' in-memory one) can be built."""
+    from channels.layers import ChannelLayerManager
+
+    settings.CHANNEL_LAYERS = CONFIGURED_LAYERS
+    layer = ChannelLayerManager().make_backend("default")
+    expected = "RedisChannelLayer" if os.environ.get("REDIS_URL") else "PostgresChannelLayer"
+    assert type(layer).__name__ == expected
