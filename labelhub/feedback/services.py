@@ -179,13 +179,19 @@ def _pairs(snapshot: Snapshot, task_id: int, judgments: list[dict]) -> list[pair
     return out
 
 
+def group_id(prompt: Prompt) -> str:
+    """Pairs of one prompt stay together in train/held-out splits (InstructGPT). Named by the
+    prompt's content, not its row id, so the same judgments split the same way on any database."""
+    return f"prompt-{prompt.content_hash[:16]}"
+
+
 def _pair_row(pair: pairs_lib.Pair, prompt: Prompt, completions: dict[int, Completion]) -> dict:
     chosen, rejected = completions[pair.chosen], completions[pair.rejected]
     row = {"prompt": prompt_as_text(prompt), "chosen": chosen.text, "rejected": rejected.text}
     if pair.margin is not None:
         row["margin"] = pair.margin
     return row | {
-        "tie": pair.tie, "group_id": f"task-{pair.task_id}", "task_id": pair.task_id, "prompt_id": prompt.id,
+        "tie": pair.tie, "group_id": group_id(prompt), "task_id": pair.task_id, "prompt_id": prompt.id,
         "chosen_id": chosen.id, "rejected_id": rejected.id,
         "chosen_policy": chosen.policy.name, "rejected_policy": rejected.policy.name,
         "labelers": pair.labelers, "votes": pair.votes, "guideline_versions": pair.guideline_versions,
@@ -196,6 +202,6 @@ def _sft_rows(batch, prompts):
     for task_id, judgments in batch.items():
         for j in judgments:
             prompt = prompts[j["task__prompt_id"]]
-            yield {"prompt": prompt_as_text(prompt), "response": j["better_answer"], "group_id": f"task-{task_id}",
+            yield {"prompt": prompt_as_text(prompt), "response": j["better_answer"], "group_id": group_id(prompt),
                    "task_id": task_id, "prompt_id": prompt.id, "labeler": j["labeler__username"],
                    "guideline_version": j["guideline_version"]}

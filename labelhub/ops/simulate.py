@@ -7,6 +7,7 @@ random one. Equal scores become ties. Pairwise tasks get a strength from the sco
 
 from __future__ import annotations
 
+import hashlib
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -45,8 +46,8 @@ def answer(lease: dict, score, noise: float, rng: random.Random) -> dict:
     """The body of a submission for a lease payload, judged by ``score``."""
     completions = lease["completions"]
     scores = {c["id"]: round(score(c["text"]), 6) for c in completions}
-    if rng.random() < noise:
-        scores = {cid: rng.random() for cid in scores}
+    if rng.random() < noise:  # a random answer, drawn in the order of the texts (not of the screen)
+        scores = {c["id"]: rng.random() for c in sorted(completions, key=lambda c: c["text"])}
     body = {"idempotency_key": uuid.uuid4().hex, "time_spent_ms": rng.randint(2000, 30000)}
     if lease["task"]["kind"] == "pairwise":
         (a, sa), (b, sb) = scores.items()
@@ -58,7 +59,7 @@ def answer(lease: dict, score, noise: float, rng: random.Random) -> dict:
     groups: dict[float, list[int]] = {}
     for cid, s in sorted(scores.items(), key=lambda kv: -kv[1]):
         groups.setdefault(s, []).append(cid)
-    body["ranking"] = list(groups.values())
+    body["ranking"] = [sorted(group) for group in groups.values()]
     if lease["task"]["kind"] == "rating":
         axes = lease["campaign"]["rating_axes"]
         body["ratings"] = {str(cid): {a["name"]: a["min"] + round((a["max"] - a["min"]) * min(1.0, max(0.0, s)))
@@ -66,14 +67,22 @@ def answer(lease: dict, score, noise: float, rng: random.Random) -> dict:
     return body
 
 
+def _lease_rng(seed: int, labeler: str, lease: dict) -> random.Random:
+    """Noise that depends on what is judged (and by whom), not on ids or the order shown, so a
+    simulation repeats on any database."""
+    texts = "\x00".join(sorted(c["text"] for c in lease["completions"]))
+    digest = hashlib.sha256(f"{seed}:{labeler}:{texts}".encode()).hexdigest()
+    return random.Random(digest)
+
+
 def simulate(*, campaign: Campaign, client_for, labelers: int, preference: str, noise: float = 0.1,
              max_judgments: int | None = None, seed: int = 0) -> SimulationResult:
     """Drive ``labelers`` accounts round-robin through ``client_for(user)`` (an API client)."""
     score = preferences.get(preference)
-    rng = random.Random(seed)
     users = simulated_accounts(campaign=campaign, count=labelers)
     result = SimulationResult(labelers=[u.username for u in users])
     active = {u.pk: client_for(u) for u in users}
+    names = {u.pk: u.username for u in users}
     while active and (max_judgments is None or result.judgments < max_judgments):
         for pk, client in list(active.items()):
             response = client.post(f"/api/labeling/next/?campaign={campaign.slug}")
@@ -86,7 +95,7 @@ def simulate(*, campaign: Campaign, client_for, labelers: int, preference: str, 
                 continue
             lease = response.json()
             submitted = client.post(f"/api/labeling/assignments/{lease['assignment']}/submit/",
-                                    answer(lease, score, noise, rng), format="json")
+                                    answer(lease, score, noise, _lease_rng(seed, names[pk], lease)), format="json")
             if submitted.status_code in (200, 201):
                 result.judgments += 1
             else:

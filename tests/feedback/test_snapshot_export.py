@@ -90,7 +90,7 @@ def test_it_exports_written_answers_as_sft_data(campaign, labeler, lead):
         "idempotency_key": "with-answer-1", "ranking": ranking_for(a), "better_answer": "A much better answer."})
     snapshot = build(campaign, lead, kind="sft")
     assert rows_of(snapshot) == [{
-        "prompt": a.task.prompt.text, "response": "A much better answer.", "group_id": f"task-{a.task_id}",
+        "prompt": a.task.prompt.text, "response": "A much better answer.", "group_id": f"prompt-{a.task.prompt.content_hash[:16]}",
         "task_id": a.task_id, "prompt_id": a.task.prompt_id, "labeler": "labeler", "guideline_version": 1}]
 
 
