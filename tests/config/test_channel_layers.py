@@ -66,7 +66,8 @@ def test_it_builds_the_postgresql_layer_from_either_database_setting(source):
     """get_channel_layer() returns None (silently) when the backend cannot be built."""
     from channels_postgres.core import PostgresChannelLayer
 
-    from labelhub.config import embedded_db, settings as project_settings
+    from labelhub.config import embedded_db
+    from labelhub.config import settings as project_settings
 
     database = (embedded_db.database_settings() if source == "embedded"
                 else project_settings.database_from_url("postgresql://postgres@127.0.0.1:5432/postgres"))
