@@ -4,6 +4,8 @@ markdown-it renders with raw HTML disabled (so ``<script>`` stays text), then nh
 keeps only an allow-list of tags and attributes and only http(s)/mailto links.
 """
 
+import functools
+
 import nh3
 from django import template
 from django.utils.safestring import mark_safe
@@ -19,6 +21,7 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "code": {"class"}, "th": {"style"}, "td": {"style"}}
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of the text; guidelines and completions repeat
 def render_markdown(text: str) -> str:
     html = _md.render(text or "")
     return nh3.clean(
