@@ -177,7 +177,8 @@ def populate(*, tasks: int, overlap: int, labelers: int, judged: float) -> dict:
         )
         completion_ids = copy_rows(
             Completion, ["prompt_id", "policy_id", "text", "content_hash"],
-            ((pid, pol.pk, demo[i % len(demo)]["completions"][j]["text"], content_hash(f"{pid}-{j}"))
+            # each text unique, as real completions are (a cache of rendered text must not see repeats)
+            ((pid, pol.pk, f'{demo[i % len(demo)]["completions"][j]["text"]}\n\n(#{i}.{j})', content_hash(f"{pid}-{j}"))
              for i, pid in enumerate(prompt_ids) for j, pol in enumerate(policies)),
             order_by="id", owner={"prompt__campaign": campaign},
         )
