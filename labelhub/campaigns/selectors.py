@@ -32,6 +32,18 @@ def campaign_get(*, user, slug: str) -> Campaign:
     return campaign
 
 
+def campaign_with_role(*, user, slug: str, allowed: set[str]) -> tuple[Campaign, set[str]]:
+    """For pages: the campaign (404 for non-members) and the user's roles, which must include
+    one of ``allowed`` (403 otherwise)."""
+    from django.core.exceptions import PermissionDenied
+
+    campaign = campaign_get(user=user, slug=slug)
+    roles = campaign.roles_of(user)
+    if not roles & allowed:
+        raise PermissionDenied("Your role in this campaign does not allow this.")
+    return campaign, roles
+
+
 def roles_by_campaign(*, user) -> dict[int, set[str]]:
     roles: dict[int, set[str]] = {}
     for campaign_id, role in Membership.objects.filter(user=user).values_list("campaign_id", "role"):

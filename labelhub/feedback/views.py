@@ -18,11 +18,7 @@ BUILDERS = {Role.LEAD, Role.ENGINEER}
 
 
 def _campaign_for(request, slug, roles):
-    campaign = campaign_selectors.campaign_get(user=request.user, slug=slug)
-    mine = campaign.roles_of(request.user)
-    if not mine & roles:
-        raise PermissionDenied("Your role in this campaign does not allow this.")
-    return campaign, mine
+    return campaign_selectors.campaign_with_role(user=request.user, slug=slug, allowed=roles)
 
 
 @login_required

@@ -4,7 +4,6 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -18,11 +17,7 @@ from labelhub.training.selectors import RUN_READERS, RUN_STARTERS
 
 
 def _campaign_and_roles(request, slug, allowed):
-    campaign = campaign_selectors.campaign_get(user=request.user, slug=slug)
-    roles = campaign.roles_of(request.user)
-    if not roles & allowed:
-        raise PermissionDenied("Your role in this campaign does not allow this.")
-    return campaign, roles
+    return campaign_selectors.campaign_with_role(user=request.user, slug=slug, allowed=allowed)
 
 
 @login_required
