@@ -14,6 +14,12 @@ def _in_memory_channel_layer(settings):
 
 
 @pytest.fixture(autouse=True)
+def _progress_unthrottled(settings):
+    """Every submit pings the dashboards and each ping is counted (the throttle has its own tests)."""
+    settings.LABELHUB_PROGRESS_INTERVAL = 0
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """PBKDF2's work factor costs ~0.5 s per user; tests need no protection against cracking."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

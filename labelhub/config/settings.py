@@ -247,6 +247,10 @@ PROCRASTINATE_IMPORT_PATHS = ["labelhub.config.tasks"]
 LABELHUB_IMPORT_MAX_BYTES = int(os.environ.get("LABELHUB_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
 LABELHUB_DATA_DIR = Path(os.environ.get("LABELHUB_DATA_DIR", VAR_DIR / "data"))
 LABELHUB_LEASE_SECONDS = int(os.environ.get("LABELHUB_LEASE_SECONDS", "600"))
+# Live progress: at most one "counts changed" ping per campaign and server process per this
+# many seconds, and a watching dashboard counts at most about once per interval (0: every
+# submit pings and is counted; the tests use that).
+LABELHUB_PROGRESS_INTERVAL = float(os.environ.get("LABELHUB_PROGRESS_INTERVAL", "0.5"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -42,16 +42,16 @@ class NextTaskView(APIView):
         responses={200: LeaseSerializer, 204: OpenApiResponse(description="Nothing left for you.")},
     )
     def post(self, request):
-        campaign = None
-        if slug := request.query_params.get("campaign"):
-            campaign = campaign_selectors.campaign_get(user=request.user, slug=slug)
+        slug = request.query_params.get("campaign")
         holding = request.query_params.get("after")
         assignment = services.next_task(
-            labeler=request.user, campaign=campaign, holding=int(holding) if str(holding).isdigit() else None
+            labeler=request.user, campaign=slug or None, holding=int(holding) if str(holding).isdigit() else None
         )
         if assignment is None:
+            if slug:  # a campaign you may not see is a 404, not "nothing left"
+                campaign_selectors.campaign_get(user=request.user, slug=slug)
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(lease_payload(selectors.assignment_for_display(assignment=assignment)))
+        return Response(lease_payload(selectors.lease_for_display(assignment=assignment)))
 
 
 @extend_schema(request=JudgmentInputSerializer, responses={201: JudgmentSerializer, 200: JudgmentSerializer})

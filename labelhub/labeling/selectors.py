@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Sum
+import json
+
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from labelhub.campaigns.models import Campaign, Completion, Role
+from labelhub.campaigns.models import Campaign, Role
 from labelhub.labeling.models import Assignment, Judgment, Task
 
 
@@ -20,15 +23,37 @@ def campaign_progress(*, campaign_id: int) -> dict:
     return {"campaign_id": campaign_id, **row}
 
 
-def assignment_for_display(*, assignment: Assignment) -> dict:
-    """Everything the labeling page needs for one lease, in display order (3 queries)."""
-    task = (
-        Task.objects.select_related("prompt", "campaign")
-        .prefetch_related(Prefetch("completions", queryset=Completion.objects.only("id", "text")))
-        .get(pk=assignment.task_id)
-    )
-    by_id = {c.id: c for c in task.completions.all()}
-    return {"assignment": assignment, "task": task, "completions": [by_id[i] for i in assignment.display_order]}
+_LEASE_DISPLAY_SQL = """
+SELECT t.kind, p.id, p.text, p.messages,
+       c.slug, c.name, c.task_kind, c.rating_axes, c.flag_vocabulary, c.guidelines, c.guidelines_version,
+       (SELECT json_object_agg(co.id, co.text)
+          FROM labeling_taskcompletion tc JOIN campaigns_completion co ON co.id = tc.completion_id
+         WHERE tc.task_id = t.id)
+FROM labeling_task t
+JOIN campaigns_prompt p ON p.id = t.prompt_id
+JOIN campaigns_campaign c ON c.id = t.campaign_id
+WHERE t.id = %s
+"""
+
+
+def lease_for_display(*, assignment: Assignment) -> dict:
+    """Everything the labeling page needs for one lease, completions in display order (one query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LEASE_DISPLAY_SQL, [assignment.task_id])
+        (kind, prompt_id, prompt_text, messages, slug, name, task_kind, rating_axes, flag_vocabulary,
+         guidelines, guidelines_version, texts) = cursor.fetchone()
+    return {
+        "assignment": assignment.pk,
+        "expires_at": assignment.expires_at,
+        "task": {"id": assignment.task_id, "kind": kind},
+        "campaign": {
+            "slug": slug, "name": name, "task_kind": task_kind, "rating_axes": json.loads(rating_axes),
+            "flag_vocabulary": json.loads(flag_vocabulary), "guidelines": guidelines,
+            "guidelines_version": guidelines_version,
+        },
+        "prompt": {"id": prompt_id, "text": prompt_text, "messages": None if messages is None else json.loads(messages)},
+        "completions": [{"id": cid, "text": texts[str(cid)]} for cid in assignment.display_order],
+    }
 
 
 def labeler_home(*, user) -> list[dict]:

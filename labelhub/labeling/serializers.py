@@ -37,21 +37,15 @@ class JudgmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def lease_payload(display: dict) -> dict:
+def lease_payload(lease: dict) -> dict:
     """The labeling page's view of a lease. Completion text comes raw and as sanitized HTML."""
-    assignment, task = display["assignment"], display["task"]
-    campaign, prompt = task.campaign, task.prompt
+    campaign = dict(lease["campaign"])
+    campaign["guidelines_html"] = render_markdown(campaign.pop("guidelines"))
     return {
-        "assignment": assignment.pk,
-        "expires_at": assignment.expires_at.isoformat(),
-        "task": {"id": task.pk, "kind": task.kind},
-        "campaign": {
-            "slug": campaign.slug, "name": campaign.name, "task_kind": campaign.task_kind,
-            "rating_axes": campaign.rating_axes, "flag_vocabulary": campaign.flag_vocabulary,
-            "guidelines_html": render_markdown(campaign.guidelines), "guidelines_version": campaign.guidelines_version,
-        },
-        "prompt": {"id": prompt.pk, "text": prompt.text, "messages": prompt.messages},
-        "completions": [{"id": c.pk, "text": c.text, "html": render_markdown(c.text)} for c in display["completions"]],
+        **lease,
+        "expires_at": lease["expires_at"].isoformat(),
+        "campaign": campaign,
+        "completions": [{**c, "html": render_markdown(c["text"])} for c in lease["completions"]],
     }
 
 

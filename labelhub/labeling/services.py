@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import random
 from datetime import timedelta
 
@@ -156,7 +157,7 @@ WITH mine AS MATERIALIZED (
     SELECT m.campaign_id FROM campaigns_membership m
     JOIN campaigns_campaign c ON c.id = m.campaign_id
     WHERE m.user_id = %(user)s AND m.role = %(role)s AND c.status = %(active)s
-      AND (%(campaign)s::bigint IS NULL OR c.id = %(campaign)s::bigint)
+      AND (%(campaign)s::text IS NULL OR c.slug = %(campaign)s::text)
 )
 SELECT pick.id,
        (SELECT array_agg(tc.completion_id ORDER BY tc.position)
@@ -175,6 +176,30 @@ LIMIT 1
 """
 
 
+_HELD_SQL = """
+SELECT a.id, a.task_id, a.leased_at, a.expires_at, a.display_order
+FROM labeling_assignment a
+JOIN labeling_task t ON t.id = a.task_id
+JOIN campaigns_campaign c ON c.id = t.campaign_id
+WHERE a.labeler_id = %(user)s AND a.state = 'leased' AND a.expires_at > %(now)s AND c.status = %(active)s
+  AND (%(campaign)s::text IS NULL OR c.slug = %(campaign)s::text)
+  AND (%(holding)s::bigint IS NULL OR a.task_id <> %(holding)s::bigint)
+ORDER BY a.leased_at, a.id
+LIMIT 1
+"""
+
+_LEASE_SQL = """
+WITH lease AS (
+    INSERT INTO labeling_assignment (task_id, labeler_id, state, leased_at, expires_at, display_order, skip_reason)
+    VALUES (%(task)s, %(user)s, 'leased', %(now)s, %(expires)s, %(order)s, '')
+    RETURNING id
+), counted AS (
+    UPDATE labeling_task SET lease_count = lease_count + 1 WHERE id = %(task)s
+)
+SELECT id FROM lease
+"""
+
+
 def leases_expire(*, now=None) -> None:
     """Return expired leases to the pool (their tasks' slots open again)."""
     with connection.cursor() as cursor:
@@ -182,42 +207,54 @@ def leases_expire(*, now=None) -> None:
 
 
 @transaction.atomic
-def next_task(*, labeler, campaign: Campaign | None = None, holding: int | None = None) -> Assignment | None:
+def next_task(*, labeler, campaign: Campaign | str | None = None, holding: int | None = None) -> Assignment | None:
     """Lease the next task for a labeler, or return the live lease they already hold.
 
-    ``holding`` is the task on the labeler's screen: then another lease is returned (the
-    prefetched next task). ``None`` when nothing is left for this labeler.
+    ``campaign`` (or its slug) limits the queue to one campaign. ``holding`` is the task on
+    the labeler's screen: then another lease is returned (the prefetched next task).
+    ``None`` when nothing is left for this labeler.
+
+    The labeler's hot path, in raw SQL (three round trips, no model machinery): a per-labeler
+    lock, the expiry sweep and the live-lease check in one; the pick; the lease with its count.
     """
     now = timezone.now()
+    params = {
+        "user": labeler.pk, "now": now, "active": Campaign.Status.ACTIVE, "role": Role.LABELER,
+        "campaign": campaign.slug if isinstance(campaign, Campaign) else campaign, "holding": holding,
+        "lock": _NEXT_TASK_LOCK,
+    }
     with connection.cursor() as cursor:
         # one labeler's requests (two tabs, a prefetch racing a submit) go one at a time,
         # so the live-lease check below sees the other request's lease
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_NEXT_TASK_LOCK, labeler.pk])
-    leases_expire(now=now)
-    live = Assignment.objects.filter(
-        labeler=labeler, state=Assignment.State.LEASED, expires_at__gt=now,
-        task__campaign__status=Campaign.Status.ACTIVE,
-    )
-    if campaign is not None:
-        live = live.filter(task__campaign=campaign)
-    held = live.exclude(task_id=holding).order_by("leased_at", "id").first()
-    if held is not None:
-        return held
-    with connection.cursor() as cursor:
-        cursor.execute(_NEXT_TASK_SQL, {
-            "user": labeler.pk, "role": Role.LABELER, "active": Campaign.Status.ACTIVE,
-            "campaign": campaign.pk if campaign else None,
-        })
+        cursor.execute(f"SELECT pg_advisory_xact_lock(%(lock)s, %(user)s); {_EXPIRE_SQL}; {_HELD_SQL}", params)
+        cursor.nextset()
+        cursor.nextset()
+        held = cursor.fetchone()
+        if held is not None:
+            pk, task_id, leased_at, expires_at, order = held
+            return _live_lease(pk, task_id, labeler, leased_at, expires_at, json.loads(order))
+        cursor.execute(_NEXT_TASK_SQL, params)
         row = cursor.fetchone()
-    if row is None:
-        return None
-    task_id, order = row
-    random.Random(f"{task_id}:{labeler.pk}").shuffle(order)  # per labeler, repeatable
-    assignment = Assignment.objects.create(
-        task_id=task_id, labeler=labeler, leased_at=now, expires_at=now + lease_duration(), display_order=order,
-    )
-    Task.objects.filter(pk=task_id).update(lease_count=F("lease_count") + 1)
+        if row is None:
+            return None
+        task_id, order = row
+        random.Random(f"{task_id}:{labeler.pk}").shuffle(order)  # per labeler, repeatable
+        expires_at = now + lease_duration()
+        cursor.execute(_LEASE_SQL, {**params, "task": task_id, "expires": expires_at, "order": json.dumps(order)})
+        (pk,) = cursor.fetchone()
+    return _live_lease(pk, task_id, labeler, now, expires_at, order)
+
+
+def _live_lease(pk, task_id, labeler, leased_at, expires_at, order) -> Assignment:
+    """The Assignment of a row just read or written, as the ORM would load it (no query)."""
+    assignment = Assignment.from_db(connection.alias, _ASSIGNMENT_FIELDS, [
+        pk, task_id, labeler.pk, Assignment.State.LEASED, leased_at, expires_at, None, order, "",
+    ])
+    assignment.labeler = labeler
     return assignment
+
+
+_ASSIGNMENT_FIELDS = ["id", "task_id", "labeler_id", "state", "leased_at", "expires_at", "closed_at", "display_order", "skip_reason"]
 
 
 # --- answers --------------------------------------------------------------------------------
@@ -235,63 +272,89 @@ def judgment_submit(*, labeler, assignment_id: int, data: dict) -> tuple[Judgmen
         raise JudgmentInvalid({"idempotency_key": "required: a client-generated string of 8–64 characters"})
     try:
         return _submit(labeler=labeler, assignment_id=assignment_id, key=key, data=data)
-    except IntegrityError:  # a concurrent retry with the same key committed first
+    except IntegrityError:  # the key is taken: a concurrent retry committed first, or another task's
         existing = Judgment.objects.filter(labeler=labeler, idempotency_key=key).first()
         if existing is None:
             raise
+        if existing.assignment_id != assignment_id:
+            raise LabelingConflict(KEY_REUSED) from None
         return existing, False
+
+
+KEY_REUSED = "This idempotency key was already used for another task."
+
+# The lease and its task, locked in that order (the lock order of this module), with what
+# validating the answer needs from the campaign.
+_SUBMIT_LOCK_SQL = """
+SELECT a.state, a.display_order, t.id, t.kind, t.campaign_id, t.judgment_count, t.lease_count, t.overlap,
+       c.rating_axes, c.flag_vocabulary, c.guidelines_version
+FROM labeling_assignment a
+JOIN labeling_task t ON t.id = a.task_id
+JOIN campaigns_campaign c ON c.id = t.campaign_id
+WHERE a.id = %(assignment)s AND a.labeler_id = %(user)s
+FOR UPDATE OF a, t
+"""
+
+_SUBMIT_CLOSE_SQL = """
+WITH closed AS (
+    UPDATE labeling_assignment SET state = 'submitted', closed_at = %(now)s WHERE id = %(assignment)s
+)
+UPDATE labeling_task SET judgment_count = judgment_count + 1, lease_count = lease_count - %(was_leased)s
+WHERE id = %(task)s
+"""
 
 
 @transaction.atomic
 def _submit(*, labeler, assignment_id, key, data):
-    assignment = Assignment.objects.select_for_update().filter(pk=assignment_id, labeler=labeler).first()
-    if assignment is None:
+    with connection.cursor() as cursor:
+        cursor.execute(_SUBMIT_LOCK_SQL, {"assignment": assignment_id, "user": labeler.pk})
+        row = cursor.fetchone()
+    if row is None:
         raise NotFound("No such assignment for you.")
-    existing = Judgment.objects.filter(labeler=labeler, idempotency_key=key).first()
-    if existing is not None:
-        if existing.assignment_id != assignment.pk:
-            raise LabelingConflict("This idempotency key was already used for another task.")
-        return existing, False
-    task = Task.objects.select_for_update().select_related("campaign").get(pk=assignment.task_id)
-    supersedes = _correction_target(assignment, data.get("corrects"))
-    cleaned = validate_judgment(
-        campaign=task.campaign, kind=task.kind, completion_ids=assignment.display_order, data=data
-    )
+    (state, order, task_id, kind, campaign_id, judgment_count, lease_count, overlap,
+     rating_axes, flag_vocabulary, guidelines_version) = row
+    order = json.loads(order)
+    supersedes = None
+    if state == Assignment.State.SUBMITTED:
+        # a retry of an answer already recorded, or a correction of it
+        existing = Judgment.objects.filter(labeler=labeler, idempotency_key=key).first()
+        if existing is not None:
+            if existing.assignment_id != assignment_id:
+                raise LabelingConflict(KEY_REUSED)
+            return existing, False
+        supersedes = _correction_target(assignment_id, data.get("corrects"))
+    elif data.get("corrects") is not None:
+        raise LabelingConflict("Nothing to correct yet: submit a first judgment.")
+    rules = Campaign.from_db(connection.alias, ["id", "rating_axes", "flag_vocabulary"],
+                             [campaign_id, json.loads(rating_axes), json.loads(flag_vocabulary)])
+    cleaned = validate_judgment(campaign=rules, kind=kind, completion_ids=order, data=data)
     if supersedes is None:
-        _close_lease_for_judgment(assignment, task)
+        was_leased = state == Assignment.State.LEASED
+        if not was_leased and judgment_count + lease_count >= overlap:
+            raise LabelingConflict("Your lease expired and the task went to another labeler.")
+        with connection.cursor() as cursor:
+            cursor.execute(_SUBMIT_CLOSE_SQL, {
+                "now": timezone.now(), "assignment": assignment_id, "task": task_id, "was_leased": int(was_leased),
+            })
     judgment = Judgment.objects.create(
-        task=task, assignment=assignment, campaign_id=task.campaign_id, labeler=labeler,
-        display_order=assignment.display_order, guideline_version=task.campaign.guidelines_version,
+        task_id=task_id, assignment_id=assignment_id, campaign_id=campaign_id, labeler=labeler,
+        display_order=order, guideline_version=guidelines_version,
         idempotency_key=key, supersedes=supersedes, **cleaned,
     )
     if supersedes is None:
-        events.progress_changed_on_commit(campaign_id=task.campaign_id)
+        events.progress_changed_on_commit(campaign_id=campaign_id)
     return judgment, True
 
 
-def _correction_target(assignment: Assignment, corrects) -> Judgment | None:
-    if assignment.state != Assignment.State.SUBMITTED:
-        if corrects is not None:
-            raise LabelingConflict("Nothing to correct yet: submit a first judgment.")
-        return None
+def _correction_target(assignment_id: int, corrects) -> Judgment:
     if corrects is None:
         raise LabelingConflict("This task is already judged; to change the answer send 'corrects': <judgment id>.")
-    target = assignment.judgments.filter(pk=corrects).first() if isinstance(corrects, int) else None
+    target = (
+        Judgment.objects.filter(assignment_id=assignment_id, pk=corrects).first() if isinstance(corrects, int) else None
+    )
     if target is None:
         raise LabelingConflict("'corrects' must be the id of your judgment on this task.")
     return target
-
-
-def _close_lease_for_judgment(assignment: Assignment, task: Task) -> None:
-    now = timezone.now()
-    if assignment.state == Assignment.State.LEASED:
-        task.lease_count -= 1
-    elif task.judgment_count + task.lease_count >= task.overlap:
-        raise LabelingConflict("Your lease expired and the task went to another labeler.")
-    task.judgment_count += 1
-    task.save(update_fields=["lease_count", "judgment_count"])
-    assignment.state, assignment.closed_at = Assignment.State.SUBMITTED, now
-    assignment.save(update_fields=["state", "closed_at"])
 
 
 @transaction.atomic

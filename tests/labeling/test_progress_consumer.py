@@ -66,3 +66,43 @@ async def test_it_pushes_progress_after_a_submit(session_cookie, labeler, tasks)
     message = await communicator.receive_json_from(timeout=5)
     assert (message["type"], message["judgments"], message["tasks_done"]) == ("progress", 1, 0)
     await communicator.disconnect()
+
+
+def submit_one(labeler, key):
+    assignment = services.next_task(labeler=labeler)
+    services.judgment_submit(labeler=labeler, assignment_id=assignment.pk,
+                             data={"idempotency_key": key, "ranking": ranking_for(assignment)})
+
+
+def test_a_server_pings_a_campaign_at_most_once_per_interval(settings, tasks, campaign):
+    from labelhub.labeling import events
+
+    settings.LABELHUB_PROGRESS_INTERVAL = 60
+    events._last_ping.clear()
+    assert events.progress_ping(campaign_id=campaign.pk) is True
+    assert events.progress_ping(campaign_id=campaign.pk) is False  # within the interval
+    assert events.progress_ping(campaign_id=campaign.pk + 1) is True  # each campaign on its own
+    settings.LABELHUB_PROGRESS_INTERVAL = 0
+    assert events.progress_ping(campaign_id=campaign.pk) is True
+
+
+async def test_throttled_pings_still_end_on_the_true_counts(settings, session_cookie, labeler, tasks):
+    """Three submits in a row: the server pings once, the dashboard counts at once and again
+    after the interval, and ends on all three judgments."""
+    from labelhub.labeling import events
+
+    settings.LABELHUB_PROGRESS_INTERVAL = 0.3
+    events._last_ping.clear()
+    communicator = communicator_for(session_cookie["lead"])
+    assert (await communicator.connect())[0]
+    assert (await communicator.receive_json_from())["judgments"] == 0
+
+    for n in range(3):
+        await database_sync_to_async(submit_one)(labeler, f"key-throttle-{n}")
+    seen = [(await communicator.receive_json_from(timeout=5))["judgments"]]
+    while not await communicator.receive_nothing(timeout=1):
+        seen.append((await communicator.receive_json_from())["judgments"])
+    # one ping (the other two fell in the server's interval): a count at once, one after the interval
+    assert len(seen) == 2, seen
+    assert seen[0] >= 1 and seen[-1] == 3
+    await communicator.disconnect()
