@@ -3,16 +3,16 @@
 It builds a database of its own (``labelhub_bench``, dropped at the end; never the dev
 database), fills one active rank campaign (K=4, ``--overlap``) with ``--tasks`` tasks through
 COPY, optionally closes the first ``--judged`` share of the queue with earlier judgments by
-the same labelers, starts the real ASGI server (daphne, as ``make demo`` does, DEBUG off)
-against it, and for each count in ``--labelers`` runs that many labelers for ``--seconds``:
+the same labelers, starts the real ASGI server against it as ``make demo`` runs it (two
+uvicorn processes, ``DATABASE_POOL_SIZE=4``; DEBUG off), and for each count in ``--labelers`` runs that many labelers for ``--seconds``:
 each asks for the next task and submits a ranking, with no pause (or ``--think`` seconds).
 Before each run the queue is reset to the state after setup. It prints cycles per second,
 p50/p95/p99 latency of next and submit, errors by status, CPU per cycle, and an integrity
 check by SQL after every run (all must be 0; the exit status is 1 otherwise).
 
     .venv/bin/python benchmarks/queue.py --tasks 10000 --labelers 1,8,32 --seconds 20
-    .venv/bin/python benchmarks/queue.py --tasks 100000 --judged 0.9 \
-        --server-procs 2 --env DATABASE_POOL_SIZE=4
+    .venv/bin/python benchmarks/queue.py --tasks 10000 --labelers 32 --think 5 --seconds 60
+    .venv/bin/python benchmarks/queue.py --tasks 100000 --judged 0.9
 
 The load generator runs on the same machine as the server and the database: on a small
 machine they share the cores, and the figures are for all three together. Figures and
@@ -64,10 +64,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--overlap", type=int, default=2, help="Judgments wanted per task.")
     p.add_argument("--judged", type=float, default=0.0,
                    help="Fraction of tasks (first in queue order) already fully judged before the runs.")
-    p.add_argument("--server-procs", type=int, default=1,
-                   help="daphne processes sharing one listening socket (1 = like `make demo`).")
-    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
-                   help="Extra environment for the server (e.g. CONN_MAX_AGE=60). Repeatable.")
+    p.add_argument("--server-procs", type=int, default=2,
+                   help="Server processes sharing one listening socket (2 = like `make demo`).")
+    p.add_argument("--server", choices=["uvicorn", "daphne"], default="uvicorn",
+                   help="ASGI server (uvicorn = like `make demo`).")
+    p.add_argument("--env", action="append", default=["DATABASE_POOL_SIZE=4"], metavar="KEY=VALUE",
+                   help="Environment for the server (default: DATABASE_POOL_SIZE=4, like `make demo`; "
+                        "DATABASE_POOL_SIZE=0 turns the pool off). Repeatable.")
     p.add_argument("--any-campaign", action="store_true",
                    help="Ask for the next task without ?campaign= (any of the labeler's campaigns).")
     p.add_argument("--client", choices=["stdlib", "httpx"], default="stdlib",
@@ -79,7 +82,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--hold", action="store_true",
                    help="Set up and start the server, print its port and a token, and wait for Ctrl-C (no load).")
     p.add_argument("--keep-db", action="store_true", help="Keep the database afterwards.")
-    p.epilog = ("CPU ms per cycle: of the daphne processes, of the database backends that served the whole "
+    p.epilog = ("CPU ms per cycle: of the server processes, of the database backends that served the whole "
                 "run (all of them with DATABASE_POOL_SIZE; without a pool most backends live for one request "
                 "and are missed) and of this load generator; warm-up cycles included.")
     p.add_argument("--json", type=Path, help="Also write the results to this file.")
@@ -370,10 +373,15 @@ def judgments_since(marks: dict[str, int]) -> int:
 # --- server ---------------------------------------------------------------------------------
 
 
-def server_start(*, url: str, procs: int, extra_env: list[str], log_dir: Path):
-    """daphne on 127.0.0.1, configured as in production (DEBUG off); N processes share one socket."""
+def server_start(*, url: str, procs: int, extra_env: list[str], log_dir: Path, server: str = "daphne"):
+    """daphne (or uvicorn) on 127.0.0.1, configured as in production (DEBUG off); N processes
+    share one socket."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Linux copies this to every accepted socket. uvicorn takes an inherited --fd for a Unix
+    # socket and so never sets it itself: each response would wait ~40 ms for a delayed ACK
+    # (Nagle). Bound by itself, uvicorn (like daphne) sets it.
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     listener.bind(("127.0.0.1", 0))
     listener.listen(1024)
     port = listener.getsockname()[1]
@@ -382,10 +390,14 @@ def server_start(*, url: str, procs: int, extra_env: list[str], log_dir: Path):
     env.update(item.split("=", 1) for item in extra_env)
     children = []
     for n in range(procs):
-        log = open(log_dir / f"daphne-{n}.log", "wb")  # noqa: SIM115 (closed with the process)
+        log = open(log_dir / f"server-{n}.log", "wb")  # noqa: SIM115 (closed with the process)
+        command = {
+            "daphne": ["-m", "daphne", "--fd", str(listener.fileno()), "-v", "0"],
+            "uvicorn": ["-m", "uvicorn", "--fd", str(listener.fileno()), "--log-level", "warning", "--no-access-log",
+                        "--lifespan", "off"],
+        }[server]
         children.append(subprocess.Popen(
-            [sys.executable, "-m", "daphne", "--fd", str(listener.fileno()), "-v", "0",
-             "labelhub.config.asgi:application"],
+            [sys.executable, *command, "labelhub.config.asgi:application"],
             cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, pass_fds=[listener.fileno()],
         ))
     listener.close()  # the children hold it
@@ -406,14 +418,14 @@ def server_wait(port: int, children, log_dir: Path, timeout: float = 90.0) -> No
             return
         except OSError:
             time.sleep(0.3)
-    logs = "\n".join(p.read_text(errors="replace")[-2000:] for p in sorted(log_dir.glob("daphne-*.log")))
+    logs = "\n".join(p.read_text(errors="replace")[-2000:] for p in sorted(log_dir.glob("server-*.log")))
     raise SystemExit(f"the server did not answer on port {port}:\n{logs}")
 
 
 def server_log_summary(log_dir: Path) -> None:
     """The server runs with LOG_LEVEL=WARNING: show what it logged, most frequent first."""
     lines = Counter()
-    for path in sorted(log_dir.glob("daphne-*.log")):
+    for path in sorted(log_dir.glob("server-*.log")):
         for line in path.read_text(errors="replace").splitlines():
             lines[line.split(": ", 1)[-1][:160]] += 1  # without the timestamp
     if lines:
@@ -644,8 +656,9 @@ def main(argv=None) -> int:
     try:
         data = setup(args)
         with tempfile.TemporaryDirectory(prefix="labelhub-bench-") as log_dir:
-            port, children = server_start(url=url, procs=args.server_procs, extra_env=args.env, log_dir=Path(log_dir))
-            print(f"server: {args.server_procs} daphne process(es) on 127.0.0.1:{port} {' '.join(args.env)}; "
+            port, children = server_start(url=url, procs=args.server_procs, extra_env=args.env, log_dir=Path(log_dir),
+                                          server=args.server)
+            print(f"server: {args.server_procs} {args.server} process(es) on 127.0.0.1:{port} {' '.join(args.env)}; "
                   f"client: {args.client} threads, think time {args.think:g} s; "
                   f"{args.seconds:g} s per run after {args.warmup:g} s warm-up\n", flush=True)
             if args.hold:

@@ -11,7 +11,7 @@ from labelhub.config import embedded_db  # noqa: E402
 
 embedded_db.ensure_running_unless_configured()
 
-from django.core.asgi import get_asgi_application  # noqa: E402
+from labelhub.config.asgi_handler import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 

@@ -16,22 +16,28 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run LabelHub with demo data: ASGI server (daphne) and job worker, until Ctrl-C."
+    help = "Run LabelHub with demo data: ASGI server (uvicorn) and job worker, until Ctrl-C."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--web-workers", type=int, default=2,
+                            help="uvicorn worker processes (default 2: one per core of a small machine).")
         parser.add_argument("--no-worker", action="store_true", help="Do not start the job worker.")
 
-    def handle(self, *args, host, port, no_worker, **options):
+    def handle(self, *args, host, port, web_workers, no_worker, **options):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database migrated.")
         call_command("load_demo", stdout=self.stdout)
         env = os.environ.copy()
+        # a few pooled connections per web process: under ASGI each request runs in a thread
+        # of its own and would otherwise open a connection (docs/benchmarks.md, "Labeling queue")
+        env.setdefault("DATABASE_POOL_SIZE", "4")
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         children = [
             subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "labelhub.config.asgi:application"],
+                [sys.executable, "-m", "uvicorn", "--host", host, "--port", str(port), "--workers", str(web_workers),
+                 "--no-access-log", "--lifespan", "off", "labelhub.config.asgi:application"],
                 cwd=settings.BASE_DIR, env=env,
             )
         ]
