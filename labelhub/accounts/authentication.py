@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
+from labelhub.config.db import prepared_cursor
+
 
 class TokenAuthentication(authentication.TokenAuthentication):
     @cached_property
@@ -33,7 +35,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
         )
 
     def authenticate_credentials(self, key):
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(self._sql, [key])
             row = cursor.fetchone()
         if row is None:

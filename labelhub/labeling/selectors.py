@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from labelhub.campaigns.models import Campaign, Role
+from labelhub.config.db import prepared_cursor
 from labelhub.labeling.models import Assignment, Judgment, Task
 
 
@@ -38,7 +38,7 @@ WHERE t.id = %s
 
 def lease_for_display(*, assignment: Assignment) -> dict:
     """Everything the labeling page needs for one lease, completions in display order (one query)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_LEASE_DISPLAY_SQL, [assignment.task_id])
         (kind, prompt_id, prompt_text, messages, slug, name, task_kind, rating_axes, flag_vocabulary,
          guidelines, guidelines_version, texts) = cursor.fetchone()

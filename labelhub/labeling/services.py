@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from labelhub.campaigns.models import Campaign, Completion, Role
+from labelhub.config.db import prepared_cursor
 from labelhub.labeling import events
 from labelhub.labeling.models import Assignment, Judgment, Task, TaskCompletion
 from labelhub.labeling.validation import JudgmentInvalid, validate_judgment
@@ -214,8 +215,8 @@ def next_task(*, labeler, campaign: Campaign | str | None = None, holding: int |
     the labeler's screen: then another lease is returned (the prefetched next task).
     ``None`` when nothing is left for this labeler.
 
-    The labeler's hot path, in raw SQL (three round trips, no model machinery): a per-labeler
-    lock, the expiry sweep and the live-lease check in one; the pick; the lease with its count.
+    The labeler's hot path, in raw prepared SQL (no model machinery): a per-labeler lock, the
+    expiry sweep, the live-lease check; the pick; the lease with its count.
     """
     now = timezone.now()
     params = {
@@ -223,12 +224,12 @@ def next_task(*, labeler, campaign: Campaign | str | None = None, holding: int |
         "campaign": campaign.slug if isinstance(campaign, Campaign) else campaign, "holding": holding,
         "lock": _NEXT_TASK_LOCK,
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         # one labeler's requests (two tabs, a prefetch racing a submit) go one at a time,
         # so the live-lease check below sees the other request's lease
-        cursor.execute(f"SELECT pg_advisory_xact_lock(%(lock)s, %(user)s); {_EXPIRE_SQL}; {_HELD_SQL}", params)
-        cursor.nextset()
-        cursor.nextset()
+        cursor.execute("SELECT pg_advisory_xact_lock(%(lock)s, %(user)s)", params)
+        cursor.execute(_EXPIRE_SQL, params)
+        cursor.execute(_HELD_SQL, params)
         held = cursor.fetchone()
         if held is not None:
             pk, task_id, leased_at, expires_at, order = held
@@ -306,7 +307,7 @@ WHERE id = %(task)s
 
 @transaction.atomic
 def _submit(*, labeler, assignment_id, key, data):
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_SUBMIT_LOCK_SQL, {"assignment": assignment_id, "user": labeler.pk})
         row = cursor.fetchone()
     if row is None:
@@ -332,7 +333,7 @@ def _submit(*, labeler, assignment_id, key, data):
         was_leased = state == Assignment.State.LEASED
         if not was_leased and judgment_count + lease_count >= overlap:
             raise LabelingConflict("Your lease expired and the task went to another labeler.")
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_SUBMIT_CLOSE_SQL, {
                 "now": timezone.now(), "assignment": assignment_id, "task": task_id, "was_leased": int(was_leased),
             })
