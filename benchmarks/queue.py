@@ -4,11 +4,12 @@ It builds a database of its own (``labelhub_bench``, dropped at the end; never t
 database), fills one active rank campaign (K=4, ``--overlap``) with ``--tasks`` tasks through
 COPY, optionally closes the first ``--judged`` share of the queue with earlier judgments by
 the same labelers, starts the real ASGI server against it as ``make demo`` runs it (two
-uvicorn processes, ``DATABASE_POOL_SIZE=4``; DEBUG off), and for each count in ``--labelers`` runs that many labelers for ``--seconds``:
-each asks for the next task and submits a ranking, with no pause (or ``--think`` seconds).
-Before each run the queue is reset to the state after setup. It prints cycles per second,
-p50/p95/p99 latency of next and submit, errors by status, CPU per cycle, and an integrity
-check by SQL after every run (all must be 0; the exit status is 1 otherwise).
+uvicorn processes, ``DATABASE_POOL_SIZE=4``; DEBUG off), and for each count in
+``--labelers`` runs that many labelers for ``--seconds``: each asks for the next task and
+submits a ranking, with no pause (or ``--think`` seconds). Before each run the queue is
+reset to the state after setup. It prints cycles per second, p50/p95/p99 latency of next
+and submit, errors by status, CPU per cycle, and an integrity check by SQL after every run
+(all must be 0; the exit status is 1 otherwise).
 
     .venv/bin/python benchmarks/queue.py --tasks 10000 --labelers 1,8,32 --seconds 20
     .venv/bin/python benchmarks/queue.py --tasks 10000 --labelers 32 --think 5 --seconds 60
@@ -456,16 +457,42 @@ class StdlibClient:
     def __init__(self, port: int, token: str):
         self.port, self.headers = port, {"Authorization": f"Token {token}", "Content-Type": "application/json"}
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.used = False  # the connection has carried a request (the server may close it when idle)
+        self.reconnects = 0
 
     def post(self, path: str, body: dict | None = None) -> tuple[int, bytes]:
+        payload = json.dumps(body or {})
         try:
-            self.conn.request("POST", path, body=json.dumps(body or {}), headers=self.headers)
-            response = self.conn.getresponse()
-            return response.status, response.read()
+            return self._post(path, payload)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            if not self.used:
+                return self._fail()
+            # The server closed the idle keep-alive connection (uvicorn after 5 s) before this
+            # request reached it: reconnect and send it again, as browsers do. Safe for both
+            # calls: next returns the live lease, submit is idempotent by key.
+            self.reconnects += 1
+            self._reconnect()
+            try:
+                return self._post(path, payload)
+            except (OSError, http.client.HTTPException):
+                return self._fail()
         except (OSError, http.client.HTTPException):
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            return 0, b""
+            return self._fail()
+
+    def _post(self, path: str, payload: str) -> tuple[int, bytes]:
+        self.conn.request("POST", path, body=payload, headers=self.headers)
+        response = self.conn.getresponse()
+        self.used = True
+        return response.status, response.read()
+
+    def _reconnect(self):
+        self.conn.close()
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        self.used = False
+
+    def _fail(self) -> tuple[int, bytes]:
+        self._reconnect()
+        return 0, b""
 
     def close(self):
         self.conn.close()
@@ -537,6 +564,7 @@ def run_load(*, port: int, slug: str | None, tokens: list[str], seconds: float, 
     for t in threads:
         t.join()
     elapsed = max(min(time.perf_counter(), stop) - measure_from, 1e-9)
+    reconnects = sum(getattr(c, "reconnects", 0) for c in clients)
     for c in clients:
         c.close()
     statuses = sum((o["statuses"] for o in outs), Counter())
@@ -551,6 +579,7 @@ def run_load(*, port: int, slug: str | None, tokens: list[str], seconds: float, 
         "errors": {k: v for k, v in statuses.items() if not (k.endswith(" 200") or k.endswith(" 201") or k.endswith(" 204"))},
         "empty": statuses.get("next 204", 0),
         "created": cycles + sum(o["warmup_cycles"] for o in outs),
+        "keepalive_reconnects": reconnects,
     }
 
 
@@ -637,6 +666,8 @@ def print_run(r: dict) -> None:
           f"  {r['busy_before']:>5.0%}  {r['server_cpu_ms_per_cycle']:>6} {r['db_cpu_ms_per_cycle']:>6} {r['client_cpu_ms_per_cycle']:>6}", flush=True)
     if r["errors"]:
         print(f"        errors by status: {r['errors']}")
+    if r.get("keepalive_reconnects"):
+        print(f"        idle keep-alive connections closed by the server and reopened: {r['keepalive_reconnects']}")
     if not r["integrity_ok"]:
         print(f"        integrity: {r['integrity']}")
 

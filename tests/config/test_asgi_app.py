@@ -1,4 +1,4 @@
-"""The ASGI application daphne serves: HTTP through Django and the schema endpoint."""
+"""The ASGI application the server runs: HTTP through Django's middleware, static files, the schema."""
 
 import pytest
 from channels.testing import HttpCommunicator
@@ -7,8 +7,55 @@ from labelhub.config.asgi import application
 
 
 async def _get(path):
-    communicator = HttpCommunicator(application, "GET", path, headers=[(b"host", b"127.0.0.1")])
+    return await _request("GET", path)
+
+
+async def _request(method, path, body=b"", headers=()):
+    communicator = HttpCommunicator(application, method, path, body=body,
+                                    headers=[(b"host", b"127.0.0.1"), *headers])
     return await communicator.get_response(timeout=10)
+
+
+def test_it_runs_the_middleware_chain_as_one_sync_call():
+    """Each sync middleware method and the view would otherwise be its own hop to a thread."""
+    import asyncio
+
+    http = application.application_mapping["http"]
+    assert not asyncio.iscoroutinefunction(http._middleware_chain)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_every_middleware_still_acts_on_a_request():
+    response = await _get("/login/")
+    headers = dict(response["headers"])
+    assert headers[b"X-Frame-Options"] == b"DENY"  # clickjacking
+    assert headers[b"X-Content-Type-Options"] == b"nosniff"  # security
+    assert b"csrftoken=" in b" ".join(v for k, v in response["headers"] if k == b"Set-Cookie")  # csrf
+    refused = await _request("POST", "/login/", body=b"username=x&password=y",
+                             headers=[(b"content-type", b"application/x-www-form-urlencoded")])
+    assert refused["status"] == 403  # no CSRF token: refused before the view
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_serves_static_files():
+    from asgiref.testing import ApplicationCommunicator
+
+    # a file is streamed, and ends with a body message without "body" (HttpCommunicator
+    # expects one on every message), so the messages are read here
+    scope = {"type": "http", "method": "GET", "path": "/static/app/label.js", "query_string": b"",
+             "headers": [(b"host", b"127.0.0.1")], "http_version": "1.1", "scheme": "http",
+             "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1234)}
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "http.request", "body": b""})
+    start = await communicator.receive_output(timeout=10)
+    body = b""
+    while True:
+        message = await communicator.receive_output(timeout=10)
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    assert start["status"] == 200
+    assert b"import" in body
 
 
 @pytest.mark.django_db(transaction=True)

@@ -77,3 +77,47 @@ def test_it_serves_only_active_campaigns(campaign, labeler, tasks, status):
 @pytest.mark.parametrize("role", ["lead", "reviewer", "engineer", "outsider"])
 def test_it_serves_only_labelers_of_the_campaign(users_by_role, tasks, role):
     assert services.next_task(labeler=users_by_role[role]) is None
+
+
+@pytest.fixture
+def second_campaign(lead, labeler):
+    """Another active campaign of the same labeler, with three tasks."""
+    from labelhub.campaigns.services import campaign_create
+    from tests.labeling.conftest import add_prompts
+
+    other = campaign_create(user=lead, name="Harmless answers", slug="harmless", task_kind=Campaign.TaskKind.RANK,
+                            completions_per_task=3, overlap=2, status=Campaign.Status.ACTIVE)
+    membership_add(campaign=other, user=labeler, role=Role.LABELER)
+    add_prompts(other, 3)
+    assert services.tasks_create(campaign=other) == 3
+    return other
+
+
+def test_it_serves_the_best_task_across_the_labelers_campaigns(campaign, second_campaign, labeler, tasks):
+    best = second_campaign.tasks.order_by("id").last()
+    services.task_update(task=best, priority=3)
+    services.task_update(task=tasks[2], priority=2)
+    first = services.next_task(labeler=labeler)
+    assert first.task_id == best.id
+    second = services.next_task(labeler=labeler, holding=first.task_id)
+    assert second.task_id == tasks[2].id
+
+
+def test_it_keeps_to_the_campaign_asked_for(campaign, second_campaign, labeler, tasks):
+    services.task_update(task=second_campaign.tasks.first(), priority=9)  # the best overall, elsewhere
+    mine = services.next_task(labeler=labeler, campaign=campaign)
+    assert mine.task.campaign_id == campaign.pk
+    # the live lease counts only in its own campaign: the other campaign still gets a task
+    elsewhere = services.next_task(labeler=labeler, campaign="harmless")
+    assert elsewhere.task.campaign_id == second_campaign.pk
+    assert services.next_task(labeler=labeler, campaign=campaign).pk == mine.pk
+    assert services.next_task(labeler=labeler, campaign="no-such-campaign") is None
+
+
+def test_a_lease_in_a_paused_campaign_is_not_handed_back(campaign, second_campaign, labeler, tasks):
+    services.task_update(task=second_campaign.tasks.first(), priority=9)
+    held = services.next_task(labeler=labeler)
+    assert held.task.campaign_id == second_campaign.pk
+    Campaign.objects.filter(pk=second_campaign.pk).update(status=Campaign.Status.PAUSED)
+    instead = services.next_task(labeler=labeler)
+    assert instead.task.campaign_id == campaign.pk

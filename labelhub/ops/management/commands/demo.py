@@ -32,13 +32,13 @@ class Command(BaseCommand):
         env = os.environ.copy()
         # a few pooled connections per web process: under ASGI each request runs in a thread
         # of its own and would otherwise open a connection (docs/benchmarks.md, "Labeling queue")
-        env.setdefault("DATABASE_POOL_SIZE", "4")
+        web_env = {"DATABASE_POOL_SIZE": "4", **env}
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         children = [
             subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "--host", host, "--port", str(port), "--workers", str(web_workers),
                  "--no-access-log", "--lifespan", "off", "labelhub.config.asgi:application"],
-                cwd=settings.BASE_DIR, env=env,
+                cwd=settings.BASE_DIR, env=web_env,
             )
         ]
         if not no_worker:

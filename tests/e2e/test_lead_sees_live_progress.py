@@ -1,0 +1,103 @@
+"""The lead's campaign page follows progress live: Chromium, a WebSocket to a real ASGI server.
+
+pytest-django's live server speaks WSGI (no WebSockets), so this test runs the project's
+ASGI application under uvicorn in a thread of the test process, on the test database. The
+labeler submits through that server over HTTP, so the progress ping travels as in
+production: view → channel layer → consumer → browser.
+"""
+
+import http.client
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+
+from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path
+from tests.labeling.conftest import add_prompts
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def asgi_server(end_stray_connections):
+    import uvicorn
+
+    from labelhub.config.asgi import application
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    server = uvicorn.Server(uvicorn.Config(application, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        listener.close()
+
+
+def submit_one(port, token):
+    """One next → submit cycle of a labeler, over HTTP through the server."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    conn.request("POST", "/api/labeling/next/?campaign=helpful", body="{}", headers=headers)
+    response = conn.getresponse()
+    lease = json.loads(response.read())
+    assert response.status == 200, lease
+    body = {"idempotency_key": uuid.uuid4().hex, "ranking": [[c["id"]] for c in lease["completions"]]}
+    conn.request("POST", f"/api/labeling/assignments/{lease['assignment']}/submit/", body=json.dumps(body), headers=headers)
+    response = conn.getresponse()
+    assert response.status == 201, response.read()
+    conn.close()
+
+
+def test_the_campaign_page_counts_judgments_as_they_come(settings, asgi_server, campaign, lead, labeler):
+    from playwright.sync_api import expect, sync_playwright
+
+    from labelhub.accounts.services import token_get_or_create
+    from labelhub.labeling import events, services
+
+    settings.LABELHUB_PROGRESS_INTERVAL = 0.3  # throttled, as in production: the page must still end right
+    events._last_ping.clear()
+    add_prompts(campaign, 4)
+    services.tasks_create(campaign=campaign)
+    token = token_get_or_create(user=labeler).key
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(base_url=f"http://127.0.0.1:{asgi_server}")
+                page.set_default_timeout(10_000)
+                page.goto("/login/")
+                page.get_by_label("Username").fill("lead")
+                page.get_by_label("Password").fill("pw-for-tests-123")
+                page.get_by_role("button", name="Sign in").click()
+                page.wait_for_load_state()
+                page.goto("/campaigns/helpful/")
+                progress = page.locator("#progress")
+                expect(progress.locator("[data-field=status]")).to_have_text("live")
+                expect(progress.locator("[data-field=tasks_total]")).to_have_text("4")
+                expect(progress.locator("[data-field=judgments]")).to_have_text("0")
+
+                submit_one(asgi_server, token)
+                expect(progress.locator("[data-field=judgments]")).to_have_text("1")
+                for _ in range(3):  # within one interval: one ping, then the consumer's second count
+                    submit_one(asgi_server, token)
+                expect(progress.locator("[data-field=judgments]")).to_have_text("4")
+                expect(progress.locator("[data-field=tasks_done]")).to_have_text("0")  # overlap 2
+            finally:
+                browser.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
