@@ -1,5 +1,6 @@
 import gzip
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,17 @@ from labelhub.feedback.imports import pairs_import, split_dialogue
 from labelhub.labeling.models import Judgment
 
 pytestmark = pytest.mark.django_db
-HH = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "hh-rlhf-harmless-base-test.jsonl.gz"
+HH_NAME = "hh-rlhf-harmless-base-test.jsonl.gz"
+# the shared datasets sit beside the checkout (../shared/datasets); a clone elsewhere (CI)
+# finds them through LABELHUB_DATASETS_DIR or at the workplace's fixed place
+HH = next(
+    (path for path in (
+        Path(os.environ.get("LABELHUB_DATASETS_DIR", "/nonexistent")) / HH_NAME,
+        Path(__file__).resolve().parents[3] / "shared" / "datasets" / HH_NAME,
+        Path("/work/shared/datasets") / HH_NAME,
+    ) if path.exists()),
+    Path(__file__).resolve().parents[3] / "shared" / "datasets" / HH_NAME,
+)
 
 
 def test_it_splits_a_dialogue_into_the_shared_prompt_and_two_answers():
