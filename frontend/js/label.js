@@ -261,16 +261,16 @@ function restoreGuidelinesToggle() {
 
 let progressRequest = 0;
 
-/** "N judged this session · M left": M counts the tasks this labeler holds (on screen, prefetched). */
+/** "N judged this session · M left": M is the server's count of tasks left for this labeler,
+ *  which includes the ones they hold (on screen, prefetched). */
 async function refreshProgress() {
   const request_ = ++progressRequest;
-  const held = (state.view ? 1 : 0) + (state.upcomingLease ? 1 : 0);
   let left = null;
   try {
     const { status, data } = await request("GET", cfg.homeApiUrl);
     if (status === 200 && Array.isArray(data)) {
       const rows = cfg.campaign ? data.filter((row) => row.slug === cfg.campaign) : data;
-      left = rows.reduce((sum, row) => sum + row.tasks_left, 0) + held;
+      left = rows.reduce((sum, row) => sum + row.tasks_left, 0);
     }
   } catch {
     // The counter is a convenience; the page works without it.

@@ -20,6 +20,8 @@ def test_it_stores_the_rankings_typed_on_the_keyboard(log_in, lead, labeler):
         (f"Question {i}?", [f"Answer {i}.{j}" for j in range(3)]) for i in range(3)
     ])
     page = open_labeling(log_in, labeler.username, campaign)
+    # the task on screen and the prefetched one are left too, counted once
+    expect(page.locator("#progress")).to_have_text("0 judged this session · 3 left")
     # keys typed per task → the expected ranking, as positions (1-based) in the display order
     plan = [
         (["2", "1", "3"], [[2], [1], [3]]),
