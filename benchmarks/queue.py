@@ -74,6 +74,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "DATABASE_POOL_SIZE=0 turns the pool off). Repeatable.")
     p.add_argument("--any-campaign", action="store_true",
                    help="Ask for the next task without ?campaign= (any of the labeler's campaigns).")
+    p.add_argument("--auth", choices=["token", "session"], default="token",
+                   help="How the simulated labelers sign in: API token, or a browser's session cookie with "
+                        "CSRF token (the labeling page's way).")
     p.add_argument("--client", choices=["stdlib", "httpx"], default="stdlib",
                    help="HTTP client of the simulated labelers (both keep connections alive).")
     p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
@@ -207,7 +210,7 @@ def populate(*, tasks: int, overlap: int, labelers: int, judged: float) -> dict:
         prefill = User.objects.bulk_create(User(username=f"bench-prefill-{n}", password="!") for n in range(overlap))
         Membership.objects.bulk_create(Membership(campaign=campaign, user=u, role=Role.LABELER) for u in users + prefill)
         Membership.objects.create(campaign=campaign, user=lead, role=Role.LEAD)
-        tokens = [(u.pk, token_get_or_create(user=u).key) for u in users]
+        tokens = [(u.pk, token_get_or_create(user=u).key, *_browser_session(u)) for u in users]
         if judged_tasks:
             prefill_judgments(campaign, users + prefill, [task_ids[i] for i in queue_order[:judged_tasks]],
                               overlap=overlap, now=timezone.now())
@@ -216,6 +219,30 @@ def populate(*, tasks: int, overlap: int, labelers: int, judged: float) -> dict:
         cur.execute("ANALYZE")  # statistics as autovacuum would have them after a bulk load
     step("analyze")
     return {"campaign": campaign.slug, "labelers": tokens, "judged_tasks": judged_tasks, "marks": _marks()}
+
+
+def _browser_session(user) -> tuple[str, str]:
+    """A signed-in session (as the login page makes it) and a CSRF secret, for ``--auth session``."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.utils.crypto import get_random_string
+
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key, get_random_string(32)
+
+
+def auth_headers(labeler: tuple, auth: str) -> dict[str, str]:
+    """API token, or what a browser sends: the session cookie, the CSRF cookie and header."""
+    _, token, session_key, csrf = labeler
+    if auth == "token":
+        return {"Authorization": f"Token {token}"}
+    return {"Cookie": f"sessionid={session_key}; csrftoken={csrf}", "X-CSRFToken": csrf}
 
 
 def _marks() -> dict[str, int]:
@@ -454,8 +481,8 @@ def server_stop(children, timeout: float = 10.0) -> None:
 class StdlibClient:
     """One keep-alive HTTP/1.1 connection (http.client: the cheapest client in CPU)."""
 
-    def __init__(self, port: int, token: str):
-        self.port, self.headers = port, {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    def __init__(self, port: int, headers: dict[str, str]):
+        self.port, self.headers = port, {**headers, "Content-Type": "application/json"}
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self.used = False  # the connection has carried a request (the server may close it when idle)
         self.reconnects = 0
@@ -499,10 +526,10 @@ class StdlibClient:
 
 
 class HttpxClient:
-    def __init__(self, port: int, token: str):
+    def __init__(self, port: int, headers: dict[str, str]):
         import httpx
 
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Token {token}"}, timeout=30)
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30)
 
     def post(self, path: str, body: dict | None = None) -> tuple[int, bytes]:
         import httpx
@@ -550,12 +577,12 @@ def labeler_loop(client, slug: str | None, think: float, measure_from: float, st
             time.sleep(min(think * rng.uniform(0.5, 1.5), max(0.0, stop - time.perf_counter())))
 
 
-def run_load(*, port: int, slug: str | None, tokens: list[str], seconds: float, warmup: float, think: float,
+def run_load(*, port: int, slug: str | None, credentials: list[dict], seconds: float, warmup: float, think: float,
              client_kind: str) -> dict:
     make = StdlibClient if client_kind == "stdlib" else HttpxClient
-    clients = [make(port, token) for token in tokens]
+    clients = [make(port, headers) for headers in credentials]
     outs = [{"next": [], "submit": [], "statuses": Counter(), "cycles": 0, "warmup_cycles": 0, "empty": False}
-            for _ in tokens]
+            for _ in credentials]
     start = time.perf_counter() + 0.2
     measure_from, stop = start + warmup, start + warmup + seconds
     threads = [threading.Thread(target=labeler_loop, args=(c, slug, think, measure_from, stop, o)) for c, o in zip(clients, outs, strict=True)]
@@ -572,7 +599,7 @@ def run_load(*, port: int, slug: str | None, tokens: list[str], seconds: float, 
     submits = sorted(x for o in outs for x in o["submit"])
     cycles = sum(o["cycles"] for o in outs)
     return {
-        "labelers": len(tokens), "seconds": round(elapsed, 2), "cycles": cycles,
+        "labelers": len(credentials), "seconds": round(elapsed, 2), "cycles": cycles,
         "cycles_per_s": round(cycles / elapsed, 1),
         "next_ms": percentiles(nexts), "submit_ms": percentiles(submits),
         "requests": len(nexts) + len(submits),
@@ -690,7 +717,7 @@ def main(argv=None) -> int:
             port, children = server_start(url=url, procs=args.server_procs, extra_env=args.env, log_dir=Path(log_dir),
                                           server=args.server)
             print(f"server: {args.server_procs} {args.server} process(es) on 127.0.0.1:{port} {' '.join(args.env)}; "
-                  f"client: {args.client} threads, think time {args.think:g} s; "
+                  f"client: {args.client} threads, {args.auth} auth, think time {args.think:g} s; "
                   f"{args.seconds:g} s per run after {args.warmup:g} s warm-up\n", flush=True)
             if args.hold:
                 hold(port, data)
@@ -734,7 +761,7 @@ def measure(args, data: dict, port: int, children, *, labelers: int) -> dict:
     busy_before = cpu_busy_wait(args.wait_quiet)
     cpu0 = cpu_seconds(children), time.process_time(), db_cpu_seconds(args.db)
     run = run_load(port=port, slug=None if args.any_campaign else data["campaign"],
-                   tokens=[key for _, key in data["labelers"][:labelers]],
+                   credentials=[auth_headers(labeler, args.auth) for labeler in data["labelers"][:labelers]],
                    seconds=args.seconds, warmup=args.warmup, think=args.think, client_kind=args.client)
     cycles = max(1, run["created"])  # the CPU time covers the warm-up too
     run["server_cpu_ms_per_cycle"] = round(1000 * (cpu_seconds(children) - cpu0[0]) / cycles, 1)

@@ -158,6 +158,10 @@ else:
 
 # --- auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Django's model backend and database sessions, each request's lookups in one prepared
+# statement (labelhub/accounts/authentication.py)
+AUTHENTICATION_BACKENDS = ["labelhub.accounts.authentication.ModelBackend"]
+SESSION_ENGINE = "labelhub.accounts.authentication"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
