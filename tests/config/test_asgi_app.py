@@ -64,3 +64,25 @@ async def test_it_streams_files_in_chunks_without_reading_them_whole():
     assert b"".join(parts) == path.read_bytes()
     assert len([p for p in parts if p]) == -(-path.stat().st_size // 65536)
     assert not [w for w in caught if "synchronous iterators" in str(w.message)]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_serves_the_root_as_a_redirect_to_login():
+    response = await _get("/")
+    assert response["status"] == 302
+    assert dict(response["headers"])[b"Location"].startswith(b"/login/")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_serves_the_login_page():
+    response = await _get("/login/")
+    assert response["status"] == 200
+    assert b"Sign in" in response["body"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_serves_the_openapi_schema():
+    response = await _get("/api/schema/")
+    assert response["status"] == 200
+    assert b"openapi:" in response["body"]
+    assert b"/api/campaigns/{campaign_slug}/imports/" in response["body"]
