@@ -1,4 +1,7 @@
-"""Playwright driving Debian's Chromium (never Playwright's own download) against live_server.
+"""Playwright driving Debian's Chromium (never Playwright's own download) against the
+project's ASGI application served by uvicorn in a thread of the test process, on the test
+database — the production stack (HTTP, WebSockets, static files), not pytest-django's WSGI
+live server.
 
 Playwright's sync API runs an event loop in this thread, which trips Django's async-safety
 check; DJANGO_ALLOW_ASYNC_UNSAFE is set only while the browser runs. One sync_playwright()
@@ -6,6 +9,9 @@ per test: two in one thread hang.
 """
 
 import os
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -26,14 +32,39 @@ def chromium_path() -> str:
 
 
 @pytest.fixture
-def browser_page(live_server, end_stray_connections):
+def asgi_server(transactional_db, end_stray_connections):
+    """The port of uvicorn serving ``labelhub.config.asgi:application`` (as ``make demo`` does)."""
+    import uvicorn
+
+    from labelhub.config.asgi import application
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    server = uvicorn.Server(uvicorn.Config(application, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        listener.close()
+
+
+@pytest.fixture
+def browser_page(asgi_server):
     from playwright.sync_api import sync_playwright
 
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            context = browser.new_context(base_url=live_server.url)
+            context = browser.new_context(base_url=f"http://127.0.0.1:{asgi_server}")
             page = context.new_page()
             page.dialogs = []
             page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))

@@ -1,17 +1,12 @@
-"""The lead's campaign page follows progress live: Chromium, a WebSocket to a real ASGI server.
+"""The lead's campaign page follows progress live: Chromium, a WebSocket to the ASGI server.
 
-pytest-django's live server speaks WSGI (no WebSockets), so this test runs the project's
-ASGI application under uvicorn in a thread of the test process, on the test database. The
-labeler submits through that server over HTTP, so the progress ping travels as in
+The labeler submits through the same server over HTTP, so the progress ping travels as in
 production: view → channel layer → consumer → browser.
 """
 
 import http.client
 import json
 import os
-import socket
-import threading
-import time
 import uuid
 
 import pytest
@@ -20,30 +15,6 @@ from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path
 from tests.labeling.conftest import add_prompts
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def asgi_server(end_stray_connections):
-    import uvicorn
-
-    from labelhub.config.asgi import application
-
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    server = uvicorn.Server(uvicorn.Config(application, lifespan="off", log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        listener.close()
 
 
 def submit_one(port, token):
