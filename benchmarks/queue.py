@@ -30,7 +30,6 @@ import os
 import platform
 import random
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -48,6 +47,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # project root there instead, before anything else is imported.
 if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
     sys.path[0] = str(BASE_DIR)
+
+from labelhub.ops.processes import children_stop  # noqa: E402 (after the path fix; no Django in it)
 
 DEMO = BASE_DIR / "fixtures" / "demo"
 K = 4
@@ -462,19 +463,6 @@ def server_log_summary(log_dir: Path) -> None:
             print(f"  {n:>6} × {line}")
 
 
-def server_stop(children, timeout: float = 10.0) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for child in children:
-        try:
-            child.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-
-
 # --- load -----------------------------------------------------------------------------------
 
 
@@ -726,11 +714,11 @@ def main(argv=None) -> int:
                 for n in args.labeler_counts:
                     results.append(measure(args, data, port, children, labelers=n))
                     print_run(results[-1])
-            server_stop(children)
+            children_stop(children)
             children = []
             server_log_summary(Path(log_dir))
     finally:
-        server_stop(children)
+        children_stop(children)
         from django.db import connections
 
         connections.close_all()

@@ -1,4 +1,5 @@
-"""ASGI entry point (daphne): HTTP through Django, WebSockets through Channels.
+"""ASGI entry point (uvicorn or daphne): HTTP through Django (one worker-thread hop per request,
+``asgi_handler``), WebSockets through Channels.
 
 With ``DATABASE_URL`` unset the embedded PostgreSQL is started (or attached to) first.
 """

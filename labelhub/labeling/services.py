@@ -203,7 +203,7 @@ SELECT id FROM lease
 
 def leases_expire(*, now=None) -> None:
     """Return expired leases to the pool (their tasks' slots open again)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_EXPIRE_SQL, {"now": now or timezone.now()})
 
 
@@ -228,7 +228,7 @@ def next_task(*, labeler, campaign: Campaign | str | None = None, holding: int |
         # one labeler's requests (two tabs, a prefetch racing a submit) go one at a time,
         # so the live-lease check below sees the other request's lease
         cursor.execute("SELECT pg_advisory_xact_lock(%(lock)s, %(user)s)", params)
-        cursor.execute(_EXPIRE_SQL, params)
+        leases_expire(now=now)
         cursor.execute(_HELD_SQL, params)
         held = cursor.fetchone()
         if held is not None:

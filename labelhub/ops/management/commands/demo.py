@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from labelhub.ops.processes import children_stop
+
 
 class Command(BaseCommand):
     help = "Run LabelHub with demo data: ASGI server (uvicorn) and job worker, until Ctrl-C."
@@ -52,22 +54,9 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stdout.write("\nStopping…")
         finally:
-            _stop(children)
+            children_stop(children)
         self.stdout.write("Stopped.")
 
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
-
-
-def _stop(children, timeout=10.0):
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for child in children:
-        try:
-            child.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
