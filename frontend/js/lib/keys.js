@@ -14,7 +14,15 @@ export function ownsArrowKeys(target) {
   return target instanceof Element && target.matches("input[type=radio], input[type=range], select");
 }
 
-/** Controls that Enter activates natively (buttons, links, summaries). */
+/**
+ * Controls that Enter activates natively (buttons, links, summaries).
+ *
+ * Toggle buttons (flags, pairwise strengths: anything with aria-pressed) are not among them:
+ * the page promises "Enter submits, everywhere", and a focused toggle that Enter flipped would
+ * change the answer silently, perhaps on a response scrolled off-screen. Space toggles them.
+ */
 export function ownsEnter(target) {
-  return target instanceof Element && Boolean(target.closest("button, a[href], summary, [role=button]"));
+  if (!(target instanceof Element)) return false;
+  const control = target.closest("button, a[href], summary, [role=button]");
+  return Boolean(control) && !control.hasAttribute("aria-pressed");
 }
