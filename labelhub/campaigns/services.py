@@ -198,12 +198,14 @@ def completions_add_generated(*, policy: Policy, rows: list[dict]) -> int:
     existing = set(Completion.objects.filter(policy=policy, prompt_id__in=prompt_ids).values_list("prompt_id", "content_hash"))
     new, seen = [], set(existing)
     for r in rows:
-        key = (r["prompt_id"], content_hash(r["text"]))
-        if key in seen or not r["text"].strip():
+        # model output may hold NUL, which PostgreSQL text cannot store: shown as U+FFFD, never dropped
+        text = r["text"].replace("\x00", "\ufffd")
+        key = (r["prompt_id"], content_hash(text))
+        if key in seen or not text.strip():
             continue
         seen.add(key)
         new.append(Completion(
-            prompt_id=r["prompt_id"], policy=policy, text=r["text"], content_hash=key[1],
+            prompt_id=r["prompt_id"], policy=policy, text=text, content_hash=key[1],
             token_count=r.get("token_count"), seed=r.get("seed"), generation_settings=r.get("generation_settings") or {},
         ))
     Completion.objects.bulk_create(new)

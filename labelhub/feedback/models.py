@@ -26,7 +26,7 @@ class Snapshot(models.Model):
     kind = models.CharField(max_length=16, choices=Kind, default=Kind.PREFERENCE)
     aggregation = models.CharField(max_length=16, choices=Aggregation, default=Aggregation.ALL)
     keep_ties = models.BooleanField(default=False)
-    filters = models.JSONField(default=dict, blank=True, help_text='{"since", "until", "labelers", "exclude_flagged"}')
+    filters = models.JSONField(default=dict, blank=True, help_text='{"since", "until", "labelers", "exclude_flagged", "split"}')
     strength_margins = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=16, choices=State, default=State.BUILDING)
     path = models.CharField(max_length=500, blank=True, help_text="Folder with data.jsonl and dataset/.")

@@ -63,13 +63,15 @@ def _filter_errors(filters: dict) -> dict[str, str]:
 
     if not isinstance(filters, dict):
         return {"filters": "must be an object"}
-    allowed = {"since", "until", "labelers", "exclude_flagged"}
+    allowed = {"since", "until", "labelers", "exclude_flagged", "split"}
     errors = {f"filters.{k}": "unknown filter" for k in filters if k not in allowed}
     for key in ("since", "until"):
         if filters.get(key) and parse_datetime(str(filters[key])) is None:
             errors[f"filters.{key}"] = "must be an ISO date-time, e.g. 2026-11-01T00:00:00Z"
     if "labelers" in filters and not (isinstance(filters["labelers"], list) and all(isinstance(u, str) for u in filters["labelers"])):
         errors["filters.labelers"] = "must be a list of usernames"
+    if "split" in filters and filters["split"] not in Prompt.Split.values:
+        errors["filters.split"] = f"must be one of {', '.join(Prompt.Split.values)}"
     return errors
 
 
@@ -118,6 +120,8 @@ def _judgments(snapshot: Snapshot):
         judgments = judgments.filter(created_at__lt=f["until"])
     if f.get("labelers"):
         judgments = judgments.filter(labeler__username__in=f["labelers"])
+    if f.get("split"):  # e.g. train only: judgments on held-out prompts stay out of training data
+        judgments = judgments.filter(task__prompt__split=f["split"])
     if snapshot.kind == Snapshot.Kind.SFT:
         judgments = judgments.exclude(better_answer="")
     return judgments

@@ -51,6 +51,16 @@ def test_it_filters_by_labeler(judged_campaign, lead):
     assert {tuple(r["labelers"]) for r in rows_of(snapshot)} == {("labeler2",)}
 
 
+def test_it_filters_by_prompt_split(judged_campaign, lead):
+    held_out = list(Prompt.objects.filter(campaign=judged_campaign).order_by("id").values_list("id", flat=True)[:10])
+    Prompt.objects.filter(id__in=held_out).update(split=Prompt.Split.HELD_OUT)
+    train = build(judged_campaign, lead, filters={"split": "train"})
+    only_held_out = build(judged_campaign, lead, filters={"split": "held_out"})
+    texts = dict(Prompt.objects.filter(id__in=held_out).values_list("text", "id"))
+    assert train.judgment_count == 100 and not any(r["prompt"] in texts for r in rows_of(train))
+    assert only_held_out.judgment_count == 20 and all(r["prompt"] in texts for r in rows_of(only_held_out))
+
+
 def test_it_uses_the_latest_correction_only(judged_campaign, lead, labeler):
     first = Judgment.objects.filter(labeler=labeler).order_by("id").first()
     reversed_ranking = list(reversed(first.ranking))
@@ -68,8 +78,8 @@ def test_it_refuses_bad_options_naming_the_field(judged_campaign, lead):
                                  filters={"since": "yesterday"})
     assert "aggregation" in info.value.errors
     with pytest.raises(services.SnapshotInvalid) as info:
-        services.snapshot_create(campaign=judged_campaign, user=lead, filters={"since": "yesterday", "colour": 1})
-    assert set(info.value.errors) == {"filters.since", "filters.colour"}
+        services.snapshot_create(campaign=judged_campaign, user=lead, filters={"since": "yesterday", "colour": 1, "split": "dev"})
+    assert set(info.value.errors) == {"filters.since", "filters.colour", "filters.split"}
     assert Snapshot.objects.count() == 0
 
 

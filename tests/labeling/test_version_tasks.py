@@ -56,3 +56,9 @@ def test_it_makes_pairs_in_pairwise_campaigns(campaign, versions):
     campaign.refresh_from_db()
     completions_add_generated(policy=new, rows=[{"prompt_id": p.id, "text": f"new {p.id}"} for p in prompts])
     assert services.version_tasks_create(campaign=campaign, policy=new, against=[base, other]) == 8
+
+
+def test_it_keeps_generated_text_with_a_nul_byte_as_a_replacement_character(versions):
+    _, _, new, prompts = versions  # a byte-level model can sample U+0000, which PostgreSQL text cannot hold
+    assert completions_add_generated(policy=new, rows=[{"prompt_id": prompts[0].id, "text": "a\x00b"}]) == 1
+    assert Completion.objects.get(policy=new).text == "a\ufffdb"
