@@ -42,10 +42,19 @@ def simulated_accounts(*, campaign: Campaign, count: int, prefix: str = "sim-lab
     return users
 
 
+def lease_prompt_text(lease: dict) -> str:
+    """The prompt as text: its text, or a chat's turns one per line."""
+    prompt = lease["prompt"]
+    if prompt.get("messages"):
+        return "\n".join(str(turn.get("content", "")) for turn in prompt["messages"])
+    return prompt.get("text") or ""
+
+
 def answer(lease: dict, score, noise: float, rng: random.Random) -> dict:
-    """The body of a submission for a lease payload, judged by ``score``."""
+    """The body of a submission for a lease payload, judged by ``score(prompt, answer)``."""
     completions = lease["completions"]
-    scores = {c["id"]: round(score(c["text"]), 6) for c in completions}
+    prompt = lease_prompt_text(lease)
+    scores = {c["id"]: round(score(prompt, c["text"]), 6) for c in completions}
     if rng.random() < noise:  # a random answer, drawn in the order of the texts (not of the screen)
         scores = {c["id"]: rng.random() for c in sorted(completions, key=lambda c: c["text"])}
     body = {"idempotency_key": uuid.uuid4().hex, "time_spent_ms": rng.randint(2000, 30000)}

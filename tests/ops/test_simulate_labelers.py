@@ -48,7 +48,7 @@ def test_it_refuses_unknown_campaigns_and_preferences(two_policies):
 def test_it_answers_ties_and_pairwise_strengths():
     import random
 
-    lease = {"task": {"kind": "pairwise"}, "campaign": {"rating_axes": []},
+    lease = {"task": {"kind": "pairwise"}, "campaign": {"rating_axes": []}, "prompt": {"text": "q", "messages": None},
              "completions": [{"id": 1, "text": "word " * 12}, {"id": 2, "text": "word " * 40}]}
     body = answer(lease, length_band, 0.0, random.Random(0))
     assert (body["preferred"], body["strength"]) == (1, "much_better")
