@@ -122,7 +122,7 @@ class Row:
     bt_comparisons: int
     reward_accuracy: float | None
     kl_to_base: float | None  # exact, on the held-out prompts (an evaluate run)
-    kl_run: float | None  # what the policy run measured on its own prompts (its guards, else its last steps)
+    kl_run: float | None  # what the PPO run's controller held: mean KL of its last 10 steps
     kl_target: float | None
     length_words: float
     distinct_2: float
@@ -270,6 +270,13 @@ def completions_of(run: Run) -> dict[int, list[str]]:
     return out
 
 
+def held_kl(run: Run, last: int = 10) -> float | None:
+    """The KL an adaptive-KL run held: the mean of its last ``last`` steps' KL per response
+    (what the controller steers; one step's figure is a noisy batch of 16)."""
+    values = [m.values["objective/kl"] for m in run.metrics.order_by("-step")[:last] if "objective/kl" in m.values]
+    return sum(values) / len(values) if values else None
+
+
 # --- the simulation --------------------------------------------------------------------------------
 
 
@@ -379,9 +386,8 @@ class Simulation:
         board = leaderboard(campaign=self.campaign, reference=self.base, rounds=200, seed=cfg.seed)
         standing = next((s for s in board.standings if s.policy.pk == new.pk), None)
 
-        guards = policy_run.summary.get("guards") or {}
         row = self.row(number, new.name, answers, reward_accuracy=reward_accuracy, evaluation=evaluation,
-                       kl_run=guards.get("kl", policy_run.summary.get("kl_final")),
+                       kl_run=held_kl(policy_run),
                        kl_target=(policy_run.config or {}).get("kl_target"), standing=standing)
         return new, row
 
