@@ -2,7 +2,14 @@
 
 import pytest
 
-from labelhub.ops.loop_simulation import SimulationConfig, distinct_2, guard_figures, split_prompts, wilson, win_rate
+from labelhub.ops.loop_simulation import (
+    SimulationConfig,
+    distinct_2,
+    guard_figures,
+    split_prompts,
+    wilson,
+    win_rate,
+)
 
 
 def test_it_computes_wilson_intervals_like_the_textbook():
