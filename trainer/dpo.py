@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from trainer.config import ConfigError, TrainConfig, help_field, require
+from trainer.guards import GuardFields, check_guard_fields, measure
 from trainer.runfolder import RunResult, open_run
 
 # TRL 1.16's DPO losses; checked here because a wrong name otherwise fails only at step 1.
@@ -22,7 +23,7 @@ LOSS_TYPES = (
 
 
 @dataclass
-class DPOConfig(TrainConfig):
+class DPOConfig(GuardFields, TrainConfig):
     """Align a causal LM to preference pairs with DPO."""
 
     model: str = help_field(
@@ -52,6 +53,7 @@ def check(cfg: DPOConfig) -> None:
         raise ConfigError(f"field 'loss_type': unknown {bad} (one of {', '.join(LOSS_TYPES)})")
     if cfg.loss_weights is not None and len(cfg.loss_weights) != len(cfg.loss_type):
         raise ConfigError("field 'loss_weights' needs one weight per loss_type")
+    check_guard_fields(cfg)
 
 
 def to_trl_rows(tokenizer, pairs: list[dict], cfg: DPOConfig) -> list[dict]:
@@ -137,6 +139,7 @@ def run(cfg: DPOConfig) -> RunResult:
             len(p) + len(c) + len(r)
             for p, c, r in zip(*(trainer.train_dataset[k] for k in ("prompt_ids", "chosen_ids", "rejected_ids")), strict=True)
         )
+        guards = _guards(trainer.model, tokenizer, held or train, cfg)
         return folder.finish(
             eval_reward_accuracy=held_metrics.get("eval_rewards/accuracies"),
             eval_reward_margin=held_metrics.get("eval_rewards/margins"),
@@ -150,4 +153,15 @@ def run(cfg: DPOConfig) -> RunResult:
             **train_stats(callback, len(train), n_tokens),
             **count_parameters(trainer.model),
             steps=trainer.state.global_step,
+            **({"guards": guards} if guards is not None else {}),
         )
+
+
+def _guards(model, tokenizer, pairs: list[dict], cfg: DPOConfig) -> dict | None:
+    """The guards (trainer.guards) on the prompts of the held-out pairs (the training pairs when
+    none are held out), sampled with the default sampling settings and the data's template."""
+    from trainer.generate import SamplingFields
+
+    sampling = SamplingFields(template=cfg.template, layout=cfg.layout)
+    return measure(model, tokenizer, [p["prompt"] for p in pairs], sampling, limit=cfg.guard_prompts,
+                   kl_target=None, seed=cfg.seed, device=cfg.device)

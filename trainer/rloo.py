@@ -24,11 +24,12 @@ from typing import Any
 
 from trainer.config import ConfigError, LoraFields, RunConfig, help_field, require
 from trainer.generate import SamplingFields
+from trainer.guards import GuardFields, check_guard_fields, measure
 from trainer.runfolder import RunResult, open_run
 
 
 @dataclass
-class RLOOConfig(SamplingFields, LoraFields, RunConfig):
+class RLOOConfig(GuardFields, SamplingFields, LoraFields, RunConfig):
     """Optimise a LoRA policy against a reward model with RLOO (TRL's RLOOTrainer)."""
 
     model: str = help_field("tiny", "Policy: a base (tiny, a model folder, a hub name) or a run folder whose adapter to continue.")
@@ -88,6 +89,7 @@ def check(cfg: RLOOConfig) -> None:
     for name in ("steps", "batch_size", "max_new_tokens", "num_iterations"):
         if getattr(cfg, name) < 1:
             raise ConfigError(f"field '{name}' must be >= 1")
+    check_guard_fields(cfg)
 
 
 def run(cfg: RLOOConfig) -> RunResult:
@@ -180,6 +182,10 @@ def run(cfg: RLOOConfig) -> RunResult:
         if cancel.requested:
             summary |= {"status": "cancelled", "cancelled_at_step": trainer.state.global_step,
                         "resume": "rerun the same command with --resume true to continue"}
+        else:
+            guards = measure(trainer.model, tokenizer, [r["prompt"] for r in rows], cfg, limit=cfg.guard_prompts,
+                             kl_target=None, seed=cfg.seed, device=cfg.device)
+            summary |= {"guards": guards} if guards is not None else {}
         newest = _newest(checkpoints)
         return folder.finish(
             **summary, adapter=str(folder.artifact("adapter")), base=ref.base_name,

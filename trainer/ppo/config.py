@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from trainer.config import ConfigError, LoraFields, RunConfig, help_field, require
 from trainer.generate import SamplingFields
+from trainer.guards import GuardFields, check_guard_fields
 
 SCORE_NORMS = ("none", "batch", "running")
 LR_SCHEDULES = ("linear", "constant")
@@ -18,7 +19,7 @@ KL_ESTIMATORS = ("k1", "k3")  # trainer.logprobs also has k2 (biased), not offer
 
 
 @dataclass
-class PPOConfig(SamplingFields, LoraFields, RunConfig):
+class PPOConfig(GuardFields, SamplingFields, LoraFields, RunConfig):
     """Optimise a LoRA policy against a reward model with PPO and a KL penalty to its base."""
 
     # -- models and data ------------------------------------------------------------------------
@@ -118,3 +119,4 @@ def check(cfg: PPOConfig) -> None:
         raise ConfigError("field 'kl_coef' must be >= 0")
     if cfg.save_every < 0 or cfg.keep_checkpoints < 1:
         raise ConfigError("fields 'save_every' >= 0 and 'keep_checkpoints' >= 1")
+    check_guard_fields(cfg)

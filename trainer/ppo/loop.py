@@ -171,7 +171,11 @@ def run(cfg: PPOConfig) -> RunResult:
 
         # The policy adapter (the new policy version) and the summary.
         save_model(folder, model, tokenizer, ref, kind="causal-lm")
-        summary = _summary(folder, last, completions, kl_ctl.value, step)
+        guards = None
+        if not cancel.requested:
+            with generation_threads(cfg, auto_threads):
+                guards = _guards(model, tokenizer, [r["prompt"] for r in rows], cfg)
+        summary = _summary(folder, last, completions, kl_ctl.value, step, guards)
         if cancel.requested:
             summary |= {"status": "cancelled", "cancelled_at_step": step, "resume": EXIT_HINT}
         return folder.finish(
@@ -252,12 +256,25 @@ def _write_samples(folder: RunFolder, step: int, prompts, rollout, raw, n: int) 
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def _summary(folder: RunFolder, last: dict[str, Any], completions: list[str], kl_coef: float, step: int) -> dict[str, Any]:
-    """Final reward and KL, and the guards against reward hacking (length, EOS, diversity)."""
+def _guards(model, tokenizer, prompts: list[Any], cfg: PPOConfig) -> dict[str, Any] | None:
+    """The guards of the trained policy against its reference, on the run's prompts (trainer.guards)."""
+    from trainer.guards import measure
+
+    return measure(model, tokenizer, prompts, cfg, limit=cfg.guard_prompts, kl_target=cfg.kl_target,
+                   seed=cfg.seed, device=cfg.device)
+
+
+def _summary(
+    folder: RunFolder, last: dict[str, Any], completions: list[str], kl_coef: float, step: int,
+    guards: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Final reward and KL, the last batch's length, EOS rate and diversity, and the guards
+    (policy against base on the guard prompts) when they ran."""
     from trainer.textmetrics import distinct_n
 
+    extra = {"guards": guards} if guards is not None else {}
     if not last:
-        return {"steps": step}
+        return {"steps": step, **extra}
     first = json.loads((folder.path / "metrics.jsonl").read_text("utf-8").splitlines()[0])
     return {
         "steps": step,
@@ -271,4 +288,5 @@ def _summary(folder: RunFolder, last: dict[str, Any], completions: list[str], kl
         "eos_rate": last["response/eos_rate"],
         "distinct_1": distinct_n(completions, 1),
         "distinct_2": distinct_n(completions, 2),
+        **extra,
     }
