@@ -110,6 +110,11 @@ def checks(policy: dict[str, float], base: dict[str, float], kl: float, kl_targe
         length_reason = f"answers shrank to {length:.1f} words on average, under half the base's {base_length:.1f}"
     vocab_limit = VOCABULARY_SHARE * base["in_vocab"]
     d2_limit = DIVERSITY_SHARE * base["distinct_2"]
+    if length < 2:
+        d2_reason = f"distinct-2 fell to {policy['distinct_2']:.3f} (answers of a word or none have no word pairs to vary)"
+    else:
+        d2_reason = (f"distinct-2 fell to {policy['distinct_2']:.3f}, under half the base's {base['distinct_2']:.3f} "
+                     "(the answers repeat themselves)")
     return [
         _check("length", length >= length_limit, length, length_limit, length_reason),
         _check(
@@ -117,11 +122,7 @@ def checks(policy: dict[str, float], base: dict[str, float], kl: float, kl_targe
             f"only {policy['in_vocab']:.0%} of the policy's words are in the base's vocabulary "
             f"(the base's own share is {base['in_vocab']:.0%}; at least {vocab_limit:.0%} needed)",
         ),
-        _check(
-            "diversity", policy["distinct_2"] >= d2_limit, policy["distinct_2"], d2_limit,
-            f"distinct-2 fell to {policy['distinct_2']:.3f}, under half the base's {base['distinct_2']:.3f} "
-            "(the answers repeat themselves)",
-        ),
+        _check("diversity", policy["distinct_2"] >= d2_limit, policy["distinct_2"], d2_limit, d2_reason),
         _check(
             "kl", kl_target is None or kl <= kl_target, kl, kl_target,
             f"KL to the base is {kl:.2f} nats per answer, over the run's target of {kl_target:g}"

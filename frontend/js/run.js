@@ -76,6 +76,54 @@ class RunPage {
     const cancel = this.doc.querySelector("form[data-cancel]");
     if (cancel) cancel.hidden = this.finished || s.cancel_requested;
     if (this.finished && s.state !== this.initialState) this.field("refresh").hidden = false;
+    if (s.guards) this.showGuards(s.guards);
+  }
+
+  // The guards of a finished PPO/DPO/RLOO run, as training/_guards.html renders them (the page
+  // has them already when it was loaded after the run ended).
+  showGuards(g) {
+    const body = this.field("guard-body");
+    if (!body || body.childElementCount > 0) return;
+    const el = (tag, text, cls) => {
+      const node = this.doc.createElement(tag);
+      if (text !== undefined) node.textContent = text;
+      if (cls) node.className = cls;
+      return node;
+    };
+    const num = (v, digits) => (typeof v === "number" ? v.toFixed(digits) : "—");
+    const pct = (v) => (typeof v === "number" ? `${Math.round(v * 100)}%` : "—");
+    const table = el("table", undefined, "list guard-figures");
+    const head = el("tr");
+    head.append(el("th"), el("th", "Policy"), el("th", "Base"));
+    table.append(el("thead"));
+    table.tHead.append(head);
+    const rows = [
+      ["Words per answer", num(g.policy?.length_words, 1), num(g.base?.length_words, 1)],
+      ["Words in the base's vocabulary", pct(g.policy?.in_vocab), pct(g.base?.in_vocab)],
+      ["Distinct-2", num(g.policy?.distinct_2, 3), num(g.base?.distinct_2, 3)],
+      ["KL to the base (nats per answer)", num(g.kl, 2), g.kl_target == null ? "no target" : `target ${g.kl_target}`],
+    ];
+    const tbody = el("tbody");
+    for (const [label, policy, base] of rows) {
+      const tr = el("tr");
+      tr.append(el("th", label), el("td", policy), el("td", base));
+      tbody.append(tr);
+    }
+    table.append(tbody);
+    const checks = el("ul", undefined, "plain guard-checks");
+    for (const c of g.checks || []) {
+      const li = el("li", undefined, `guard-${c.name}`);
+      const limit = c.limit == null ? " (reported, no limit)" : ` (limit ${num(c.limit, 3)})`;
+      li.append(el("span", c.ok ? "ok" : "failed", `badge ${c.ok ? "guard-ok" : "guard-flagged"}`), " ",
+        el("strong", c.name), `: ${c.ok ? num(c.value, 3) + limit : c.reason}`);
+      checks.append(li);
+    }
+    body.append(table, checks);
+    this.field("guard-prompts").textContent = g.prompts;
+    this.field("guards").hidden = false;
+    const reasons = this.field("guard-reasons");
+    reasons.replaceChildren(...(g.flagged ? g.reasons || [] : []).map((r) => el("li", r)));
+    this.field("guard-warning").hidden = !g.flagged;
   }
 
   reset() {

@@ -235,6 +235,11 @@ class Policy(models.Model):
     is_best = models.BooleanField(
         default=False, help_text="The campaign's current best version (set by the promotion gate)."
     )
+    guards = models.JSONField(
+        default=dict, blank=True,
+        help_text="The guards of the run that produced this version (its summary's \"guards\"): policy and "
+        "base figures, checks, flagged and reasons. Empty when that run had none.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -246,6 +251,15 @@ class Policy(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def flagged(self) -> bool:
+        """The run that produced this version broke a guard: promoting it needs an override."""
+        return bool(self.guards.get("flagged")) if isinstance(self.guards, dict) else False
+
+    @property
+    def flag_reasons(self) -> list[str]:
+        return [str(r) for r in self.guards.get("reasons") or []] if self.flagged else []
 
 
 class Completion(models.Model):

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import transaction
 from django.http import FileResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -77,20 +77,34 @@ class LeaderboardViewSet(CampaignChildViewSet):
     def list(self, request, campaign_slug=None):
         return Response(leaderboard_payload(leaderboard_lib.leaderboard(campaign=self._campaign)))
 
-    @extend_schema(request=PromoteSerializer, responses={200: None, 409: None})
+    @extend_schema(request=PromoteSerializer, responses={
+        200: None, 400: OpenApiResponse(description="Bad request (e.g. an override without a note)."),
+        409: OpenApiResponse(description="Refused: the interval does not clear the best, or the version is flagged "
+                                         "by its guards (then 'flagged' and 'reasons')."),
+    })
     @action(detail=False, methods=["post"])
     def promote(self, request, campaign_slug=None):
-        """Make a policy the best version — only if its 95% lower bound beats the current best."""
+        """Make a policy the best version — only if its 95% lower bound beats the current best, and,
+        for a version whose run broke a guard, only with ``{"override": true, "note": "why"}``."""
         params = PromoteSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         policy = self._campaign.policies.filter(pk=params.validated_data["policy"]).first()
         if policy is None:
             return Response({"policy": "Not a policy of this campaign."}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            standing = leaderboard_lib.policy_promote(campaign=self._campaign, policy=policy)
+            standing = leaderboard_lib.policy_promote(
+                campaign=self._campaign, policy=policy, user=request.user,
+                override=params.validated_data["override"], note=params.validated_data["note"])
+        except leaderboard_lib.PromotionFlagged as exc:
+            return Response({"detail": str(exc), "flagged": True, "reasons": exc.reasons,
+                             "override": 'send {"override": true, "note": "why"} to promote it anyway'},
+                            status=status.HTTP_409_CONFLICT)
         except leaderboard_lib.PromotionRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        return Response({"promoted": policy.name, "strength": standing.strength, "low": standing.low, "high": standing.high})
+        except leaderboard_lib.PromotionInvalid as exc:
+            return Response({"note": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"promoted": policy.name, "strength": standing.strength, "low": standing.low, "high": standing.high,
+                         "override": policy.flagged, "note": params.validated_data["note"]})
 
 
 class PairImportViewSet(CampaignChildViewSet):

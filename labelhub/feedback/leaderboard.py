@@ -2,7 +2,13 @@
 
 Every judged pair whose two completions come from different policies is one comparison
 between those policies (ties count half). Bradley–Terry strengths (the reference policy at
-0) with bootstrap 95% intervals, the win-rate matrix and the number of comparisons.
+0) with bootstrap 95% intervals, the win-rate matrix and the number of comparisons; beside
+them, each version's guards (from the run that produced it) and any promotion that
+overrode them.
+
+The promotion gate: a version becomes the best only when the lower end of its interval
+clears the current best, and a version whose run broke a guard only with an explicit
+override and a note (recorded as a :class:`Promotion`).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from django.db import transaction
 from labelhub.campaigns.models import Campaign, Completion, Policy
 from labelhub.feedback import bradley_terry
 from labelhub.feedback import pairs as pairs_lib
+from labelhub.feedback.models import Promotion
 from labelhub.labeling.models import Judgment
 
 
@@ -35,10 +42,26 @@ class Leaderboard:
     win_rates: dict[int, dict[int, float | None]]  # policy id → policy id → share of wins
     games: dict[int, dict[int, int]]
     comparisons: int
+    overrides: dict[int, Promotion]  # policy id → its latest promotion over failed guards
 
 
 class PromotionRefused(Exception):
     pass
+
+
+class PromotionFlagged(PromotionRefused):
+    """The version's run broke a guard; promoting it needs ``override`` and a note."""
+
+    def __init__(self, policy: Policy):
+        self.reasons = policy.flag_reasons
+        super().__init__(
+            f"{policy.name} is flagged by its guards: {'; '.join(self.reasons)}. "
+            "Promote it only with an override and a note saying why."
+        )
+
+
+class PromotionInvalid(ValueError):
+    """The request itself is wrong (an override without a note); nothing was changed."""
 
 
 def policy_comparisons(*, campaign: Campaign) -> list[tuple[int, int, float]]:
@@ -83,7 +106,16 @@ def leaderboard(*, campaign: Campaign, reference: Policy | None = None, rounds: 
         key=lambda s: -s.strength,
     )
     win_rates = {a: {b: (wins[a][b] / games[a][b] if games[a][b] else None) for b in ids} for a in ids}
-    return Leaderboard(reference, standings, win_rates, {a: {b: int(games[a][b]) for b in ids} for a in ids}, len(comparisons))
+    return Leaderboard(reference, standings, win_rates, {a: {b: int(games[a][b]) for b in ids} for a in ids},
+                       len(comparisons), promotion_overrides(campaign=campaign))
+
+
+def promotion_overrides(*, campaign: Campaign) -> dict[int, Promotion]:
+    """The latest promotion over failed guards of each version that has one."""
+    latest: dict[int, Promotion] = {}
+    for promotion in Promotion.objects.filter(campaign=campaign, override=True).select_related("promoted_by").order_by("id"):
+        latest[promotion.policy_id] = promotion
+    return latest
 
 
 def _default_reference(campaign, policies):
@@ -95,12 +127,21 @@ def _default_reference(campaign, policies):
 
 
 @transaction.atomic
-def policy_promote(*, campaign: Campaign, policy: Policy, rounds: int = 400) -> Standing:
+def policy_promote(
+    *, campaign: Campaign, policy: Policy, user=None, override: bool = False, note: str = "", rounds: int = 400,
+) -> Standing:
     """Make ``policy`` the campaign's best version if its lower bound beats the current best.
 
     Strengths are fitted relative to the current best (or the base when there is none), so
-    "beats" means the lower end of the 95% interval is above 0.
+    "beats" means the lower end of the 95% interval is above 0. A version whose run broke a
+    guard is refused (:class:`PromotionFlagged`) unless ``override`` is set with a ``note``;
+    every promotion is recorded, an override with the reasons it overrode.
     """
+    note = (note or "").strip()
+    if override and not note:
+        raise PromotionInvalid("An override needs a note saying why the version is promoted despite its guards.")
+    if policy.flagged and not override:
+        raise PromotionFlagged(policy)
     current = Policy.objects.select_for_update().filter(campaign=campaign, is_best=True).first()
     board = leaderboard(campaign=campaign, reference=current or _default_reference(campaign, {p.id: p for p in campaign.policies.all()}), rounds=rounds)
     standing = next((s for s in board.standings if s.policy.id == policy.id), None)
@@ -115,4 +156,9 @@ def policy_promote(*, campaign: Campaign, policy: Policy, rounds: int = 400) -> 
         )
     Policy.objects.filter(campaign=campaign, is_best=True).update(is_best=False)
     Policy.objects.filter(pk=policy.pk).update(is_best=True)
+    Promotion.objects.create(
+        campaign=campaign, policy=policy, promoted_by=user if getattr(user, "is_authenticated", False) else None,
+        strength=standing.strength, low=standing.low, high=standing.high, override=policy.flagged,
+        flag_reasons=policy.flag_reasons, note=note,
+    )
     return standing

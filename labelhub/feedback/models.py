@@ -1,9 +1,9 @@
-"""Snapshots: frozen, versioned exports of a campaign's judgments for the trainer."""
+"""Snapshots: frozen, versioned exports of a campaign's judgments for the trainer; promotions of policy versions."""
 
 from django.conf import settings
 from django.db import models
 
-from labelhub.campaigns.models import Campaign
+from labelhub.campaigns.models import Campaign, Policy
 
 
 class Snapshot(models.Model):
@@ -51,3 +51,28 @@ class Snapshot(models.Model):
     @property
     def dataset_path(self) -> str:
         return f"{self.path}/dataset"
+
+
+class Promotion(models.Model):
+    """A policy version made the campaign's best: who, when, its standing then, and — for a
+    version whose run broke a guard — the override and the note that justified it."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="promotions")
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="promotions")
+    promoted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    strength = models.FloatField(help_text="Bradley–Terry strength against the reference at promotion.")
+    low = models.FloatField(help_text="Lower end of the 95% interval at promotion.")
+    high = models.FloatField(help_text="Upper end of the 95% interval at promotion.")
+    override = models.BooleanField(
+        default=False, help_text="Promoted although the run that produced it broke a guard (flag_reasons)."
+    )
+    flag_reasons = models.JSONField(default=list, blank=True, help_text="The guard reasons overridden.")
+    note = models.TextField(blank=True, help_text="Why (required with an override).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign", "-id"]
+        indexes = [models.Index(fields=["campaign", "-id"])]
+
+    def __str__(self):
+        return f"{self.policy} promoted" + (" over its guards" if self.override else "")

@@ -15,6 +15,18 @@ class SnapshotSerializer(serializers.ModelSerializer):
 
 class PromoteSerializer(serializers.Serializer):
     policy = serializers.IntegerField()
+    override = serializers.BooleanField(
+        default=False, help_text="Promote a version whose run broke a guard (flagged); needs a note."
+    )
+    note = serializers.CharField(
+        default="", allow_blank=True, max_length=2000, trim_whitespace=True,
+        help_text="Why the version is promoted despite its guards (required with override; recorded).",
+    )
+
+    def validate(self, attrs):
+        if attrs["override"] and not attrs["note"]:
+            raise serializers.ValidationError({"note": "An override needs a note saying why the version is promoted despite its guards."})
+        return attrs
 
 
 class PairImportSerializer(serializers.Serializer):
@@ -28,9 +40,19 @@ def leaderboard_payload(board) -> dict:
         "standings": [
             {"policy": s.policy.id, "name": s.policy.name, "is_best": s.policy.is_best, "parent": s.policy.parent_id,
              "strength": round(s.strength, 4), "low": round(s.low, 4), "high": round(s.high, 4),
-             "comparisons": s.comparisons, "wins": s.wins}
+             "comparisons": s.comparisons, "wins": s.wins,
+             "guards": s.policy.guards or None, "flagged": s.policy.flagged, "flag_reasons": s.policy.flag_reasons,
+             "override": override_payload(board.overrides.get(s.policy.id))}
             for s in board.standings
         ],
         "win_rates": {str(a): {str(b): rate for b, rate in row.items()} for a, row in board.win_rates.items()},
         "games": {str(a): {str(b): n for b, n in row.items()} for a, row in board.games.items()},
     }
+
+
+def override_payload(promotion) -> dict | None:
+    """Who promoted a flagged version over its guards, when, and why."""
+    if promotion is None:
+        return None
+    return {"by": promotion.promoted_by.username if promotion.promoted_by else None,
+            "at": promotion.created_at.isoformat(), "note": promotion.note, "reasons": promotion.flag_reasons}

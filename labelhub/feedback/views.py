@@ -58,8 +58,9 @@ def leaderboard(request, slug):
     board = leaderboard_lib.leaderboard(campaign=campaign)
     ids = [s.policy.id for s in board.standings]
     matrix = [(s.policy, [board.win_rates[s.policy.id][other] for other in ids]) for s in board.standings]
+    rows = [(s, board.overrides.get(s.policy.id)) for s in board.standings]
     return render(request, "feedback/leaderboard.html", {
-        "campaign": campaign, "board": board, "matrix": matrix, "can_promote": bool(roles & BUILDERS),
+        "campaign": campaign, "board": board, "rows": rows, "matrix": matrix, "can_promote": bool(roles & BUILDERS),
     })
 
 
@@ -70,11 +71,15 @@ def promote(request, slug):
     policy = campaign.policies.filter(pk=request.POST.get("policy")).first()
     if policy is None:
         messages.error(request, "No such policy.")
+        return redirect("feedback:leaderboard", slug=campaign.slug)
+    try:
+        standing = leaderboard_lib.policy_promote(
+            campaign=campaign, policy=policy, user=request.user,
+            override=request.POST.get("override") == "1", note=request.POST.get("note", ""))
+    except (leaderboard_lib.PromotionRefused, leaderboard_lib.PromotionInvalid) as exc:
+        messages.error(request, str(exc))
     else:
-        try:
-            standing = leaderboard_lib.policy_promote(campaign=campaign, policy=policy)
-        except leaderboard_lib.PromotionRefused as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, f"{policy.name} is now the best version (95% interval {standing.low:.2f} to {standing.high:.2f}).")
+        over = " over its guards (your note is recorded)" if policy.flagged else ""
+        messages.success(request, f"{policy.name} is now the best version{over} "
+                                  f"(95% interval {standing.low:.2f} to {standing.high:.2f}).")
     return redirect("feedback:leaderboard", slug=campaign.slug)

@@ -120,6 +120,21 @@ class Run(models.Model):
     def is_final(self) -> bool:
         return self.state in self.FINAL_STATES
 
+    @property
+    def guards(self) -> dict | None:
+        """The trainer's guards of a finished PPO/DPO/RLOO run (summary.json "guards"), or None."""
+        guards = self.summary.get("guards") if isinstance(self.summary, dict) else None
+        return guards if isinstance(guards, dict) else None
+
+    @property
+    def flagged(self) -> bool:
+        """The run broke a guard (length, vocabulary, diversity or KL): see ``flag_reasons``."""
+        return bool(self.guards and self.guards.get("flagged"))
+
+    @property
+    def flag_reasons(self) -> list[str]:
+        return [str(r) for r in self.guards.get("reasons") or []] if self.flagged else []
+
 
 class RunMetric(models.Model):
     """One line of the run's metrics.jsonl: the values logged at a step."""

@@ -7,13 +7,17 @@ from labelhub.training.models import RewardModel, Run, RunMetric
 
 class RunSerializer(serializers.ModelSerializer):
     created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    guards = serializers.JSONField(read_only=True, help_text="summary.json's guards (PPO/DPO/RLOO), or null.")
+    flagged = serializers.BooleanField(read_only=True, help_text="The run broke a guard (see flag_reasons).")
+    flag_reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = Run
         fields = [
             "id", "kind", "state", "config", "snapshot", "policy", "reward_model", "prompt_split", "cancel_requested",
-            "run_dir", "produced_policy", "produced_reward_model", "summary", "error", "error_tail",
-            "exit_code", "job_id", "created_by", "created_at", "started_at", "heartbeat_at", "finished_at",
+            "run_dir", "produced_policy", "produced_reward_model", "summary", "guards", "flagged", "flag_reasons",
+            "error", "error_tail", "exit_code", "job_id", "created_by", "created_at", "started_at", "heartbeat_at",
+            "finished_at",
         ]
         read_only_fields = fields
 

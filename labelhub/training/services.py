@@ -326,7 +326,8 @@ def reward_model_register(*, run: Run) -> RewardModel:
 def policy_register(*, run: Run) -> Policy:
     """The new policy version a finished sft/dpo/ppo/rloo run produced: its parent is the policy
     the run started from, its weights the parent's base plus the run's adapter. (PPO merges a
-    starting adapter into a new base in the run folder; model.json then names that base.)"""
+    starting adapter into a new base in the run folder; model.json then names that base.)
+    The version carries the run's guards, so the leaderboard and the promotion gate see a flag."""
     parent, adapter, info = run.policy, _adapter_dir(run), _model_json(run)
     if parent is None:
         raise ValueError("the policy the run started from was deleted")
@@ -335,7 +336,7 @@ def policy_register(*, run: Run) -> Policy:
         campaign_id=run.campaign_id, name=parent.name[: 120 - len(suffix)] + suffix,
         base_model=str(info.get("base") or parent.base_model), adapter_path=str(adapter), parent=parent,
         generation_settings=parent.generation_settings, prompt_template_kind=parent.prompt_template_kind,
-        prompt_template=parent.prompt_template,
+        prompt_template=parent.prompt_template, guards=run.guards or {},
     )
 
 

@@ -79,7 +79,7 @@ def run_detail(request, slug, pk):
         "loop_rounds": run.produced_policy.loop_rounds.all() if run.produced_policy_id else [],
         "config_json": json.dumps(run.config, indent=2, ensure_ascii=False),
         "summary_json": json.dumps(run.summary, indent=2, ensure_ascii=False) if run.summary else "",
-        "artifacts": selectors.artifact_list(run=run), "lineage": selectors.lineage(run=run),
+        "artifacts": selectors.artifact_list(run=run), "lineage": selectors.lineage(run=run), "guards": run.guards,
     })
 
 

@@ -50,6 +50,7 @@ def test_it_flags_answers_that_collapsed_to_a_word():
     assert not length["ok"] and length["value"] == pytest.approx(1.0) and length["limit"] == pytest.approx(7.0)
     assert "collapsed to 1.0 words" in length["reason"]
     assert result["flagged"] and length["reason"] in result["reasons"]
+    assert "no word pairs" in check(result, "diversity")["reason"]
 
 
 def test_it_flags_answers_under_half_the_bases_length_even_above_five_words():
