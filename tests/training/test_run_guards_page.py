@@ -60,3 +60,12 @@ def test_a_run_without_guards_has_no_guard_section(page_as, make_run, snapshot):
     assert '<section class="card" data-field="guards" hidden>' in html
     assert '<div class="message warning" role="alert" data-field="guard-warning" hidden>' in html
     assert "guard-figures" not in html
+
+
+def test_the_runs_list_marks_a_flagged_run(page_as, make_run, policy):
+    flagged = finished(make_run, policy, flagged_guards())
+    fine = finished(make_run, policy, fine_guards())
+    html = page_as("reviewer").get("/campaigns/helpful/runs/").content.decode()
+    rows = {run.pk: html[html.index(f'runs/{run.pk}/"'):][:600].split("</tr>")[0] for run in (flagged, fine)}
+    assert '<span class="badge guard-flagged" title="answers collapsed to 1.0 words' in rows[flagged.pk]
+    assert "guard-flagged" not in rows[fine.pk]
