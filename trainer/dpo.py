@@ -3,7 +3,8 @@
 The reference model is the base with the adapter disabled — no second copy in memory.
 Continuing from a previous round's adapter (``--model RUN_DIR`` or ``--adapter``) trains
 that adapter further, and TRL keeps a frozen copy of it as the reference (so the KL is to
-the previous round). Logged per step: loss and TRL's ``rewards/chosen``,
+the previous round), unless ``reference: base`` keeps the base as the reference (online DPO:
+each round continues the same KL-to-the-base objective on fresh on-policy pairs). Logged per step: loss and TRL's ``rewards/chosen``,
 ``rewards/rejected``, ``rewards/margins``, ``rewards/accuracies``, ``logps/*``.
 """
 
@@ -33,6 +34,12 @@ class DPOConfig(GuardFields, TrainConfig):
         None, "Continue this adapter (previous round); the reference is then a frozen copy of it."
     )
     beta: float = help_field(0.1, "DPO temperature: higher keeps the policy closer to the reference.")
+    reference: str = help_field(
+        "start",
+        "The reference when continuing an adapter: start (a frozen copy of the adapter as it starts: "
+        "each round's KL is to the previous round) or base (the adapter disabled: every round optimises the "
+        "same KL-to-the-base objective from where the last one left off, as online DPO does).",
+    )
     loss_type: list[str] = help_field(
         ["sigmoid"], f"DPO loss(es): {', '.join(LOSS_TYPES)}. Several are summed (loss_weights)."
     )
@@ -53,6 +60,8 @@ def check(cfg: DPOConfig) -> None:
         raise ConfigError(f"field 'loss_type': unknown {bad} (one of {', '.join(LOSS_TYPES)})")
     if cfg.loss_weights is not None and len(cfg.loss_weights) != len(cfg.loss_type):
         raise ConfigError("field 'loss_weights' needs one weight per loss_type")
+    if cfg.reference not in ("start", "base"):
+        raise ConfigError("field 'reference': must be start or base")
     check_guard_fields(cfg)
 
 
@@ -129,6 +138,10 @@ def run(cfg: DPOConfig) -> RunResult:
             peft_config=None if ref.adapter else lora_config(cfg, "CAUSAL_LM"),
             callbacks=[callback],
         )
+        if ref.adapter and cfg.reference == "base" and "ref" in trainer.model.peft_config:
+            # TRL copies a continued adapter as "ref"; without it the reference is the adapter disabled.
+            trainer.model.delete_adapter("ref")
+            trainer.model.set_adapter("default")
         prepare_trainer(trainer, cfg)
         held_before = trainer.evaluate() if held else {}
         fit(trainer)
@@ -149,7 +162,7 @@ def run(cfg: DPOConfig) -> RunResult:
             train_reward_accuracy=callback.last.get("rewards/accuracies"),
             train_reward_margin=callback.last.get("rewards/margins"),
             train_pairs=len(train), eval_pairs=len(held),
-            reference="adapter copy (previous round)" if ref.adapter else "base (adapter disabled)",
+            reference="adapter copy (previous round)" if ref.adapter and cfg.reference == "start" else "base (adapter disabled)",
             **train_stats(callback, len(train), n_tokens),
             **count_parameters(trainer.model),
             steps=trainer.state.global_step,
