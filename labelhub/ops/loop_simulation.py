@@ -10,7 +10,8 @@ then, each round, through the real services, queue, API and job runner (trainer 
 4. the method: ``ppo`` (a reward model on the snapshot, then PPO with adaptive KL from the
    base: the reward model gets better each round from judgments of the latest version's
    answers, and the new version's KL to the base is what its run's controller held) or
-   ``dpo`` (DPO from the current version on the snapshot: on-policy, iterated);
+   ``dpo`` (DPO continuing the current version on the snapshot, with the base as its
+   reference: iterated, one KL-to-the-base objective over every judgment so far);
 5. the new version samples the held-out prompts, is sent to labeling (loop round), and the
    simulated labelers judge it against the earlier versions: the leaderboard;
 6. an ``evaluate`` run measures its KL to the root base on the held-out prompts.
@@ -65,7 +66,7 @@ METHODS: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "dpo": {
-        "dpo": {"max_steps": 100, "batch_size": 16, "learning_rate": 1e-3, "beta": 0.1, "log_every": 10},
+        "dpo": {"max_steps": 100, "batch_size": 16, "learning_rate": 1e-3, "beta": 0.1, "log_every": 10, "reference": "base"},
     },
 }
 
