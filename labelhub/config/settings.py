@@ -197,18 +197,19 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "labelhub" / "staticfiles"
 FRONTEND_DIR = BASE_DIR / "frontend"
 STATICFILES_DIRS = [("app", FRONTEND_DIR / "js"), ("css", FRONTEND_DIR / "css")]
-_NODE_MODULES = FRONTEND_DIR / "node_modules"
-# Browser libraries come from npm (frontend/package.json); each is exposed under static/vendor/.
-FRONTEND_VENDOR = {
-    "dompurify": "dompurify/dist",
-    "marked": "marked/lib",
-    "sortablejs": "sortablejs/modular",
-    "chart.js": "chart.js/dist",
-}
-STATICFILES_DIRS += [
-    (f"vendor/{name}", _NODE_MODULES / path)
-    for name, path in FRONTEND_VENDOR.items()
-    if (_NODE_MODULES / path).is_dir()
+# Browser libraries come from npm (frontend/package.json, installed by `make install`). Only the
+# files the pages load are served, each as static/vendor/<package>/<file name>; a missing one
+# is a system check error (labelhub/config/staticfiles.py).
+FRONTEND_NODE_MODULES = FRONTEND_DIR / "node_modules"
+FRONTEND_VENDOR_FILES = [
+    "chart.js/dist/chart.umd.min.js",  # run.js
+    "dompurify/dist/purify.es.mjs",  # lib/sanitize.js
+    "sortablejs/modular/sortable.esm.js",  # label.js
+]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "labelhub.config.staticfiles.VendorFileFinder",
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
