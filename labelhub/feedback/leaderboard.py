@@ -13,16 +13,24 @@ override and a note (recorded as a :class:`Promotion`).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Count, Max
 
 from labelhub.campaigns.models import Campaign, Completion, Policy
 from labelhub.feedback import bradley_terry
 from labelhub.feedback import pairs as pairs_lib
 from labelhub.feedback.models import Promotion
 from labelhub.labeling.models import Judgment
+
+# Cached figures are keyed by the data they come from, so they never go stale; the timeout
+# only lets the keys of past states leave the cache.
+CACHE_SECONDS = 24 * 3600
 
 
 @dataclass
@@ -84,30 +92,100 @@ def policy_comparisons(*, campaign: Campaign) -> list[tuple[int, int, float]]:
 
 
 def leaderboard(*, campaign: Campaign, reference: Policy | None = None, rounds: int = 200, seed: int = 0) -> Leaderboard:
-    comparisons = policy_comparisons(campaign=campaign)
-    involved = {p for a, b, _ in comparisons for p in (a, b)}
-    policies = {p.id: p for p in Policy.objects.filter(campaign=campaign, id__in=involved)}
+    """The standings, read from the cache while the campaign's comparisons are unchanged.
+
+    The figures (tallies and the bootstrap fit) are cached under the campaign's
+    :func:`comparison_state` and the fit's parameters, so a new or deleted judgment makes new
+    keys; the policies (names, guards, which is best, hence the default reference) and the
+    promotions are read fresh on every call.
+    """
+    state = comparison_state(campaign=campaign)  # read before the judgments: a cached value is never older than its key
+
+    @functools.cache
+    def comparisons() -> list[tuple[int, int, float]]:
+        return policy_comparisons(campaign=campaign)
+
+    tally = _cached(("tally", state), lambda: Tally.of(comparisons()))
+    policies = {p.id: p for p in Policy.objects.filter(campaign=campaign, id__in=tally.involved).select_related("parent")}
     if reference is None or reference.id not in policies:
         reference = _default_reference(campaign, policies)
     ids = sorted(policies)
     if reference is not None:
         ids.remove(reference.id)
         ids.insert(0, reference.id)
-    fitted = bradley_terry.bootstrap(ids, comparisons, reference=reference.id if reference else None, rounds=rounds, seed=seed)
-    games, wins = defaultdict(lambda: defaultdict(float)), defaultdict(lambda: defaultdict(float))
-    for a, b, w in comparisons:
-        games[a][b] += 1
-        games[b][a] += 1
-        wins[a][b] += w
-        if w < 1:
-            wins[b][a] += w
+    fitted = _cached(("fit", state, tuple(ids), rounds, seed), lambda: bradley_terry.bootstrap(
+        ids, comparisons(), reference=reference.id if reference else None, rounds=rounds, seed=seed))
     standings = sorted(
-        (Standing(policies[i], *fitted[i], comparisons=int(sum(games[i].values())), wins=sum(wins[i].values())) for i in ids),
+        (Standing(policies[i], *fitted[i], comparisons=tally.games_of(i), wins=tally.wins_of(i)) for i in ids),
         key=lambda s: -s.strength,
     )
-    win_rates = {a: {b: (wins[a][b] / games[a][b] if games[a][b] else None) for b in ids} for a in ids}
-    return Leaderboard(reference, standings, win_rates, {a: {b: int(games[a][b]) for b in ids} for a in ids},
-                       len(comparisons), promotion_overrides(campaign=campaign))
+    return Leaderboard(reference, standings, {a: {b: tally.win_rate(a, b) for b in ids} for a in ids},
+                       {a: {b: tally.games_between(a, b) for b in ids} for a in ids},
+                       tally.comparisons, promotion_overrides(campaign=campaign))
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Games and wins between each pair of policies (ties count half a win each way)."""
+
+    comparisons: int
+    involved: tuple[int, ...]
+    games: dict[int, dict[int, float]]
+    wins: dict[int, dict[int, float]]
+
+    @classmethod
+    def of(cls, comparisons: list[tuple[int, int, float]]) -> Tally:
+        games, wins = defaultdict(lambda: defaultdict(float)), defaultdict(lambda: defaultdict(float))
+        for a, b, w in comparisons:
+            games[a][b] += 1
+            games[b][a] += 1
+            wins[a][b] += w
+            if w < 1:
+                wins[b][a] += w
+        involved = tuple(sorted({p for a, b, _ in comparisons for p in (a, b)}))
+        return cls(len(comparisons), involved, _plain(games), _plain(wins))
+
+    def games_of(self, policy: int) -> int:
+        return int(sum(self.games.get(policy, {}).values()))
+
+    def wins_of(self, policy: int) -> float:
+        return sum(self.wins.get(policy, {}).values())
+
+    def games_between(self, a: int, b: int) -> int:
+        return int(self.games.get(a, {}).get(b, 0.0))
+
+    def win_rate(self, a: int, b: int) -> float | None:
+        games = self.games.get(a, {}).get(b, 0.0)
+        return self.wins.get(a, {}).get(b, 0.0) / games if games else None
+
+
+def _plain(table: defaultdict) -> dict[int, dict[int, float]]:
+    """A nested defaultdict as plain dicts in the same order (picklable, and sums add in the same order)."""
+    return {a: dict(row) for a, row in table.items()}
+
+
+def comparison_state(*, campaign: Campaign) -> tuple:
+    """A few numbers that change whenever the campaign's comparisons may have changed.
+
+    Judgments are append-only (a correction is a new row) and ids are never reused, so the
+    count and the largest id change with every judgment added or deleted; the newest
+    ``created_at`` and the campaign's own tell a database restored or rebuilt under the
+    same ids apart. Completions enter through their policy, so theirs are counted too.
+    """
+    judgments = Judgment.objects.filter(campaign=campaign).aggregate(n=Count("id"), last=Max("id"), at=Max("created_at"))
+    completions = Completion.objects.filter(prompt__campaign=campaign).aggregate(n=Count("id"), last=Max("id"))
+    return (campaign.pk, campaign.created_at.isoformat(), judgments["n"], judgments["last"],
+            judgments["at"].isoformat() if judgments["at"] else None, completions["n"], completions["last"])
+
+
+def _cached(key: tuple, compute):
+    """``compute()``, stored in Django's cache under ``key`` (a tuple of plain values)."""
+    name = "leaderboard:" + hashlib.sha256(repr(key).encode()).hexdigest()
+    value = cache.get(name)
+    if value is None:
+        value = compute()
+        cache.set(name, value, CACHE_SECONDS)
+    return value
 
 
 def promotion_overrides(*, campaign: Campaign) -> dict[int, Promotion]:
