@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Sum
 
 from labelhub.campaigns.models import Campaign, Completion, Policy
 from labelhub.feedback import bradley_terry
@@ -168,14 +168,19 @@ def comparison_state(*, campaign: Campaign) -> tuple:
     """A few numbers that change whenever the campaign's comparisons may have changed.
 
     Judgments are append-only (a correction is a new row) and ids are never reused, so the
-    count and the largest id change with every judgment added or deleted; the newest
-    ``created_at`` and the campaign's own tell a database restored or rebuilt under the
-    same ids apart. Completions enter through their policy, so theirs are counted too.
+    count, the sum and the largest id of the campaign's judgments change with every
+    judgment added or deleted (the sum also tells apart two deletions from one state, as a
+    rolled-back one and a later one); the newest ``created_at`` and the campaign's own tell
+    a database restored or rebuilt under the same ids apart. Comparisons reach a policy
+    through a completion, so the completions are counted the same way.
     """
-    judgments = Judgment.objects.filter(campaign=campaign).aggregate(n=Count("id"), last=Max("id"), at=Max("created_at"))
-    completions = Completion.objects.filter(prompt__campaign=campaign).aggregate(n=Count("id"), last=Max("id"))
-    return (campaign.pk, campaign.created_at.isoformat(), judgments["n"], judgments["last"],
-            judgments["at"].isoformat() if judgments["at"] else None, completions["n"], completions["last"])
+    judgments = Judgment.objects.filter(campaign=campaign).aggregate(
+        n=Count("id"), total=Sum("id"), last=Max("id"), at=Max("created_at"))
+    completions = Completion.objects.filter(prompt__campaign=campaign).aggregate(
+        n=Count("id"), total=Sum("id"), last=Max("id"))
+    return (campaign.pk, campaign.created_at.isoformat(), judgments["n"], judgments["total"], judgments["last"],
+            judgments["at"].isoformat() if judgments["at"] else None,
+            completions["n"], completions["total"], completions["last"])
 
 
 def _cached(key: tuple, compute):

@@ -4,7 +4,7 @@ fit gives, and a new judgment, a deleted one, a promotion or a new policy versio
 the very next GET."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from labelhub.campaigns.models import Completion, Policy, Prompt, content_hash
@@ -30,18 +30,18 @@ def standing(payload, name):
     return next(s for s in payload["standings"] if s["name"] == name)
 
 
-def judge_one_more(campaign, labeler, best_first: list[str]):
+def judge_one_more(campaign, labeler, best_first: list[str], key="one-more"):
     """One more prompt with a completion by each named policy, ranked in the given order."""
     policies = {p.name: p for p in Policy.objects.filter(campaign=campaign, name__in=best_first)}
-    prompt = Prompt.objects.create(campaign=campaign, text="One more question?", content_hash=content_hash("one more"))
+    prompt = Prompt.objects.create(campaign=campaign, text=f"{key}: one more question?", content_hash=content_hash(key))
     for name in best_first:
         Completion.objects.create(prompt=prompt, policy=policies[name], text=f" An answer by {name}.",
-                                  content_hash=content_hash(f"one more {name}"))
+                                  content_hash=content_hash(f"{key} {name}"))
     assert labeling.tasks_create(campaign=campaign) == 1
     assignment = labeling.next_task(labeler=labeler)
     by_policy = {c.policy.name: c.id for c in Completion.objects.filter(prompt=prompt).select_related("policy")}
     labeling.judgment_submit(labeler=labeler, assignment_id=assignment.pk, data={
-        "idempotency_key": "one-more", "ranking": [[by_policy[name]] for name in best_first]})
+        "idempotency_key": key, "ranking": [[by_policy[name]] for name in best_first]})
 
 
 def test_it_answers_a_repeated_get_from_the_cache(api_as, engineer, judged_campaign):
@@ -82,6 +82,21 @@ def test_it_shows_a_deleted_judgment_on_the_next_get(api_as, engineer, labeler, 
     after, _ = get(api_as, engineer)
     assert after["comparisons"] == before["comparisons"] - 3 == 360
     assert standing(after, "bad")["wins"] == standing(before, "bad")["wins"] - 2
+
+
+def test_it_tells_a_rolled_back_deletion_from_a_later_one(api_as, engineer, labeler, judged_campaign):
+    judge_one_more(judged_campaign, labeler, ["bad", "mixed", "good"], key="upset-one")
+    judge_one_more(judged_campaign, labeler, ["good", "mixed", "bad"], key="ordinary-one")
+    first = Judgment.objects.filter(campaign=judged_campaign).order_by("id").first()
+    with transaction.atomic():
+        first.delete()
+        during, _ = get(api_as, engineer)  # same count and last id as after the deletion below
+        transaction.set_rollback(True)
+    assert standing(during, "bad")["wins"] == 2.0
+    Judgment.objects.filter(campaign=judged_campaign, idempotency_key="upset-one").delete()
+    after, _ = get(api_as, engineer)
+    assert after["comparisons"] == during["comparisons"]
+    assert standing(after, "bad")["wins"] == 0
 
 
 def test_it_shows_a_promotion_on_the_next_get(api_as, engineer, judged_campaign):
