@@ -97,15 +97,20 @@ def leaderboard(*, campaign: Campaign, reference: Policy | None = None, rounds: 
     The figures (tallies and the bootstrap fit) are cached under the campaign's
     :func:`comparison_state` and the fit's parameters, so a new or deleted judgment makes new
     keys; the policies (names, guards, which is best, hence the default reference) and the
-    promotions are read fresh on every call.
+    promotions are read fresh on every call. Figures are stored only when the state read
+    before computing them is still the state afterwards, so a judgment that arrives in
+    between never ends up under the key of the state without it.
     """
-    state = comparison_state(campaign=campaign)  # read before the judgments: a cached value is never older than its key
+    state = comparison_state(campaign=campaign)
 
     @functools.cache
     def comparisons() -> list[tuple[int, int, float]]:
         return policy_comparisons(campaign=campaign)
 
-    tally = _cached(("tally", state), lambda: Tally.of(comparisons()))
+    def unchanged() -> bool:  # nothing was judged or deleted while the figures were computed
+        return comparison_state(campaign=campaign) == state
+
+    tally = _cached(("tally", state), lambda: Tally.of(comparisons()), store_if=unchanged)
     policies = {p.id: p for p in Policy.objects.filter(campaign=campaign, id__in=tally.involved).select_related("parent")}
     if reference is None or reference.id not in policies:
         reference = _default_reference(campaign, policies)
@@ -114,7 +119,7 @@ def leaderboard(*, campaign: Campaign, reference: Policy | None = None, rounds: 
         ids.remove(reference.id)
         ids.insert(0, reference.id)
     fitted = _cached(("fit", state, tuple(ids), rounds, seed), lambda: bradley_terry.bootstrap(
-        ids, comparisons(), reference=reference.id if reference else None, rounds=rounds, seed=seed))
+        ids, comparisons(), reference=reference.id if reference else None, rounds=rounds, seed=seed), store_if=unchanged)
     standings = sorted(
         (Standing(policies[i], *fitted[i], comparisons=tally.games_of(i), wins=tally.wins_of(i)) for i in ids),
         key=lambda s: -s.strength,
@@ -183,13 +188,15 @@ def comparison_state(*, campaign: Campaign) -> tuple:
             completions["n"], completions["total"], completions["last"])
 
 
-def _cached(key: tuple, compute):
-    """``compute()``, stored in Django's cache under ``key`` (a tuple of plain values)."""
+def _cached(key: tuple, compute, *, store_if):
+    """``compute()``, kept in Django's cache under ``key`` (a tuple of plain values) when
+    ``store_if()`` still holds after computing it."""
     name = "leaderboard:" + hashlib.sha256(repr(key).encode()).hexdigest()
     value = cache.get(name)
     if value is None:
         value = compute()
-        cache.set(name, value, CACHE_SECONDS)
+        if store_if():
+            cache.set(name, value, CACHE_SECONDS)
     return value
 
 
