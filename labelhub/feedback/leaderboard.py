@@ -176,16 +176,14 @@ def comparison_state(*, campaign: Campaign) -> tuple:
     count, the sum and the largest id of the campaign's judgments change with every
     judgment added or deleted (the sum also tells apart two deletions from one state, as a
     rolled-back one and a later one); the newest ``created_at`` and the campaign's own tell
-    a database restored or rebuilt under the same ids apart. Comparisons reach a policy
-    through a completion, so the completions are counted the same way.
+    a database restored or rebuilt under the same ids apart. Completions need no numbers of
+    their own: a judged completion is in its task (which protects it from deletion) and
+    keeps its policy, and a new one changes nothing until it is judged.
     """
     judgments = Judgment.objects.filter(campaign=campaign).aggregate(
         n=Count("id"), total=Sum("id"), last=Max("id"), at=Max("created_at"))
-    completions = Completion.objects.filter(prompt__campaign=campaign).aggregate(
-        n=Count("id"), total=Sum("id"), last=Max("id"))
     return (campaign.pk, campaign.created_at.isoformat(), judgments["n"], judgments["total"], judgments["last"],
-            judgments["at"].isoformat() if judgments["at"] else None,
-            completions["n"], completions["total"], completions["last"])
+            judgments["at"].isoformat() if judgments["at"] else None)
 
 
 def _cached(key: tuple, compute, *, store_if):
