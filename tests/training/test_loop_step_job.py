@@ -3,6 +3,8 @@ worker too), in the job table, retried when it fails, and harmless when it runs 
 run through a real procrastinate worker (``run_jobs``, as ``manage.py simulate`` does)."""
 
 import json
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -94,6 +96,31 @@ def test_it_is_queued_in_the_transaction_that_ends_the_run_even_inside_a_worker(
     loop_round.refresh_from_db()
     assert (loop_round.state, loop_round.tasks_created) == (LoopRound.State.LABELING, 3)
     assert ProcrastinateJob.objects.get(pk=job.pk).status == "succeeded"
+
+
+FAKE_GENERATE = """
+    import json, pathlib, sys
+    args = sys.argv[1:]
+    out, config = pathlib.Path(args[args.index("--out") + 1]), json.load(open(args[args.index("--config") + 1]))
+    with open(out / "completions.jsonl", "w") as fh:
+        for line in open(config["prompts"]):
+            prompt = json.loads(line)
+            fh.write(json.dumps({"id": prompt["id"], "completion": "an answer to " + prompt["prompt"]}) + "\\n")
+    (out / "summary.json").write_text(json.dumps({"status": "succeeded", "output": str(out / "completions.jsonl")}))
+"""
+
+
+def test_a_worker_runs_the_generation_and_then_its_loop_step(one_generation, settings, tmp_path):
+    loop_round, run = one_generation
+    script = tmp_path / "fake_generate.py"
+    script.write_text(textwrap.dedent(FAKE_GENERATE))
+    settings.LABELHUB_TRAINER_COMMAND = [sys.executable, str(script)]
+    run_jobs()  # the training queue, then the loop queue, as `manage.py simulate` does
+    run.refresh_from_db()
+    loop_round.refresh_from_db()
+    assert (run.state, run.error, loop_round.state, loop_round.tasks_created) == ("succeeded", "", "labeling", 3)
+    assert [job.status for job in loop_steps()] == ["succeeded"]
+    assert ProcrastinateJob.objects.get(pk=run.job_id).status == "succeeded"
 
 
 def test_a_failed_step_is_retried_and_the_run_says_so_until_it_succeeds(one_generation):
