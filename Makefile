@@ -45,8 +45,10 @@ chromium:
 	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \
 	  (apt-get update -qq && apt-get install -y -qq chromium) || sudo apt-get install -y -qq chromium; }
 
+# ruff, then the import contracts in pyproject.toml ([tool.importlinter]: layers, no cycles, trainer apart)
 lint: install
 	$(VENV)/bin/ruff check labelhub trainer tests benchmarks
+	$(VENV)/bin/lint-imports --no-logo
 
 check-deploy: install
 	DEBUG=0 SECRET_KEY=$$(openssl rand -hex 32) ALLOWED_HOSTS=labelhub.example.com \

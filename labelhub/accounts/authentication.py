@@ -4,7 +4,7 @@ Every request of a labeler authenticates: API calls with a token, the labeling p
 session cookie (the session row, then the user). Django and DRF load these through the ORM,
 building and compiling a queryset each time — ~1 ms of CPU per lookup in the labeling-queue
 benchmark, more than the query itself. The classes here read the same rows with prepared
-statements (``labelhub.config.db.prepared_cursor``) and build the model instances as the ORM
+statements (``labelhub.core.db.prepared_cursor``) and build the model instances as the ORM
 would (``Model.from_db``). The rules are Django's and DRF's, unchanged: unknown keys and
 inactive users are refused with the same messages, expired sessions are empty.
 """
@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
-from labelhub.config.db import prepared_cursor
+from labelhub.core.db import prepared_cursor
 
 
 @cache

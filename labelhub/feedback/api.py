@@ -23,6 +23,7 @@ from labelhub.feedback.serializers import (
     SnapshotSerializer,
     leaderboard_payload,
 )
+from labelhub.feedback.tasks import build_snapshot
 
 BUILDERS = {Role.LEAD, Role.ENGINEER}
 
@@ -60,8 +61,6 @@ class SnapshotViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.Retrie
 
 
 def snapshot_create_and_queue(*, campaign, user, **options) -> Snapshot:
-    from labelhub.feedback.tasks import build_snapshot
-
     with transaction.atomic():
         snapshot = services.snapshot_create(campaign=campaign, user=user, **options)
         transaction.on_commit(lambda: build_snapshot.defer(snapshot_id=snapshot.pk))

@@ -84,6 +84,7 @@ def _majority(pairs: list[Pair]) -> list[Pair]:
 
 
 def _bradley_terry_per_task(pairs: list[Pair]) -> list[Pair]:
+    # deferred: bradley_terry loads numpy, which only this aggregation rule needs
     from labelhub.feedback.bradley_terry import fit
 
     by_task: dict[int, list[Pair]] = defaultdict(list)

@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from labelhub.campaigns.models import Campaign, Role
-from labelhub.config.db import prepared_cursor
+from labelhub.core.db import prepared_cursor
 from labelhub.labeling.models import Assignment, Judgment, Task
 
 

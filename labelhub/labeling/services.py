@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from labelhub.campaigns.models import Campaign, Completion, Role
-from labelhub.config.db import prepared_cursor
+from labelhub.core.db import prepared_cursor
 from labelhub.labeling import events
 from labelhub.labeling.models import Assignment, Judgment, Task, TaskCompletion
 from labelhub.labeling.validation import JudgmentInvalid, validate_judgment

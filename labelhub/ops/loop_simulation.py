@@ -39,6 +39,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.text import slugify
+from procrastinate.contrib.django import app
 
 from labelhub.campaigns import services as campaign_services
 from labelhub.campaigns.models import Campaign, Policy, Prompt, Role
@@ -235,14 +236,16 @@ def simulation_campaign(cfg: SimulationConfig, prompts: list[str]) -> tuple[Camp
 # --- jobs ----------------------------------------------------------------------------------------
 
 
-def run_jobs() -> None:
-    """Work through the training queue as ``manage.py procrastinate worker`` would, until it is
-    empty: each queued run's job starts the trainer subprocess and records the outcome."""
-    from procrastinate.contrib.django import app
+def run_jobs(queues: tuple[str, ...] = ("training", "loop")) -> None:
+    """Work through the queues as ``manage.py procrastinate worker`` would, until nothing is due:
+    each queued run's job starts the trainer subprocess and records the outcome, and the loop
+    step a run's end queues (``training.loop_step``, queue ``loop``) then records a generate
+    run's completions and moves the loop rounds on. A failed step waits for its retry; its run's
+    ``error`` says so, which :func:`finished` reports."""
 
     async def work(worker_app):
         async with worker_app.open_async():
-            await worker_app.run_worker_async(queues=["training"], wait=False, install_signal_handlers=False)
+            await worker_app.run_worker_async(queues=list(queues), wait=False, install_signal_handlers=False)
 
     with app.replace_connector(app.connector.get_worker_connector()) as worker_app:
         asyncio.run(work(worker_app))
@@ -250,7 +253,7 @@ def run_jobs() -> None:
 
 def finished(run: Run) -> Run:
     run.refresh_from_db()
-    if run.state != Run.State.SUCCEEDED or run.error:  # an error on a succeeded run: a follow-up step failed
+    if run.state != Run.State.SUCCEEDED or run.error:  # an error on a succeeded run: its loop step failed
         raise SimulationFailed(f"{run.kind} run {run.pk} {run.state}: {run.error or run.error_tail[-500:]}")
     return run
 

@@ -6,6 +6,11 @@ with (its parent, the current best and the root base) need completions on the ca
 held-out prompts; those that lack them get a ``generate`` run. When the last generation is
 recorded, tasks pitting the new version against the others go into the queue at the
 campaign's ``loop_priority`` — anonymised, in a per-labeler shuffled order.
+
+The loop moves on through one explicit step, :func:`advance`, run by the
+``training.loop_step`` job that ``services`` queues in the transaction that ends a run
+(a generate run, or a run that produced a policy version). The job is retried when the
+step fails, and running the step twice changes nothing the first run did not.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from django.db import transaction
 from labelhub.campaigns.models import Completion, Policy, Prompt
 from labelhub.campaigns.services import completions_add_generated
 from labelhub.labeling.services import version_tasks_create
-from labelhub.training import services
+from labelhub.training import events, services
 from labelhub.training.models import LoopRound, Run
 
 logger = logging.getLogger(__name__)
@@ -63,7 +68,7 @@ def send_to_labeling(*, policy: Policy, user=None) -> LoopRound:
         if not _has_held_out_completions(p):
             run = services.run_create(campaign=campaign, user=user, kind=Run.Kind.GENERATE, policy=p)
             loop_round.generation_runs.add(run)
-    transaction.on_commit(lambda: rounds_advance(campaign_id=campaign.pk))
+    _round_advance(loop_round.pk)  # every version has its completions: the tasks now
     return loop_round
 
 
@@ -82,29 +87,92 @@ def completions_record(*, run: Run) -> int:
 
 def rounds_advance(*, campaign_id: int) -> list[LoopRound]:
     """Make the tasks of every round whose generations are all done; fail those whose failed."""
-    advanced = []
-    for loop_round in LoopRound.objects.filter(campaign_id=campaign_id, state=LoopRound.State.GENERATING):
-        runs = list(loop_round.generation_runs.all())
-        failed = [r for r in runs if r.state in {Run.State.FAILED, Run.State.CANCELLED}]
-        if failed:
-            LoopRound.objects.filter(pk=loop_round.pk).update(
-                state=LoopRound.State.FAILED, error=f"generation run {failed[0].pk} {failed[0].state}")
-            continue
-        if any(r.state != Run.State.SUCCEEDED for r in runs):
-            continue
-        with transaction.atomic():
-            created = version_tasks_create(campaign=loop_round.campaign, policy=loop_round.policy,
-                                           against=list(loop_round.against.all()), priority=loop_round.campaign.loop_priority)
-            LoopRound.objects.filter(pk=loop_round.pk).update(state=LoopRound.State.LABELING, tasks_created=created)
-        advanced.append(loop_round)
-    return advanced
+    waiting = LoopRound.objects.filter(campaign_id=campaign_id, state=LoopRound.State.GENERATING)
+    return [r for pk in waiting.values_list("pk", flat=True) if (r := _round_advance(pk)) is not None]
 
 
-def on_policy_registered(policy: Policy, run: Run) -> None:
-    if run.campaign.loop_auto:
-        send_to_labeling(policy=policy, user=run.created_by)
+@transaction.atomic
+def _round_advance(round_id: int) -> LoopRound | None:
+    """One round: its tasks once all its generation runs succeeded (it is then ``labeling``),
+    or ``failed`` when one failed. Locked and checked again, so two steps never both make tasks.
+    Every generation's completions are recorded first (again, if its own step did it already):
+    the last run to succeed may be another run's step that comes first. Returns the round when
+    it moved to labeling."""
+    loop_round = LoopRound.objects.select_for_update().select_related("campaign", "policy").get(pk=round_id)
+    if loop_round.state != LoopRound.State.GENERATING:
+        return None
+    runs = list(loop_round.generation_runs.all())
+    failed = [r for r in runs if r.state in {Run.State.FAILED, Run.State.CANCELLED}]
+    if failed:
+        loop_round.state, loop_round.error = LoopRound.State.FAILED, f"generation run {failed[0].pk} {failed[0].state}"
+        loop_round.save(update_fields=["state", "error"])
+        return None
+    if any(r.state != Run.State.SUCCEEDED for r in runs):
+        return None
+    for run in runs:
+        completions_record(run=run)
+    loop_round.tasks_created = version_tasks_create(
+        campaign=loop_round.campaign, policy=loop_round.policy, against=list(loop_round.against.all()),
+        priority=loop_round.campaign.loop_priority)
+    loop_round.state = LoopRound.State.LABELING
+    loop_round.save(update_fields=["state", "tasks_created"])
+    return loop_round
 
 
-def on_completions_generated(run: Run) -> None:
-    completions_record(run=run)
-    rounds_advance(campaign_id=run.campaign_id)
+# --- the step after a run ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def advance(*, run_id: int) -> str:
+    """The loop's step after run ``run_id`` ended (the ``training.loop_step`` job).
+
+    A generate run: its completions are recorded under its policy (when it succeeded) and the
+    rounds waiting on it move on (tasks, or failed). A run that produced a policy version: with
+    the campaign's ``loop_auto`` on, the version goes to labeling (:func:`send_to_labeling`)
+    unless it has a round already. One transaction, with the run locked: a retry after a
+    failure starts from nothing, and a second run of the step adds nothing (completions and
+    tasks already there are skipped, a version is sent once). A succeeded run's ``error`` says
+    what kept its version from labeling, or is cleared. Returns what it did, for the job's log.
+    """
+    run = Run.objects.select_for_update(of=("self",)).select_related("campaign", "policy").filter(pk=run_id).first()
+    if run is None:
+        return "the run is gone (its campaign was deleted)"
+    done, note = [], ""
+    if run.kind == Run.Kind.GENERATE:
+        if run.state == Run.State.SUCCEEDED:
+            done.append(f"{completions_record(run=run)} new completions")
+        done += [f"round {r.pk}: {r.tasks_created} tasks" for r in rounds_advance(campaign_id=run.campaign_id)]
+    elif run.state == Run.State.SUCCEEDED and run.produced_policy_id and run.campaign.loop_auto:
+        try:
+            loop_round = _send_once(run)
+        except (LoopInvalid, services.RunInvalid) as exc:
+            note = f"policy {run.produced_policy.name!r} is registered, but it was not sent to labeling: {exc}"[:1000]
+        else:
+            done.append(f"round {loop_round.pk} opened" if loop_round else "already sent to labeling")
+    if run.state == Run.State.SUCCEEDED and run.error != note:
+        run.error = note
+        run.save(update_fields=["error"])
+        events.state_changed_on_commit(run=run)
+    return "; ".join(done) or "nothing to do"
+
+
+def _send_once(run: Run) -> LoopRound | None:
+    """Send the run's new version to labeling, unless a round for it exists (a step run twice,
+    or a lead who was quicker). The version's row is locked so that two steps cannot both send."""
+    policy = Policy.objects.select_for_update().get(pk=run.produced_policy_id)
+    if LoopRound.objects.filter(policy=policy).exists():
+        return None
+    return send_to_labeling(policy=policy, user=run.created_by)
+
+
+def step_failed(*, run_id: int, error: str, attempt: int, attempts: int) -> None:
+    """Say on a succeeded run that its loop step failed (the job table keeps the traceback);
+    a failed run keeps its own error. A later attempt that succeeds clears it."""
+    run = Run.objects.select_related("produced_policy").filter(pk=run_id).first()
+    if run is None or run.state != Run.State.SUCCEEDED:
+        return
+    what = f"policy {run.produced_policy.name!r} is registered" if run.produced_policy else "the completions are written"
+    then = "it is retried" if attempt < attempts else "no retry is left"
+    run.error = f"{what}, but the loop step failed (attempt {attempt} of {attempts}; {then}): {error}"[:1000]
+    run.save(update_fields=["error"])
+    events.state_changed_on_commit(run=run)

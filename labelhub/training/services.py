@@ -3,6 +3,11 @@
 Each function is one transaction (or, for :func:`run_enqueue`, runs after one commits).
 The job in ``tasks.py`` / ``runner.py`` calls ``run_start`` → ``run_progress`` (many times)
 → ``run_finish``; everything else may be called from views, the API or the loop.
+
+This module knows nothing of the jobs, the runner or the loop above it: it queues their work
+by job name (:data:`RUN_JOB`, :data:`LOOP_STEP_JOB`) in the transaction that calls for it.
+A run that ends in a way the loop cares about (a generate run, or a run that produced a
+policy version) queues the loop's step with its final state; ``tasks.loop_step`` runs it.
 """
 
 from __future__ import annotations
@@ -16,14 +21,20 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from procrastinate.contrib.django import app
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from labelhub.campaigns.models import Campaign, Policy, unstorable
+from labelhub.core.db import job_defer
 from labelhub.feedback.models import Snapshot
 from labelhub.training import configs, events
 from labelhub.training.models import RewardModel, Run, RunMetric
 
 logger = logging.getLogger(__name__)
 Kind, State = Run.Kind, Run.State
+
+#: The jobs (declared in ``tasks.py``): a run's trainer subprocess, and the loop's step after a run.
+RUN_JOB, LOOP_STEP_JOB = "training.run", "training.loop_step"
 
 
 class RunInvalid(Exception):
@@ -122,10 +133,8 @@ def _config_errors(kind: str, config: Any) -> dict[str, str]:
 
 def run_enqueue(*, run_id: int) -> None:
     """Defer the run's job (after the run is committed) and record the job id."""
-    from labelhub.training.tasks import run_training
-
     try:
-        job_id = run_training.defer(run_id=run_id)
+        job_id = job_defer(RUN_JOB, run_id=run_id)
     except Exception as exc:  # the queue's database is ours too: unlikely, but never silent
         logger.exception("could not queue the job of run %s", run_id)
         _fail_unless_final(run_id, f"could not queue its job: {exc}")
@@ -148,14 +157,13 @@ def run_cancel(*, run: Run) -> Run:
         if run.job_id:
             job_id = run.job_id
             transaction.on_commit(lambda: _cancel_queued_job(job_id))
+        _loop_step_defer(run)
     run.save(update_fields=fields)
     events.state_changed_on_commit(run=run)
     return run
 
 
 def _cancel_queued_job(job_id: int) -> None:
-    from procrastinate.contrib.django import app
-
     try:  # a job a worker took already finds its run cancelled and returns
         app.job_manager.cancel_job_by_id(job_id)
     except Exception:
@@ -233,12 +241,6 @@ def run_finish(*, run_id: int, exit_code: int | None, summary: dict | None, erro
     except Exception as exc:
         logger.exception("run %s succeeded but registering its outputs failed", run.pk)
         return _finish(run, State.FAILED, f"the trainer finished, but registering what it produced failed: {exc}")
-    this_run = run.pk
-    if run.produced_policy_id:
-        policy_id = run.produced_policy_id
-        transaction.on_commit(lambda: _call_policy_hook(policy_id=policy_id, run_id=this_run))
-    elif run.kind == Kind.GENERATE:
-        transaction.on_commit(lambda: _call_generation_hook(run_id=this_run))
     return _finish(run, State.SUCCEEDED, "")
 
 
@@ -273,12 +275,16 @@ def _finish(run: Run, state: str, error: str) -> Run:
     run.state, run.error, run.finished_at = state, error, timezone.now()
     run.save()
     events.state_changed_on_commit(run=run)
-    if run.kind == Kind.GENERATE and state != State.SUCCEEDED:  # a loop round waiting on it has failed
-        from labelhub.training import loop
-
-        campaign_id = run.campaign_id
-        transaction.on_commit(lambda: loop.rounds_advance(campaign_id=campaign_id))
+    _loop_step_defer(run)
     return run
+
+
+def _loop_step_defer(run: Run) -> None:
+    """Queue the loop's step for a run that has just ended, in the transaction that ends it:
+    a generate run's completions are to be recorded (or the loop rounds waiting on it failed),
+    a new policy version may go to labeling. The step (``loop.advance``) decides the rest."""
+    if run.kind == Kind.GENERATE or (run.state == State.SUCCEEDED and run.produced_policy_id):
+        job_defer(LOOP_STEP_JOB, run_id=run.pk)
 
 
 def _fail_unless_final(run_id: int, error: str) -> None:
@@ -340,60 +346,12 @@ def policy_register(*, run: Run) -> Policy:
     )
 
 
-def on_policy_registered(policy: Policy, run: Run) -> None:
-    """The loop's hook: called once a policy run's new Policy version is committed.
-
-    Runs in the job's worker, outside any transaction, after the run is marked succeeded.
-    The loop plugs in here (e.g. defer a generation job on the campaign's held-out prompts
-    for ``policy`` and the current best). An exception is logged and noted on the run's
-    ``error``; the run stays succeeded and the policy stays registered.
-    """
-    from labelhub.training import loop
-
-    loop.on_policy_registered(policy, run)
-
-
-def on_completions_generated(run: Run) -> None:
-    """The loop's hook: called once a ``generate`` run has succeeded (committed).
-
-    ``run.summary["output"]`` is its completions.jsonl: one line per sample with ``id`` (the
-    Prompt id), ``completion`` and the sampling ``settings``; ``run.policy`` made them. Same
-    rules as :func:`on_policy_registered`.
-    """
-    from labelhub.training import loop
-
-    loop.on_completions_generated(run)
-
-
-def _call_policy_hook(*, policy_id: int, run_id: int) -> None:
-    policy = Policy.objects.get(pk=policy_id)
-    run = Run.objects.select_related("campaign", "policy", "snapshot", "reward_model").get(pk=run_id)
-    _call_hook(run, f"policy {policy.name!r} is registered, but on_policy_registered",
-               lambda: on_policy_registered(policy=policy, run=run))
-
-
-def _call_generation_hook(*, run_id: int) -> None:
-    run = Run.objects.select_related("campaign", "policy").get(pk=run_id)
-    _call_hook(run, "the completions are written, but on_completions_generated",
-               lambda: on_completions_generated(run=run))
-
-
-def _call_hook(run: Run, what: str, call) -> None:
-    try:
-        call()
-    except Exception as exc:
-        logger.exception("a loop hook failed for run %s", run.pk)
-        Run.objects.filter(pk=run.pk).update(error=f"{what} failed: {exc}"[:1000])
-
-
 # --- runs whose worker died -------------------------------------------------------------------
 
 
 def runs_fail_lost(*, now=None) -> list[int]:
     """Fail queued/running runs whose job can no longer finish them: no heartbeat for
     ``lost_after()``, or a job that is not todo/doing any more. Returns the failed run ids."""
-    from procrastinate.contrib.django.models import ProcrastinateJob
-
     now = now or timezone.now()
     active = list(Run.objects.active().values("id", "state", "job_id", "heartbeat_at", "created_at"))
     job_ids = [r["job_id"] for r in active if r["job_id"]]
@@ -431,5 +389,7 @@ def _fail_if_unchanged(row: dict, reason: str, now) -> bool:
             state=State.FAILED, error=reason, finished_at=now,
         )
         if changed:
-            events.state_changed_on_commit(run=Run.objects.get(pk=row["id"]))
+            run = Run.objects.get(pk=row["id"])
+            events.state_changed_on_commit(run=run)
+            _loop_step_defer(run)
     return bool(changed)

@@ -1,16 +1,39 @@
-"""Jobs of the training app (procrastinate autodiscovers this module): the training run
-itself, and the periodic sweep that fails runs whose worker died. Both take only ids."""
+"""Jobs of the training app (procrastinate autodiscovers this module): the training run, the
+loop's step after a run, and the periodic sweep that fails runs whose worker died. All take
+only ids. This module sits on top of the app: ``services`` queues these jobs by name
+(``services.RUN_JOB``, ``services.LOOP_STEP_JOB``) and never imports it."""
 
 from asgiref.sync import sync_to_async
+from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
-from labelhub.training import runner, services
+from labelhub.training import loop, runner, services
+
+#: A failed loop step is tried again after 3, 9, 27, 81 and 243 s (six attempts in ~6 min),
+#: enough for a busy database or a slow shared disk; then its job stays ``failed``.
+LOOP_STEP_RETRY = RetryStrategy(max_attempts=5, exponential_wait=3)
+#: Loop steps are short: a worker takes them before queued training runs.
+LOOP_STEP_PRIORITY = 10
 
 
-@app.task(queue="training", name="training.run", pass_context=True)
+@app.task(queue="training", name=services.RUN_JOB, pass_context=True)
 async def run_training(context, run_id: int):
     """Run the trainer for one run (``python -m trainer <kind>`` as a subprocess)."""
     return await runner.run_job(run_id=run_id, job_id=context.job.id)
+
+
+@app.task(queue="loop", name=services.LOOP_STEP_JOB, pass_context=True, retry=LOOP_STEP_RETRY,
+          priority=LOOP_STEP_PRIORITY)
+async def loop_step(context, run_id: int) -> str:
+    """The loop's step after a run ended (``loop.advance``); on failure the run says so and
+    the job is retried."""
+    try:
+        return await sync_to_async(loop.advance)(run_id=run_id)
+    except Exception as exc:
+        attempts = LOOP_STEP_RETRY.max_attempts + 1
+        await sync_to_async(loop.step_failed)(run_id=run_id, error=str(exc) or type(exc).__name__,
+                                              attempt=context.job.attempts + 1, attempts=attempts)
+        raise
 
 
 @app.periodic(cron="* * * * *")

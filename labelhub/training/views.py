@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.feedback.models import Snapshot
-from labelhub.training import configs, selectors, services
+from labelhub.training import configs, loop, selectors, services
 from labelhub.training.forms import RunStartForm
 from labelhub.training.models import Run
 from labelhub.training.selectors import RUN_READERS, RUN_STARTERS
@@ -101,8 +101,6 @@ def run_cancel(request, slug, pk):
 @login_required
 def send_to_labeling(request, slug):
     """One click: the policy's completions on the held-out prompts go to the labelers."""
-    from labelhub.training import loop
-
     campaign, _ = _campaign_and_roles(request, slug, RUN_STARTERS)
     policy = campaign.policies.filter(pk=request.POST.get("policy")).first()
     if policy is None:

@@ -11,6 +11,7 @@ from labelhub.feedback import services as feedback
 from labelhub.feedback.leaderboard import leaderboard
 from labelhub.labeling import services as labeling
 from labelhub.ops.demo import demo_load
+from labelhub.ops.loop_simulation import run_jobs
 from labelhub.ops.simulate import api_client_factory, simulate
 from labelhub.training import runner
 from labelhub.training import services as training
@@ -23,12 +24,14 @@ PREFERENCE = "length_band:8-16"
 
 
 def run_queued(campaign) -> list[Run]:
-    """What a worker would do: run every queued run of the campaign, oldest first, to its end."""
+    """What a worker would do: run every queued run of the campaign, oldest first, to its end,
+    and the loop step each one queues (a worker on the ``loop`` queue)."""
     done = []
     while (run := Run.objects.filter(campaign=campaign, state=Run.State.QUEUED).order_by("id").first()) is not None:
         async_to_sync(runner.run_job)(run_id=run.pk)
+        run_jobs(queues=("loop",))
         run.refresh_from_db()
-        assert run.state == Run.State.SUCCEEDED, (run.kind, run.error, run.error_tail[-2000:])
+        assert run.state == Run.State.SUCCEEDED and not run.error, (run.kind, run.error, run.error_tail[-2000:])
         done.append(run)
     return done
 

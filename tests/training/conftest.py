@@ -6,13 +6,28 @@ import sys
 import textwrap
 
 import pytest
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from labelhub.campaigns.models import Policy, Prompt, content_hash
 from labelhub.feedback.models import Snapshot
+from labelhub.training import services
 from labelhub.training.models import RewardModel, Run
 
 ANON = 401
 ROLES = ["lead", "labeler", "reviewer", "engineer", "outsider", "anonymous"]
+
+
+def loop_steps(**filters) -> list[ProcrastinateJob]:
+    """The loop-step jobs of this test's runs, oldest first. (The job table is not emptied
+    between transactional tests: rows of earlier tests name runs that are gone.)"""
+    jobs = ProcrastinateJob.objects.filter(task_name=services.LOOP_STEP_JOB, **filters).order_by("id")
+    runs = set(Run.objects.values_list("id", flat=True))
+    return [job for job in jobs if job.args.get("run_id") in runs]
+
+
+def loop_steps_queued() -> list[int]:
+    """The run ids of this test's loop steps waiting in the job table, oldest first."""
+    return [job.args["run_id"] for job in loop_steps(status="todo")]
 
 
 def role_cases(expected: dict[str, int]):

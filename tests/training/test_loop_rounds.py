@@ -8,6 +8,7 @@ from labelhub.campaigns.models import Completion, Policy, Prompt, content_hash
 from labelhub.campaigns.services import completions_add_generated
 from labelhub.training import loop, services
 from labelhub.training.models import LoopRound, Run
+from tests.training.conftest import loop_steps_queued
 
 pytestmark = pytest.mark.django_db
 
@@ -28,8 +29,15 @@ def versions(campaign):
     return base, new
 
 
+def loop_step(run):
+    """What the ``training.loop_step`` job queued for the run does (tests/training/test_loop_step_job.py
+    runs it through a worker)."""
+    assert run.pk in loop_steps_queued()
+    return loop.advance(run_id=run.pk)
+
+
 def finish_generation(run, texts_by_prompt, django_capture_on_commit_callbacks):
-    """What the job does when `trainer generate` succeeds: write its output, then finish."""
+    """What the jobs do when `trainer generate` succeeds: write its output, finish, the loop step."""
     output = f"{run.run_dir}/completions.jsonl"
     import os
 
@@ -41,6 +49,7 @@ def finish_generation(run, texts_by_prompt, django_capture_on_commit_callbacks):
     services.run_start(run_id=run.pk)
     with django_capture_on_commit_callbacks(execute=True):
         services.run_finish(run_id=run.pk, exit_code=0, summary={"status": "succeeded", "output": output}, error_tail="")
+    loop_step(run)
 
 
 def held_out(campaign):
@@ -83,8 +92,18 @@ def test_it_fails_the_round_when_a_generation_fails(campaign, lead, versions, dj
     services.run_start(run_id=run.pk)
     with django_capture_on_commit_callbacks(execute=True):
         services.run_finish(run_id=run.pk, exit_code=1, summary={"status": "failed", "error": "boom"}, error_tail="boom")
+    loop_step(run)
     loop_round.refresh_from_db()
     assert loop_round.state == LoopRound.State.FAILED and str(run.pk) in loop_round.error
+
+
+def test_it_fails_the_round_when_a_generation_is_cancelled_before_it_starts(campaign, lead, versions):
+    loop_round = loop.send_to_labeling(policy=versions[1], user=lead)
+    run = loop_round.generation_runs.first()
+    services.run_cancel(run=run)
+    loop_step(run)
+    loop_round.refresh_from_db()
+    assert (loop_round.state, loop_round.error) == (LoopRound.State.FAILED, f"generation run {run.pk} cancelled")
 
 
 def test_it_compares_with_the_parent_the_best_and_the_root(campaign, versions):
@@ -99,16 +118,32 @@ def test_it_refuses_a_version_with_nothing_to_compare(campaign, versions):
         loop.send_to_labeling(policy=versions[0])
 
 
-def test_it_sends_automatically_after_a_policy_run_when_the_campaign_wants_it(campaign, lead, versions, monkeypatch):
-    sent = []
-    monkeypatch.setattr(loop, "send_to_labeling", lambda **kw: sent.append(kw["policy"]))
-    run = Run.objects.create(campaign=campaign, kind="ppo", policy=versions[0], created_by=lead, run_dir="/tmp/x")
-    loop.on_policy_registered(versions[1], run)
+def test_it_sends_automatically_after_a_policy_run_when_the_campaign_wants_it(campaign, lead, versions):
+    base, new = versions
+    run = Run.objects.create(campaign=campaign, kind="ppo", policy=base, produced_policy=new, state=Run.State.SUCCEEDED,
+                             created_by=lead, run_dir="/tmp/x")
     campaign.loop_auto = False
     campaign.save()
-    run.campaign.refresh_from_db()
-    loop.on_policy_registered(versions[1], run)
-    assert sent == [versions[1]]
+    assert loop.advance(run_id=run.pk) == "nothing to do"
+    assert not LoopRound.objects.exists()
+    campaign.loop_auto = True
+    campaign.save()
+    loop.advance(run_id=run.pk)
+    loop_round = LoopRound.objects.get()
+    assert (loop_round.policy, loop_round.created_by, list(loop_round.against.all())) == (new, lead, [base])
+    assert loop_round.generation_runs.count() == 2
+
+
+def test_it_says_on_the_run_why_its_version_did_not_go_to_labeling(campaign, lead, versions):
+    base, new = versions
+    campaign.prompts.filter(split="held_out").update(split="train")
+    run = Run.objects.create(campaign=campaign, kind="dpo", policy=base, produced_policy=new, state=Run.State.SUCCEEDED,
+                             created_by=lead, run_dir="/tmp/x")
+    loop.advance(run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.state, run.error) == ("succeeded", "policy 'base-ppo-r9' is registered, but it was not sent to labeling: "
+                                                   "The campaign has no held-out prompts to compare versions on.")
+    assert not LoopRound.objects.exists()
 
 
 @pytest.mark.parametrize("role, expected", [

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from labelhub.training import services, tasks
 from labelhub.training.models import Run
+from tests.training.conftest import loop_steps_queued
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +106,11 @@ async def test_the_periodic_task_runs_the_sweep(make_run, settings):
     await run.arefresh_from_db()
     assert run.state == "failed"
     assert "training.fail_lost_runs" in {t.task.name for t in tasks.app.periodic_registry.periodic_tasks.values()}
+
+
+def test_a_lost_generate_run_queues_the_loop_step(make_run, policy):
+    run = make_run(kind=Run.Kind.GENERATE, policy=policy, state=Run.State.RUNNING, started_at=ago(minutes=30),
+                   heartbeat_at=ago(minutes=10))
+    other = running(make_run, ago(minutes=10))  # a reward run: the loop waits on nothing of it
+    assert sorted(services.runs_fail_lost()) == [run.pk, other.pk]
+    assert loop_steps_queued() == [run.pk]

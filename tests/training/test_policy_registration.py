@@ -1,5 +1,5 @@
 """A policy run that succeeds registers a new Policy version (parent = the policy it started
-from) and then calls the loop's hook; a reward run registers a RewardModel."""
+from) and queues the loop's step; a reward run registers a RewardModel and queues none."""
 
 import json
 from pathlib import Path
@@ -7,21 +7,14 @@ from pathlib import Path
 import pytest
 from asgiref.sync import async_to_sync
 
-from labelhub.training import runner, services
+from labelhub.training import runner
 from labelhub.training.models import RewardModel, Run
-from tests.training.conftest import SUCCEEDING_TRAINER
+from tests.training.conftest import SUCCEEDING_TRAINER, loop_steps_queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def hook_calls(monkeypatch):
-    calls = []
-    monkeypatch.setattr(services, "on_policy_registered", lambda policy, run: calls.append((policy, run)))
-    return calls
-
-
-def test_it_registers_a_new_policy_version_and_calls_the_hook(make_run, policy, snapshot, stand_in, hook_calls):
+def test_it_registers_a_new_policy_version_and_queues_the_loop_step(make_run, policy, snapshot, stand_in):
     run = make_run(kind=Run.Kind.DPO, policy=policy, snapshot=snapshot)
     assert async_to_sync(runner.run_job)(run_id=run.pk, command=stand_in(SUCCEEDING_TRAINER)(run)) == "succeeded"
     run.refresh_from_db()
@@ -29,11 +22,11 @@ def test_it_registers_a_new_policy_version_and_calls_the_hook(make_run, policy, 
     assert new.name == f"base-dpo-r{run.pk}"
     assert (new.parent, new.base_model, new.adapter_path) == (policy, "tiny", str(Path(run.run_dir) / "adapter"))
     assert (new.generation_settings, new.prompt_template_kind) == (policy.generation_settings, policy.prompt_template_kind)
-    assert [(p.pk, r.pk) for p, r in hook_calls] == [(new.pk, run.pk)]
+    assert loop_steps_queued() == [run.pk]
     assert list(run.metrics.values_list("step", flat=True)) == [1, 2, 3]
 
 
-def test_a_ppo_policy_takes_the_merged_base_its_run_folder_names(make_run, policy, reward_model, stand_in, hook_calls):
+def test_a_ppo_policy_takes_the_merged_base_its_run_folder_names(make_run, policy, reward_model, stand_in):
     run = make_run(kind=Run.Kind.PPO, policy=policy, reward_model=reward_model)
     trainer = SUCCEEDING_TRAINER.replace('{"base": "tiny"', '{"base": str(out / "base")')
     async_to_sync(runner.run_job)(run_id=run.pk, command=stand_in(trainer)(run))
@@ -41,36 +34,24 @@ def test_a_ppo_policy_takes_the_merged_base_its_run_folder_names(make_run, polic
     assert run.produced_policy.base_model == str(Path(run.run_dir) / "base")
 
 
-def test_a_failing_hook_leaves_the_run_succeeded_and_says_so(make_run, policy, snapshot, stand_in, monkeypatch):
-    def broken(policy, run):
-        raise RuntimeError("generation queue is down")
-
-    monkeypatch.setattr(services, "on_policy_registered", broken)
-    run = make_run(kind=Run.Kind.SFT, policy=policy, snapshot=snapshot)
-    async_to_sync(runner.run_job)(run_id=run.pk, command=stand_in(SUCCEEDING_TRAINER)(run))
-    run.refresh_from_db()
-    assert run.state == "succeeded" and run.produced_policy is not None
-    assert run.error == f"policy 'base-sft-r{run.pk}' is registered, but on_policy_registered failed: generation queue is down"
-
-
-def test_a_success_without_an_adapter_is_a_failed_run_and_registers_nothing(make_run, policy, snapshot, stand_in, hook_calls):
+def test_a_success_without_an_adapter_is_a_failed_run_and_registers_nothing(make_run, policy, snapshot, stand_in):
     run = make_run(kind=Run.Kind.DPO, policy=policy, snapshot=snapshot)
     trainer = 'out.mkdir(parents=True, exist_ok=True)\n(out / "summary.json").write_text(json.dumps({"status": "succeeded"}))\n'
     async_to_sync(runner.run_job)(run_id=run.pk, command=stand_in(trainer)(run))
     run.refresh_from_db()
     assert run.state == "failed"
     assert run.error.startswith("the trainer finished, but registering what it produced failed: the run folder has no adapter/")
-    assert (run.produced_policy, hook_calls) == (None, [])
+    assert (run.produced_policy, loop_steps_queued()) == (None, [])
 
 
-def test_a_reward_run_registers_a_reward_model_with_its_held_out_accuracy(make_run, snapshot, stand_in, hook_calls):
+def test_a_reward_run_registers_a_reward_model_with_its_held_out_accuracy(make_run, snapshot, stand_in):
     run = make_run(kind=Run.Kind.REWARD, snapshot=snapshot, config={"model": "tiny-rm"})
     async_to_sync(runner.run_job)(run_id=run.pk, command=stand_in(SUCCEEDING_TRAINER)(run))
     run.refresh_from_db()
     rm = RewardModel.objects.get()
     assert run.produced_reward_model == rm
     assert (rm.name, rm.heldout_accuracy, rm.snapshot, rm.base_model) == (f"reward-r{run.pk}", 0.75, snapshot, "tiny")
-    assert hook_calls == []
+    assert loop_steps_queued() == []
 
 
 def test_generate_and_evaluate_get_a_prompts_file_and_their_inputs(make_run, policy, reward_model, prompts, stand_in):
@@ -88,13 +69,11 @@ def test_generate_and_evaluate_get_a_prompts_file_and_their_inputs(make_run, pol
                                         "--out", run.run_dir]
 
 
-def test_a_generate_run_calls_the_completions_hook_and_registers_nothing(make_run, policy, stand_in, monkeypatch):
-    calls = []
-    monkeypatch.setattr(services, "on_completions_generated", lambda run: calls.append(run.pk))
+def test_a_generate_run_queues_the_loop_step_and_registers_nothing(make_run, policy, stand_in):
     run = make_run(kind=Run.Kind.GENERATE, policy=policy)
     trainer = SUCCEEDING_TRAINER.replace('"eval_accuracy": 0.75', '"output": str(out / "completions.jsonl")')
     assert async_to_sync(runner.run_job)(run_id=run.pk, command=stand_in(trainer)(run)) == "succeeded"
     run.refresh_from_db()
-    assert calls == [run.pk]
+    assert loop_steps_queued() == [run.pk]  # the step records its completions
     assert (run.produced_policy, run.produced_reward_model) == (None, None)
     assert run.summary["output"].endswith("completions.jsonl")
