@@ -10,18 +10,8 @@ from labelhub.campaigns.models import (
     Prompt,
     Role,
     content_hash,
-    unstorable,
 )
-
-
-class JsonbField(serializers.JSONField):
-    """A JSON value PostgreSQL's jsonb can store: no NUL character, no absurd nesting."""
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if problem := unstorable(value):
-            raise serializers.ValidationError(f"The value {problem}.")
-        return value
+from labelhub.core.inputs import JsonbField
 
 
 class ModelSerializer(serializers.ModelSerializer):
@@ -128,7 +118,7 @@ class PromptSerializer(ModelSerializer):
 
 
 class PolicySerializer(ModelSerializer):
-    completion_count = serializers.IntegerField(read_only=True)
+    completion_count = serializers.IntegerField(read_only=True, default=0)  # a new policy has none
 
     class Meta:
         model = Policy
@@ -164,12 +154,6 @@ class PolicySerializer(ModelSerializer):
 
 class ImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="A .jsonl or .csv file of prompts (and completions).")
-
-
-class ImportErrorSerializer(serializers.Serializer):
-    line = serializers.IntegerField(allow_null=True)
-    field = serializers.CharField()
-    message = serializers.CharField()
 
 
 class ImportResultSerializer(serializers.Serializer):

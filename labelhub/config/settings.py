@@ -77,7 +77,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # outermost: an error while showing an error still ends the request (labelhub/core/errors.py)
+    "labelhub.core.errors.LastResortMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "labelhub.core.inputs.StorableInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -225,6 +228,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # every error as {"detail", "code", "errors"} (docs/api.md); bodies refused at parse time
+    # when they hold text PostgreSQL cannot store (labelhub/core/inputs.py)
+    "EXCEPTION_HANDLER": "labelhub.core.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["labelhub.core.errors.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "labelhub.core.inputs.JSONParser",
+        "labelhub.core.inputs.FormParser",
+        "labelhub.core.inputs.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "LabelHub API",
@@ -235,6 +247,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "labelhub.core.errors.schema_error_responses",
+    ],
     # several models have a "kind" field with different choices; name each enum
     "ENUM_NAME_OVERRIDES": {
         "TaskKindEnum": "labelhub.campaigns.models.Campaign.TaskKind",

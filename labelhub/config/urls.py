@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from labelhub.accounts import api as accounts_api
+from labelhub.core.errors import json_error_view
 from labelhub.labeling import views as labeling_views
 
 api_patterns = [
@@ -28,3 +29,6 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = json_error_view(404, "not_found", "Not found.")
+handler500 = json_error_view(500, "server_error", "A server error occurred; it has been logged.")

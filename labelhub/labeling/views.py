@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.campaigns.models import Role
+from labelhub.core.inputs import INT_MAX, whole_number
 from labelhub.labeling import selectors, services
 
 
@@ -31,11 +32,10 @@ def tasks_make(request, slug):
     campaign = campaign_selectors.campaign_get(user=request.user, slug=slug)
     if Role.LEAD not in campaign.roles_of(request.user):
         raise PermissionDenied("Only the campaign's leads make tasks.")
-    policy_ids = [int(p) for p in request.POST.getlist("policies") if p.isdigit()]
+    policy_ids = [n for p in request.POST.getlist("policies") if (n := whole_number(p, minimum=1)) is not None]
     split = request.POST.get("split") or None
-    try:
-        priority = int(request.POST.get("priority") or 0)
-    except ValueError:
+    priority = whole_number(request.POST.get("priority") or "0", minimum=-INT_MAX, maximum=INT_MAX)
+    if priority is None:
         messages.error(request, "Priority must be a whole number.")
         return redirect("campaigns:detail", slug=campaign.slug)
     created = services.tasks_create(campaign=campaign, policy_ids=policy_ids or None,

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from labelhub.campaigns.models import Prompt
-from labelhub.campaigns.serializers import JsonbField
+from labelhub.core.inputs import JsonbField, id_field
 from labelhub.training.models import RewardModel, Run, RunMetric
 
 
@@ -27,9 +27,9 @@ class RunCreateSerializer(serializers.Serializer):
 
     kind = serializers.ChoiceField(choices=Run.Kind.choices)
     config = JsonbField(required=False, default=dict, help_text="Trainer config fields over the kind's defaults.")
-    snapshot = serializers.IntegerField(required=False, allow_null=True)
-    policy = serializers.IntegerField(required=False, allow_null=True)
-    reward_model = serializers.IntegerField(required=False, allow_null=True)
+    snapshot = id_field(required=False, allow_null=True)
+    policy = id_field(required=False, allow_null=True)
+    reward_model = id_field(required=False, allow_null=True)
     prompt_split = serializers.ChoiceField(choices=Prompt.Split.choices, required=False,
                                            help_text="Prompts for generate/evaluate/PPO/RLOO (default: the kind's).")
 

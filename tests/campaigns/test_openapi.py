@@ -52,7 +52,8 @@ def test_it_describes_the_import_upload_and_its_errors(schema):
     operation = schema["paths"]["/api/campaigns/{campaign_slug}/imports/"]["post"]
     assert "multipart/form-data" in operation["requestBody"]["content"]
     assert operation["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith("/ImportResult")
-    assert operation["responses"]["400"]["description"] == "Nothing was written."
+    assert operation["responses"]["400"]["description"].startswith("Nothing was written")
+    assert operation["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
 
 
 def test_it_serves_swagger_ui_from_the_sidecar(client):

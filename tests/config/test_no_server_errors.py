@@ -98,8 +98,12 @@ def test_it_refuses_list_filters_that_cannot_be_stored(as_lead, query, field):
     assert_error(as_lead.get(f"{path}?{query}"), 400, field)
 
 
-def test_it_range_checks_the_metrics_cursor(as_lead):
-    assert_error(as_lead.get("/api/campaigns/helpful/runs/1/metrics/?after=%C2%B2"), 404)  # no such run first
+def test_it_range_checks_the_metrics_cursor(as_lead, campaign):
+    from labelhub.training.models import Run
+
+    run = Run.objects.create(campaign=campaign, kind="reward")
+    assert_error(as_lead.get(f"/api/campaigns/helpful/runs/{run.pk}/metrics/?after=%C2%B2"), 400, "after")
+    assert_error(as_lead.get("/api/campaigns/helpful/runs/999999/metrics/?after=%C2%B2"), 404)
 
 
 @pytest.mark.parametrize("part", ["ratings", "flags"])
