@@ -175,3 +175,8 @@ def test_it_refuses_nul_in_a_page_form(client, lead, campaign):
     response = client.get("/campaigns/helpful/?q=a%00b")
     assert response.status_code == 400
     assert b"q:" in response.content
+
+
+def test_it_answers_an_oversized_body_with_413(as_lead, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    assert_error(send(as_lead, "PATCH", "/api/campaigns/helpful/", {"description": "x" * 200}), 413)
