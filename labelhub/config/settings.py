@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "labelhub.core.errors.LastResortMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "labelhub.core.inputs.StorableInputMiddleware",
+    "csp.middleware.CSPMiddleware",  # above WhiteNoise: static files get the header too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -178,7 +179,6 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- security (check --deploy is clean when DEBUG is off) -----------------------------------
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
@@ -186,6 +186,28 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Trust X-Forwarded-Proto only behind a proxy that sets it (and strips a client's own):
+# otherwise any client could claim https.
+LABELHUB_BEHIND_PROXY = env_bool("LABELHUB_BEHIND_PROXY", False)
+if LABELHUB_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Every response: scripts, styles and everything else from this origin only, no inline code
+# (django-csp). WebSockets are same-origin ('self' covers ws/wss in CSP 3).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "frame-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- i18n, static ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -243,6 +265,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Human-feedback campaigns, judgments, snapshots and training runs.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

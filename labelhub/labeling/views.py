@@ -1,5 +1,6 @@
 """Pages of the labeler loop. The labeling page itself is a frontend module over the API."""
 
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -17,6 +18,9 @@ def home(request):
     return render(request, "labeling/home.html", {"rows": selectors.labeler_home(user=request.user)})
 
 
+# Model output is shown here: beyond the site's policy, only DOMPurify's Trusted Types policy
+# may turn strings into HTML, and no workers.
+@csp_update({"require-trusted-types-for": ["'script'"], "trusted-types": ["dompurify"], "worker-src": ["'none'"]})
 @login_required
 def label(request):
     campaign = None

@@ -81,8 +81,14 @@ async def test_it_serves_the_login_page():
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_it_serves_the_openapi_schema():
-    response = await _get("/api/schema/")
+async def test_it_serves_the_openapi_schema(make_user):
+    from asgiref.sync import sync_to_async
+
+    from labelhub.accounts.services import token_get_or_create
+
+    user = await sync_to_async(make_user)("reader")
+    token = await sync_to_async(token_get_or_create)(user=user)
+    response = await _request("GET", "/api/schema/", headers=[(b"authorization", f"Token {token.key}".encode())])
     assert response["status"] == 200
     assert b"openapi:" in response["body"]
     assert b"/api/campaigns/{campaign_slug}/imports/" in response["body"]
