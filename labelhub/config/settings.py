@@ -1,6 +1,7 @@
 """LabelHub settings: one module, everything that differs between machines comes from the environment."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "channels",
     "channels_postgres",
     "procrastinate.contrib.django",
+    "axes",
     "labelhub.accounts",
     "labelhub.campaigns",
     "labelhub.labeling",
@@ -89,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout answer
 ]
 
 ROOT_URLCONF = "labelhub.config.urls"
@@ -164,11 +167,22 @@ else:
 AUTH_USER_MODEL = "accounts.User"
 # Django's model backend and database sessions, each request's lookups in one prepared
 # statement (labelhub/accounts/authentication.py)
-AUTHENTICATION_BACKENDS = ["labelhub.accounts.authentication.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses sign-ins while locked out
+    "labelhub.accounts.authentication.ModelBackend",
+]
 SESSION_ENGINE = "labelhub.accounts.authentication"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Password guessing (/login/, /api/auth/token/, /admin/login/; django-axes): after this many
+# failed sign-ins for one account, or from one address, within the lock-out time, that
+# account or address is refused until the time has passed since its last failure.
+AXES_FAILURE_LIMIT = int(os.environ.get("LABELHUB_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LABELHUB_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
+AXES_LOCKOUT_CALLABLE = "labelhub.accounts.lockout.locked_out"
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
