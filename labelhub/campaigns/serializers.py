@@ -12,6 +12,7 @@ from labelhub.campaigns.models import (
     content_hash,
 )
 from labelhub.core.inputs import JsonbField
+from labelhub.core.paths import PathField
 
 
 class ModelSerializer(serializers.ModelSerializer):
@@ -119,6 +120,10 @@ class PromptSerializer(ModelSerializer):
 
 class PolicySerializer(ModelSerializer):
     completion_count = serializers.IntegerField(read_only=True, default=0)  # a new policy has none
+    base_model = PathField(max_length=500, required=False, allow_blank=True,
+                           help_text="A model directory (models/<name> for the built-in tiny models) or a hub name.")
+    adapter_path = PathField(max_length=500, required=False, allow_blank=True,
+                             help_text="A LoRA adapter folder, relative to the data directory (runs/<id>/adapter).")
 
     class Meta:
         model = Policy
