@@ -7,7 +7,6 @@ the server runs."""
 import json
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.testing import HttpCommunicator
 
 from labelhub.config.asgi import application
@@ -36,13 +35,18 @@ async def test_a_failing_error_page_still_closes_the_requests_connection(setting
     assert all(connection.connection is None for connection in broken_urls.opened)  # closed: back to the pool
 
 
-async def test_a_lone_surrogate_five_times_and_the_api_still_answers(settings, make_user, campaign, lead):
-    """The issue's case: POST …/members/ with a surrogate in ``role``, with DEBUG on."""
-    settings.DEBUG = True
+@pytest.fixture
+def lead_token(campaign, lead):
+    """Made here, not in the async test (see tests/config/test_asgi_app.py, reader_token)."""
     from labelhub.accounts.services import token_get_or_create
 
-    token = await sync_to_async(token_get_or_create)(user=lead)
-    auth = [(b"authorization", f"Token {token.key}".encode()), (b"content-type", b"application/json")]
+    return token_get_or_create(user=lead).key
+
+
+async def test_a_lone_surrogate_five_times_and_the_api_still_answers(settings, lead_token):
+    """The issue's case: POST …/members/ with a surrogate in ``role``, with DEBUG on."""
+    settings.DEBUG = True
+    auth = [(b"authorization", f"Token {lead_token}".encode()), (b"content-type", b"application/json")]
     body = json.dumps({"username": "labeler", "role": "a\ud800b"}).encode()
     for _ in range(5):
         response = await call("POST", "/api/campaigns/helpful/members/", body, auth)
