@@ -180,3 +180,16 @@ def test_it_refuses_nul_in_a_page_form(client, lead, campaign):
 def test_it_answers_an_oversized_body_with_413(as_lead, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
     assert_error(send(as_lead, "PATCH", "/api/campaigns/helpful/", {"description": "x" * 200}), 413)
+
+
+def test_options_answers_on_every_api_path(as_lead, lease):
+    """DRF describes a view's body to OPTIONS from its serializer; a view without one was a 500."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    for template in paths:
+        path = (template.replace("{campaign_slug}", "helpful").replace("{slug}", "helpful")
+                .replace("{assignment_id}", str(lease.pk)).replace("{id}", "1"))
+        response = as_lead.options(path)
+        assert response.status_code < 500, (path, response.content[:300])
+        assert response["Content-Type"].startswith("application/json"), path
