@@ -21,6 +21,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connections
 from django.http import Http404, HttpResponse
+from django.views import defaults
 from rest_framework import exceptions, renderers, status
 from rest_framework.response import Response
 
@@ -179,8 +180,6 @@ class LastResortMiddleware:
 
 def json_error_view(status_code: int, code: str, detail: str):
     """A Django error handler (handler404/handler500): JSON for /api/ paths, Django's page otherwise."""
-    from django.views import defaults
-
     fallback = {404: defaults.page_not_found, 500: defaults.server_error, 400: defaults.bad_request,
                 403: defaults.permission_denied}[status_code]
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from django.http import QueryDict
+from django.http import HttpResponseBadRequest, JsonResponse, QueryDict
 from rest_framework import parsers, serializers
 from rest_framework.exceptions import ParseError, ValidationError
+
+from labelhub.core.errors import clean, error_body
 
 #: Deeper JSON is refused: Python's json module cannot reliably encode it (RecursionError).
 JSON_MAX_DEPTH = 64
@@ -188,10 +190,6 @@ class StorableInputMiddleware:
 
 
 def _refused(request, name):
-    from django.http import HttpResponseBadRequest, JsonResponse
-
-    from labelhub.core.errors import clean, error_body
-
     name = clean(name)
     message = "The value contains the NUL character, which cannot be stored."
     if request.path.startswith("/api/"):
