@@ -11,16 +11,22 @@ CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install demo test test-fast lint chromium clean-db worker check-deploy
 
-$(VENV)/.installed: pyproject.toml frontend/package.json
+$(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	@# torch first: trl/accelerate would otherwise pull a multi-GB CUDA build
 	if [ -n "$(TORCH_SPEC)" ]; then $(PIP) install --quiet "$(TORCH_SPEC)"; fi
-	$(PIP) install --quiet -e '.[dev]'
-	cd frontend && npm install --no-audit --no-fund --silent
+	@# the web tier and job worker, the trainer's libraries ([trainer]) and the test tools ([dev]);
+	@# a web-only machine needs just `pip install .`
+	$(PIP) install --quiet -e '.[trainer,dev]'
 	touch $@
 
-install: $(VENV)/.installed
+# the browser libraries, exactly as locked; the pages load only the files listed in
+# settings.FRONTEND_VENDOR_FILES, and `manage.py check` fails when one is missing
+frontend/node_modules/.package-lock.json: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --silent
+
+install: $(VENV)/.installed frontend/node_modules/.package-lock.json
 
 demo: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py demo

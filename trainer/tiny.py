@@ -8,7 +8,8 @@
               classifier with one output: the default reward-model base
 
 Method configs refer to them as ``tiny`` (= ``tiny-lm``) and ``tiny-rm``; the first use
-builds them into ``$LABELHUB_MODELS_DIR`` (default ``var/models/``) under a name derived
+builds them into ``$LABELHUB_MODELS_DIR`` (default ``$LABELHUB_VAR_DIR/models``, i.e.
+``var/models/``; the platform passes its own setting to the trainer) under a name derived
 from the recipe, the corpus and the seed, so a changed recipe never reuses a stale cache.
 """
 
@@ -55,7 +56,10 @@ class TinyModelConfig(RunConfig):
 
 
 def models_dir() -> Path:
-    return Path(os.environ.get("LABELHUB_MODELS_DIR") or REPO / "var" / "models")
+    """Where the tiny models are cached: the same folder the platform's settings name."""
+    if os.environ.get("LABELHUB_MODELS_DIR"):
+        return Path(os.environ["LABELHUB_MODELS_DIR"])
+    return Path(os.environ.get("LABELHUB_VAR_DIR") or REPO / "var").resolve() / "models"
 
 
 def fingerprint(recipe_path: Path, seed: int, steps_scale: float) -> str:

@@ -1,6 +1,8 @@
 """LabelHub settings: one module, everything that differs between machines comes from the environment."""
 
 import os
+import shlex
+import sys
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -10,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from labelhub.config import embedded_db
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# LABELHUB_VAR_DIR is read by embedded_db, which runs before Django reads these settings.
 VAR_DIR = embedded_db.VAR_DIR
 
 
@@ -233,18 +236,19 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "labelhub" / "staticfiles"
 FRONTEND_DIR = BASE_DIR / "frontend"
 STATICFILES_DIRS = [("app", FRONTEND_DIR / "js"), ("css", FRONTEND_DIR / "css")]
-_NODE_MODULES = FRONTEND_DIR / "node_modules"
-# Browser libraries come from npm (frontend/package.json); each is exposed under static/vendor/.
-FRONTEND_VENDOR = {
-    "dompurify": "dompurify/dist",
-    "marked": "marked/lib",
-    "sortablejs": "sortablejs/modular",
-    "chart.js": "chart.js/dist",
-}
-STATICFILES_DIRS += [
-    (f"vendor/{name}", _NODE_MODULES / path)
-    for name, path in FRONTEND_VENDOR.items()
-    if (_NODE_MODULES / path).is_dir()
+# Browser libraries come from npm (frontend/package.json, installed by `make install`). Only the
+# files the pages load are served, each as static/vendor/<package>/<file name>; a missing one
+# is a system check error (labelhub/config/staticfiles.py).
+FRONTEND_NODE_MODULES = FRONTEND_DIR / "node_modules"
+FRONTEND_VENDOR_FILES = [
+    "chart.js/dist/chart.umd.min.js",  # run.js
+    "dompurify/dist/purify.es.mjs",  # lib/sanitize.js
+    "sortablejs/modular/sortable.esm.js",  # label.js
+]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "labelhub.config.staticfiles.VendorFileFinder",
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -302,12 +306,27 @@ PROCRASTINATE_IMPORT_PATHS = ["labelhub.config.tasks"]
 
 # --- LabelHub -------------------------------------------------------------------------------
 LABELHUB_IMPORT_MAX_BYTES = int(os.environ.get("LABELHUB_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
-LABELHUB_DATA_DIR = Path(os.environ.get("LABELHUB_DATA_DIR", VAR_DIR / "data"))
+# Snapshots, run folders and simulation results.
+LABELHUB_DATA_DIR = Path(os.environ.get("LABELHUB_DATA_DIR") or VAR_DIR / "data")
 LABELHUB_LEASE_SECONDS = int(os.environ.get("LABELHUB_LEASE_SECONDS", "600"))
 # Live progress: at most one "counts changed" ping per campaign and server process per this
 # many seconds, and a watching dashboard counts at most about once per interval (0: every
 # submit pings and is counted; the tests use that).
 LABELHUB_PROGRESS_INTERVAL = float(os.environ.get("LABELHUB_PROGRESS_INTERVAL", "0.5"))
+
+# --- training runs (the trainer runs as a subprocess of the job worker) ----------------------
+# The command line that starts it; the run kind and its flags follow. E.g. another virtualenv's
+# "/opt/trainer/bin/python -m trainer", or "accelerate launch -m trainer" for several GPUs.
+LABELHUB_TRAINER_COMMAND = shlex.split(os.environ.get("LABELHUB_TRAINER_COMMAND", "")) or [sys.executable, "-m", "trainer"]
+# torch threads per trainer process (OMP/MKL_NUM_THREADS); 0: half the cores, at most 8.
+LABELHUB_TRAINER_THREADS = int(os.environ.get("LABELHUB_TRAINER_THREADS", "0"))
+# A cancelled run's trainer gets SIGTERM, then SIGKILL after this many seconds (PPO saves first).
+LABELHUB_RUN_CANCEL_GRACE_SECONDS = float(os.environ.get("LABELHUB_RUN_CANCEL_GRACE_SECONDS", "60"))
+# A running run whose job gave no sign of life for this long is marked failed.
+LABELHUB_RUN_LOST_AFTER_SECONDS = float(os.environ.get("LABELHUB_RUN_LOST_AFTER_SECONDS", "120"))
+# The tiny offline models' cache, passed to the trainer subprocess as LABELHUB_MODELS_DIR.
+LABELHUB_MODELS_DIR = Path(os.environ.get("LABELHUB_MODELS_DIR") or VAR_DIR / "models")
+
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -8,7 +8,6 @@ file. Other values (a hub name, a path a user typed) are shown as they were give
 
 from __future__ import annotations
 
-import os
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -18,8 +17,7 @@ MODELS_PREFIX = "models"
 
 
 def _roots() -> list[tuple[Path, str]]:
-    models = os.environ.get("LABELHUB_MODELS_DIR") or str(Path(settings.BASE_DIR) / "var" / "models")
-    return [(Path(settings.LABELHUB_DATA_DIR), ""), (Path(models), MODELS_PREFIX)]
+    return [(Path(settings.LABELHUB_DATA_DIR), ""), (Path(settings.LABELHUB_MODELS_DIR), MODELS_PREFIX)]
 
 
 def shown_path(value):

@@ -14,17 +14,42 @@ L2 = 0.01
 
 def fit(items: list, comparisons: list[tuple], *, reference=None, iterations: int = 50) -> dict:
     """``comparisons``: ``(winner, loser, weight)`` with weight 1 for a win, 0.5 for a tie."""
-    index = {item: i for i, item in enumerate(items)}
-    n = len(items)
-    if n == 0:
+    if not items:
         return {}
-    wins = np.zeros((n, n))
-    for winner, loser, weight in comparisons:
-        i, j = index[winner], index[loser]
-        wins[i, j] += weight
-        if weight < 1.0:  # a tie is half a win for each side
-            wins[j, i] += weight
-    strengths = dict(zip(items, _newton(wins, iterations).tolist(), strict=True))
+    return _fit_outcomes(items, Outcomes.of(items, comparisons), reference, iterations)
+
+
+class Outcomes:
+    """Comparisons as arrays: winner index, loser index, weight (one entry per comparison)."""
+
+    def __init__(self, winners: np.ndarray, losers: np.ndarray, weights: np.ndarray):
+        self.winners, self.losers, self.weights = winners, losers, weights
+
+    @classmethod
+    def of(cls, items: list, comparisons: list[tuple]) -> Outcomes:
+        index = {item: i for i, item in enumerate(items)}
+        winners = np.array([index[winner] for winner, _, _ in comparisons], dtype=np.intp)
+        losers = np.array([index[loser] for _, loser, _ in comparisons], dtype=np.intp)
+        return cls(winners, losers, np.array([weight for _, _, weight in comparisons], dtype=float))
+
+    def __len__(self) -> int:
+        return len(self.weights)
+
+    def __getitem__(self, picks: np.ndarray) -> Outcomes:
+        return Outcomes(self.winners[picks], self.losers[picks], self.weights[picks])
+
+    def wins(self, n: int) -> np.ndarray:
+        """wins[i, j]: i's wins over j, a tie counting half a win for each side. np.add.at adds
+        in the order of the comparisons, as a loop over them would."""
+        wins = np.zeros((n, n))
+        np.add.at(wins, (self.winners, self.losers), self.weights)
+        tie = self.weights < 1.0
+        np.add.at(wins, (self.losers[tie], self.winners[tie]), self.weights[tie])
+        return wins
+
+
+def _fit_outcomes(items: list, outcomes: Outcomes, reference, iterations: int = 50) -> dict:
+    strengths = dict(zip(items, _newton(outcomes.wins(len(items)), iterations).tolist(), strict=True))
     return _recentre(strengths, reference) if reference is not None else strengths
 
 
@@ -55,11 +80,12 @@ def bootstrap(items: list, comparisons: list[tuple], *, reference=None, rounds: 
     point = fit(items, comparisons, reference=reference)
     if not comparisons:
         return {item: (point[item], point[item], point[item]) for item in items}
+    outcomes = Outcomes.of(items, comparisons)
     rng = np.random.default_rng(seed)
     samples = {item: [] for item in items}
     for _ in range(rounds):
         picks = rng.integers(0, len(comparisons), len(comparisons))
-        strengths = fit(items, [comparisons[i] for i in picks], reference=reference)
+        strengths = _fit_outcomes(items, outcomes[picks], reference)
         for item in items:
             samples[item].append(strengths[item])
     tail = (1 - level) / 2 * 100

@@ -13,16 +13,24 @@ override and a note (recorded as a :class:`Promotion`).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Count, Max, Sum
 
 from labelhub.campaigns.models import Campaign, Completion, Policy
 from labelhub.feedback import bradley_terry
 from labelhub.feedback import pairs as pairs_lib
 from labelhub.feedback.models import Promotion
 from labelhub.labeling.models import Judgment
+
+# Cached figures are keyed by the data they come from, so they never go stale; the timeout
+# only lets the keys of past states leave the cache.
+CACHE_SECONDS = 24 * 3600
 
 
 @dataclass
@@ -84,30 +92,110 @@ def policy_comparisons(*, campaign: Campaign) -> list[tuple[int, int, float]]:
 
 
 def leaderboard(*, campaign: Campaign, reference: Policy | None = None, rounds: int = 200, seed: int = 0) -> Leaderboard:
-    comparisons = policy_comparisons(campaign=campaign)
-    involved = {p for a, b, _ in comparisons for p in (a, b)}
-    policies = {p.id: p for p in Policy.objects.filter(campaign=campaign, id__in=involved)}
+    """The standings, read from the cache while the campaign's comparisons are unchanged.
+
+    The figures (tallies and the bootstrap fit) are cached under the campaign's
+    :func:`comparison_state` and the fit's parameters, so a new or deleted judgment makes new
+    keys; the policies (names, guards, which is best, hence the default reference) and the
+    promotions are read fresh on every call. Figures are stored only when the state read
+    before computing them is still the state afterwards, so a judgment that arrives in
+    between never ends up under the key of the state without it.
+    """
+    state = comparison_state(campaign=campaign)
+
+    @functools.cache
+    def comparisons() -> list[tuple[int, int, float]]:
+        return policy_comparisons(campaign=campaign)
+
+    def unchanged() -> bool:  # nothing was judged or deleted while the figures were computed
+        return comparison_state(campaign=campaign) == state
+
+    tally = _cached(("tally", state), lambda: Tally.of(comparisons()), store_if=unchanged)
+    policies = {p.id: p for p in Policy.objects.filter(campaign=campaign, id__in=tally.involved).select_related("parent")}
     if reference is None or reference.id not in policies:
         reference = _default_reference(campaign, policies)
     ids = sorted(policies)
     if reference is not None:
         ids.remove(reference.id)
         ids.insert(0, reference.id)
-    fitted = bradley_terry.bootstrap(ids, comparisons, reference=reference.id if reference else None, rounds=rounds, seed=seed)
-    games, wins = defaultdict(lambda: defaultdict(float)), defaultdict(lambda: defaultdict(float))
-    for a, b, w in comparisons:
-        games[a][b] += 1
-        games[b][a] += 1
-        wins[a][b] += w
-        if w < 1:
-            wins[b][a] += w
+    fitted = _cached(("fit", state, tuple(ids), rounds, seed), lambda: bradley_terry.bootstrap(
+        ids, comparisons(), reference=reference.id if reference else None, rounds=rounds, seed=seed), store_if=unchanged)
     standings = sorted(
-        (Standing(policies[i], *fitted[i], comparisons=int(sum(games[i].values())), wins=sum(wins[i].values())) for i in ids),
+        (Standing(policies[i], *fitted[i], comparisons=tally.games_of(i), wins=tally.wins_of(i)) for i in ids),
         key=lambda s: -s.strength,
     )
-    win_rates = {a: {b: (wins[a][b] / games[a][b] if games[a][b] else None) for b in ids} for a in ids}
-    return Leaderboard(reference, standings, win_rates, {a: {b: int(games[a][b]) for b in ids} for a in ids},
-                       len(comparisons), promotion_overrides(campaign=campaign))
+    return Leaderboard(reference, standings, {a: {b: tally.win_rate(a, b) for b in ids} for a in ids},
+                       {a: {b: tally.games_between(a, b) for b in ids} for a in ids},
+                       tally.comparisons, promotion_overrides(campaign=campaign))
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Games and wins between each pair of policies (ties count half a win each way)."""
+
+    comparisons: int
+    involved: tuple[int, ...]
+    games: dict[int, dict[int, float]]
+    wins: dict[int, dict[int, float]]
+
+    @classmethod
+    def of(cls, comparisons: list[tuple[int, int, float]]) -> Tally:
+        games, wins = defaultdict(lambda: defaultdict(float)), defaultdict(lambda: defaultdict(float))
+        for a, b, w in comparisons:
+            games[a][b] += 1
+            games[b][a] += 1
+            wins[a][b] += w
+            if w < 1:
+                wins[b][a] += w
+        involved = tuple(sorted({p for a, b, _ in comparisons for p in (a, b)}))
+        return cls(len(comparisons), involved, _plain(games), _plain(wins))
+
+    def games_of(self, policy: int) -> int:
+        return int(sum(self.games.get(policy, {}).values()))
+
+    def wins_of(self, policy: int) -> float:
+        return sum(self.wins.get(policy, {}).values())
+
+    def games_between(self, a: int, b: int) -> int:
+        return int(self.games.get(a, {}).get(b, 0.0))
+
+    def win_rate(self, a: int, b: int) -> float | None:
+        games = self.games.get(a, {}).get(b, 0.0)
+        return self.wins.get(a, {}).get(b, 0.0) / games if games else None
+
+
+def _plain(table: defaultdict) -> dict[int, dict[int, float]]:
+    """A nested defaultdict as plain dicts in the same order (picklable, and sums add in the same order)."""
+    return {a: dict(row) for a, row in table.items()}
+
+
+def comparison_state(*, campaign: Campaign) -> tuple:
+    """A few numbers that change whenever the campaign's comparisons may have changed.
+
+    Judgments are append-only (a correction is a new row) and ids are never reused, so the
+    count, the sum and the largest id of the campaign's judgments change with every
+    judgment added or deleted (the sum also tells apart two deletions from one state, as a
+    rolled-back one and a later one); the newest ``created_at`` and the campaign's own tell
+    a database restored or rebuilt under the same ids apart. Completions need no numbers of
+    their own: a judged completion is in its task (which protects it from deletion) and
+    keeps its policy, and a new one changes nothing until it is judged.
+    """
+    judgments = Judgment.objects.filter(campaign=campaign).aggregate(
+        n=Count("id"), total=Sum("id"), last=Max("id"), at=Max("created_at"))
+    return (campaign.pk, campaign.created_at.isoformat(), judgments["n"], judgments["total"], judgments["last"],
+            judgments["at"].isoformat() if judgments["at"] else None)
+
+
+def _cached(key: tuple, compute, *, store_if):
+    """``compute()``, kept in Django's cache under ``key`` (a tuple of plain values) when
+    ``store_if()`` still holds after computing it."""
+    name = "leaderboard:" + hashlib.sha256(repr(key).encode()).hexdigest()
+    value = cache.get(name)
+    if value is None:
+        value = compute()
+        if store_if():
+            cache.set(name, value, CACHE_SECONDS)
+    return value
 
 
 def promotion_overrides(*, campaign: Campaign) -> dict[int, Promotion]:

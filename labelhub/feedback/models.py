@@ -29,7 +29,7 @@ class Snapshot(models.Model):
     filters = models.JSONField(default=dict, blank=True, help_text='{"since", "until", "labelers", "exclude_flagged", "split"}')
     strength_margins = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=16, choices=State, default=State.BUILDING)
-    path = models.CharField(max_length=500, blank=True, help_text="Folder with data.jsonl and dataset/.")
+    path = models.CharField(max_length=500, blank=True, help_text="Folder with data.jsonl.")
     judgment_count = models.PositiveIntegerField(default=0)
     row_count = models.PositiveIntegerField(default=0)
     content_hash = models.CharField(max_length=64, blank=True)
@@ -47,10 +47,6 @@ class Snapshot(models.Model):
     @property
     def jsonl_path(self) -> str:
         return f"{self.path}/data.jsonl"
-
-    @property
-    def dataset_path(self) -> str:
-        return f"{self.path}/dataset"
 
 
 class Promotion(models.Model):

@@ -1,4 +1,4 @@
-"""Snapshots (judgments → a TRL-ready dataset on disk) and imports of pre-judged pairs."""
+"""Snapshots (judgments → a TRL-ready JSONL file on disk) and imports of pre-judged pairs."""
 
 from __future__ import annotations
 
@@ -76,7 +76,10 @@ def _filter_errors(filters: dict) -> dict[str, str]:
 
 
 def snapshot_build(*, snapshot_id: int) -> Snapshot:
-    """Write ``data.jsonl`` and a ``datasets`` directory, streaming tasks in batches."""
+    """Write ``data.jsonl``, streaming tasks in batches.
+
+    JSONL is the whole snapshot: the trainer reads it (``trainer.data.read_rows``) and so does
+    ``datasets.load_dataset("json", data_files=...)``; the web tier needs no training library."""
     snapshot = Snapshot.objects.select_related("campaign").get(pk=snapshot_id)
     folder = Path(snapshot.path)
     folder.mkdir(parents=True, exist_ok=True)
@@ -90,7 +93,6 @@ def snapshot_build(*, snapshot_id: int) -> Snapshot:
                     out.write(line)
                     digest.update(line.encode())
                     rows += 1
-        _write_dataset_dir(folder, rows)
     except Exception as exc:
         logger.exception("snapshot %s failed", snapshot.pk)
         Snapshot.objects.filter(pk=snapshot.pk).update(state=Snapshot.State.FAILED, error=str(exc)[:2000])
@@ -100,15 +102,6 @@ def snapshot_build(*, snapshot_id: int) -> Snapshot:
     )
     snapshot.refresh_from_db()
     return snapshot
-
-
-def _write_dataset_dir(folder: Path, rows: int) -> None:
-    import datasets
-
-    if rows == 0:
-        datasets.Dataset.from_dict({}).save_to_disk(str(folder / "dataset"))
-        return
-    datasets.Dataset.from_json(str(folder / "data.jsonl"), cache_dir=str(folder / ".cache")).save_to_disk(str(folder / "dataset"))
 
 
 def _judgments(snapshot: Snapshot):

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -34,22 +33,23 @@ CONFIG_FILE = "trainer-config.json"  # ours; the trainer writes the resolved con
 
 def trainer_command() -> list[str]:
     """How the trainer is started (``LABELHUB_TRAINER_COMMAND`` may put e.g. accelerate first)."""
-    return list(getattr(settings, "LABELHUB_TRAINER_COMMAND", None) or [sys.executable, "-m", "trainer"])
+    return list(settings.LABELHUB_TRAINER_COMMAND)
 
 
 def cancel_grace_seconds() -> float:
     """How long a SIGTERM'd trainer may take (PPO finishes its step and saves) before SIGKILL."""
-    return float(getattr(settings, "LABELHUB_RUN_CANCEL_GRACE_SECONDS", 60))
+    return float(settings.LABELHUB_RUN_CANCEL_GRACE_SECONDS)
 
 
 def trainer_env() -> dict[str, str]:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    threads = int(getattr(settings, "LABELHUB_TRAINER_THREADS", 0)) or max(1, min(cores // 2, 8))
+    threads = int(settings.LABELHUB_TRAINER_THREADS) or max(1, min(cores // 2, 8))
     env = dict(os.environ)
     env.setdefault("HF_HUB_OFFLINE", "1")
     env |= {
         "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1",
         "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+        "LABELHUB_MODELS_DIR": str(settings.LABELHUB_MODELS_DIR),
     }
     return env
 

@@ -44,7 +44,7 @@ def runs_dir() -> Path:
 
 def lost_after() -> timedelta:
     """A running run whose job gave no sign of life for this long is taken for lost."""
-    return timedelta(seconds=getattr(settings, "LABELHUB_RUN_LOST_AFTER_SECONDS", 120))
+    return timedelta(seconds=settings.LABELHUB_RUN_LOST_AFTER_SECONDS)
 
 
 # --- create and cancel ------------------------------------------------------------------------

@@ -54,8 +54,8 @@ async def test_it_streams_files_in_chunks_without_reading_them_whole():
     from asgiref.testing import ApplicationCommunicator
     from django.conf import settings
 
-    path = settings.BASE_DIR / "frontend" / "node_modules" / "chart.js" / "dist" / "chart.umd.js"  # ~200 KiB
-    scope = {"type": "http", "method": "GET", "path": "/static/vendor/chart.js/chart.umd.js", "query_string": b"",
+    path = settings.BASE_DIR / "frontend" / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"  # ~200 KiB
+    scope = {"type": "http", "method": "GET", "path": "/static/vendor/chart.js/chart.umd.min.js", "query_string": b"",
              "headers": [(b"host", b"127.0.0.1")], "http_version": "1.1", "scheme": "http",
              "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1234)}
     with warnings.catch_warnings(record=True) as caught:

@@ -1,4 +1,6 @@
-"""A snapshot is real training data: datasets reads it and a tiny reward model learns from it."""
+"""A snapshot is real training data: datasets reads its JSONL and a tiny reward model learns from it."""
+
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +20,7 @@ def test_it_loads_with_datasets_and_trains_a_tiny_reward_model(judged_campaign, 
     loaded = datasets.load_dataset("json", data_files=snapshot.jsonl_path, split="train", cache_dir=str(tmp_path / "hf"))
     assert loaded.num_rows == 360
     assert {"prompt", "chosen", "rejected"} <= set(loaded.column_names)
-    assert datasets.load_from_disk(snapshot.dataset_path).num_rows == 360
+    assert sorted(p.name for p in Path(snapshot.path).iterdir()) == ["data.jsonl"]
 
     ensure_tiny_models()
     result = run(RewardConfig(out=str(tmp_path / "rm"), data=snapshot.jsonl_path, epochs=2, eval_fraction=0.2,

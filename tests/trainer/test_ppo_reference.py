@@ -15,7 +15,6 @@ def test_it_gives_the_base_logits_with_adapters_disabled_and_keeps_the_value_ada
         VALUE,
         ValueHead,
         add_adapters,
-        reference,
         response_logits,
         response_values,
     )
@@ -24,7 +23,8 @@ def test_it_gives_the_base_logits_with_adapters_disabled_and_keeps_the_value_ada
     tokenizer = load_tokenizer(ref)
     base = load_causal_lm(ref).eval()
     torch.manual_seed(0)
-    model = add_adapters(load_causal_lm(ref), lora_config(LoraFields(), "CAUSAL_LM")).eval()
+    adapters = add_adapters(load_causal_lm(ref), lora_config(LoraFields(), "CAUSAL_LM"))
+    model = adapters.model.eval()
     with torch.no_grad():  # trained-looking adapters: LoRA B starts at zero, so perturb both
         for name, param in model.named_parameters():
             if "lora_B" in name:
@@ -37,14 +37,14 @@ def test_it_gives_the_base_logits_with_adapters_disabled_and_keeps_the_value_ada
     with torch.no_grad():
         expected = response_logits(base, ids, mask, 1, 1.0)
         policy = response_logits(model, ids, mask, 1, 1.0)
-        with reference(model):
+        with adapters.reference():
             reference_logits = response_logits(model, ids, mask, 1, 1.0)
-        values = response_values(model, head, ids, mask, 1)
+        values = response_values(adapters, head, ids, mask, 1)
         for name, param in model.named_parameters():
             if f".{VALUE}." in name:
                 param.mul_(3.0)  # a different value adapter...
         policy_again = response_logits(model, ids, mask, 1, 1.0)
-        values_again = response_values(model, head, ids, mask, 1)
+        values_again = response_values(adapters, head, ids, mask, 1)
 
     assert torch.allclose(reference_logits, expected, atol=1e-6)
     assert not torch.allclose(policy, expected, atol=1e-3)  # the policy adapter does change the logits

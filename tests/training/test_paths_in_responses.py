@@ -10,9 +10,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def data_dir(settings, tmp_path, monkeypatch):
+def data_dir(settings, tmp_path):
     settings.LABELHUB_DATA_DIR = tmp_path / "data"
-    monkeypatch.setenv("LABELHUB_MODELS_DIR", str(tmp_path / "models"))
+    settings.LABELHUB_MODELS_DIR = tmp_path / "models"
     (tmp_path / "data" / "runs" / "7" / "adapter").mkdir(parents=True)
     (tmp_path / "models" / "tiny-abc").mkdir(parents=True)
     return tmp_path

@@ -25,7 +25,7 @@ EXIT_HINT = "rerun the same command with --resume true to continue"
 
 def run(cfg: PPOConfig) -> RunResult:
     check(cfg)
-    auto_threads = cfg.threads == 0  # resolved by open_run for training; generation then uses 1 on CPU
+    threads = Threads.plan(cfg.threads, cfg.device)
     with open_run("ppo", cfg) as folder, cancel_on_sigterm() as cancel:
         import torch
 
@@ -43,22 +43,23 @@ def run(cfg: PPOConfig) -> RunResult:
         from trainer.ppo.rewards import RewardSources, ScoreNormalizer, shape_scores
         from trainer.ppo.rollout import prompt_indices, sample, step_seed
         from trainer.ppo.update import prepare, update
-        from trainer.ppo.value import POLICY, VALUE, ValueHead, add_adapters, trainable_parameters
+        from trainer.ppo.value import POLICY, VALUE, ValueHead, add_adapters
 
         # Data: the prompts, rendered as `trainer generate` renders them.
-        ref = resolve_model(cfg.model, cfg.adapter)
-        tokenizer = load_tokenizer(ref)
+        start_ref = resolve_model(cfg.model, cfg.adapter)  # the model asked for, maybe with a starting adapter
+        tokenizer = load_tokenizer(start_ref)
         rows = load_prompts(cfg.prompts)
         texts = render_all(tokenizer, [r["prompt"] for r in rows], cfg)
 
-        # Models: one base; a policy adapter and a value adapter + head on it.
-        adapter_start = ref.adapter
-        base, ref = load_base(ref, cfg, folder, tokenizer)
-        model = add_adapters(base, lora_config(cfg, "CAUSAL_LM"))
+        # Models: one base (the starting adapter merged in); a policy adapter and a value
+        # adapter + head on it; the reference is that base with the adapters disabled.
+        base, base_ref = load_base(start_ref, cfg, folder, tokenizer)
+        adapters = add_adapters(base, lora_config(cfg, "CAUSAL_LM"))
+        model = adapters.model
         model.eval()  # dropout off throughout: log-prob ratios must compare like with like
         torch.manual_seed(cfg.seed)
         head = ValueHead(model.config.hidden_size).to(cfg.device)
-        named = trainable_parameters(model)
+        named = list(adapters.trainable)
         params = [p for _, p in named] + list(head.parameters())
         optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, eps=cfg.adam_eps)
         schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -105,7 +106,7 @@ def run(cfg: PPOConfig) -> RunResult:
             _replay_metrics(folder, saved["metrics_lines"])
         _keep_samples(folder, start)
         folder.resolve(
-            base=ref.base, adapter_start=adapter_start, prompts=len(rows),
+            base=base_ref.base, adapter_start=start_ref.adapter, prompts=len(rows),
             reward_sources=rewards.names, reward_weights=rewards.weights, resumed_from_step=start or None,
             params_total=count_parameters(model)["params_total"] + sum(p.numel() for p in head.parameters()),
             params_policy_adapter=sum(p.numel() for n, p in named if f".{POLICY}." in n),
@@ -121,7 +122,7 @@ def run(cfg: PPOConfig) -> RunResult:
             step += 1
             t0 = _clock(cfg.device)
             idx = prompt_indices(len(rows), cfg.batch_size, step, cfg.seed)
-            with generation_threads(cfg, auto_threads):
+            with threads.for_sampling():
                 rollout = sample(model, tokenizer, [texts[i] for i in idx], cfg, step_seed(cfg.seed, step), cfg.device)
             t1 = _clock(cfg.device)
 
@@ -133,10 +134,10 @@ def run(cfg: PPOConfig) -> RunResult:
             t2 = _clock(cfg.device)
 
             kl_coef = kl_ctl.value
-            batch, objective = prepare(model, head, rollout, scores, kl_coef, cfg)
+            batch, objective = prepare(adapters, head, rollout, scores, kl_coef, cfg)
             t3 = _clock(cfg.device)
             gen = torch.Generator().manual_seed(step_seed(cfg.seed, step, salt=2))
-            stats = update(model, head, optimizer, params, batch, rollout.start, cfg, gen)
+            stats = update(adapters, head, optimizer, params, batch, rollout.start, cfg, gen)
             lr = schedule.get_last_lr()[0]
             schedule.step()
             kl_ctl.update(objective["objective/kl"], cfg.batch_size)
@@ -170,51 +171,70 @@ def run(cfg: PPOConfig) -> RunResult:
             saved_at = checkpoint(step)
 
         # The policy adapter (the new policy version) and the summary.
-        save_model(folder, model, tokenizer, ref, kind="causal-lm")
+        save_model(folder, model, tokenizer, base_ref, kind="causal-lm")
         guards = None
         if not cancel.requested:
-            with generation_threads(cfg, auto_threads):
+            with threads.for_sampling():
                 guards = _guards(model, tokenizer, [r["prompt"] for r in rows], cfg)
         summary = _summary(folder, last, completions, kl_ctl.value, step, guards)
         if cancel.requested:
             summary |= {"status": "cancelled", "cancelled_at_step": step, "resume": EXIT_HINT}
         return folder.finish(
             **summary,
-            adapter=str(folder.artifact("adapter")), base=ref.base_name,
-            reference="starting adapter merged into the base (adapters disabled)" if adapter_start else "base (adapters disabled)",
+            adapter=str(folder.artifact("adapter")), base=base_ref.base_name,
+            reference="starting adapter merged into the base (adapters disabled)" if start_ref.adapter else "base (adapters disabled)",
             value_model="own LoRA adapter + linear head on the shared base",
             checkpoint=str(saved_at),
         )
 
 
-def load_base(ref, cfg: PPOConfig, folder: RunFolder, tokenizer):
-    """The base weights as a plain causal LM. A starting adapter (an SFT run) is merged in
-    and the merged model saved in RUN_DIR/base, so the saved PPO adapter has a base to load on."""
+def load_base(start_ref, cfg: PPOConfig, folder: RunFolder, tokenizer):
+    """(the base weights as a plain causal LM, the reference to them). A starting adapter (an
+    SFT run) is merged in and the merged model saved in RUN_DIR/base, so the saved PPO
+    adapter has a base to load on."""
     from trainer.models import ModelRef, load_causal_lm
 
-    if ref.adapter is None:
-        return load_causal_lm(ref, cfg.device), ref
-    merged = load_causal_lm(ref, cfg.device).merge_and_unload()
+    if start_ref.adapter is None:
+        return load_causal_lm(start_ref, cfg.device), start_ref
+    merged = load_causal_lm(start_ref, cfg.device).merge_and_unload()
     path = folder.artifact("base")
     merged.save_pretrained(path)
     tokenizer.save_pretrained(path)
-    return merged, ModelRef(ref.spec, str(path.resolve()), None, str(path.resolve()), base_name=str(path.resolve()))
+    return merged, ModelRef(start_ref.spec, str(path.resolve()), None, str(path.resolve()), base_name=str(path.resolve()))
 
 
-@contextmanager
-def generation_threads(cfg: PPOConfig, auto: bool) -> Iterator[None]:
-    """With threads: 0 on a CPU, sample on one torch thread (the trainer's rule for generation)
-    and train on the threads open_run picked (1 on <= 2 cores, else half the cores, at most 8)."""
-    from trainer.runtime import set_threads
+@dataclasses.dataclass(frozen=True)
+class Threads:
+    """Torch CPU threads for training and for sampling.
 
-    if not (auto and cfg.device.startswith("cpu")) or cfg.threads == 1:
-        yield
-        return
-    set_threads(1)
-    try:
-        yield
-    finally:
-        set_threads(cfg.threads)
+    With ``threads: 0`` on a CPU the trainer samples on one thread (its rule for generation)
+    and trains on what :func:`trainer.runtime.pick_threads` picks (1 on <= 2 cores, else
+    half the cores, at most 8): the number ``open_run`` sets. Otherwise both are the same."""
+
+    training: int
+    sampling: int
+
+    @classmethod
+    def plan(cls, threads: int, device: str) -> Threads:
+        """From the config's ``threads`` and ``device`` as given (0 and "auto" mean: pick)."""
+        from trainer.runtime import pick_device, pick_threads
+
+        device = pick_device(device)
+        return cls(pick_threads(threads, device), pick_threads(threads, device, generating=True))
+
+    @contextmanager
+    def for_sampling(self) -> Iterator[None]:
+        """The block on the sampling threads, then back on the training threads."""
+        from trainer.runtime import set_threads
+
+        if self.sampling == self.training:
+            yield
+            return
+        set_threads(self.sampling)
+        try:
+            yield
+        finally:
+            set_threads(self.training)
 
 
 def _config(cfg: PPOConfig) -> dict[str, Any]:

@@ -26,44 +26,65 @@ import torch
 from trainer.ppo.gae import gae, masked_mean, masked_whiten
 from trainer.ppo.kl import kl_penalty
 from trainer.ppo.rollout import Rollout
-from trainer.ppo.value import logprobs_and_entropy, reference, response_logits, response_values
+from trainer.ppo.value import Adapters, logprobs_and_entropy, response_logits, response_values
+
+
+def per_response(x: torch.Tensor) -> torch.Tensor:
+    """Summed over each response's tokens: [B, T] → [B]."""
+    return x.sum(1)
+
+
+def in_order(n: int, size: int, device) -> tuple[torch.Tensor, ...]:
+    """Row indices 0 … n − 1 in consecutive groups of `size`."""
+    return torch.arange(n, device=device).split(size)
+
+
+def shuffled(n: int, size: int, device, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """Row indices 0 … n − 1, shuffled with `generator` (on the CPU), in groups of `size`."""
+    return torch.randperm(n, generator=generator).to(device).split(size)
+
+
+def add_at_last_token(rewards: torch.Tensor, response_mask: torch.Tensor, scores: torch.Tensor) -> None:
+    """Add each response's score to its last kept token (its EOS, or the last one when cut off)."""
+    rows = torch.arange(len(rewards), device=rewards.device)
+    last_kept = per_response(response_mask) - 1
+    rewards[rows, last_kept] += scores
 
 
 @torch.no_grad()
-def prepare(model, head, rollout: Rollout, scores: torch.Tensor, kl_coef: float, cfg: Any):
+def prepare(adapters: Adapters, head, rollout: Rollout, scores: torch.Tensor, kl_coef: float, cfg: Any):
     """(tensors for `update`, the step's objective/* metrics)."""
+    model = adapters.model
     ids, mask, start, rmask = rollout.ids, rollout.mask, rollout.start, rollout.response_mask
     logps, ref_logps, values = [], [], []
-    for chunk in torch.arange(len(ids), device=ids.device).split(cfg.minibatch_size):
-        tokens = rollout.response_ids[chunk]
-        logits = response_logits(model, ids[chunk], mask[chunk], start, cfg.temperature)
+    for rows in in_order(len(ids), cfg.minibatch_size, ids.device):
+        tokens = rollout.response_ids[rows]
+        logits = response_logits(model, ids[rows], mask[rows], start, cfg.temperature)
         logps.append(logprobs_and_entropy(logits, tokens)[0])
-        with reference(model):
-            ref_logits = response_logits(model, ids[chunk], mask[chunk], start, cfg.temperature)
+        with adapters.reference():
+            ref_logits = response_logits(model, ids[rows], mask[rows], start, cfg.temperature)
         ref_logps.append(logprobs_and_entropy(ref_logits, tokens)[0])
-        values.append(response_values(model, head, ids[chunk], mask[chunk], start))
+        values.append(response_values(adapters, head, ids[rows], mask[rows], start))
     logp, ref_logp, value = torch.cat(logps), torch.cat(ref_logps), torch.cat(values)
 
     maskf = rmask.float()
     kl = kl_penalty(logp, ref_logp, cfg.kl_estimator) * maskf
     non_score = -kl_coef * kl
     rewards = non_score.clone()
-    last = rmask.sum(1) - 1
-    rewards[torch.arange(len(ids), device=ids.device), last] += scores
+    add_at_last_token(rewards, rmask, scores)
     if cfg.whiten_rewards:
         rewards = masked_whiten(rewards, rmask, shift_mean=False) * maskf
     advantages, returns = gae(rewards, value, rmask, cfg.gamma, cfg.lam)
     if cfg.whiten_advantages:
         advantages = masked_whiten(advantages, rmask) * maskf
 
-    seq_kl = kl.sum(1)
     metrics = {
-        "objective/kl": seq_kl.mean(),
-        "objective/kl_k1": (kl_penalty(logp, ref_logp, "k1") * maskf).sum(1).mean(),
-        "objective/kl_k3": (kl_penalty(logp, ref_logp, "k3") * maskf).sum(1).mean(),
-        "objective/entropy": (-logp * maskf).sum(1).mean(),
-        "objective/non_score_reward": non_score.sum(1).mean(),
-        "objective/rlhf_reward": (scores + non_score.sum(1)).mean(),
+        "objective/kl": per_response(kl).mean(),
+        "objective/kl_k1": per_response(kl_penalty(logp, ref_logp, "k1") * maskf).mean(),
+        "objective/kl_k3": per_response(kl_penalty(logp, ref_logp, "k3") * maskf).mean(),
+        "objective/entropy": per_response(-logp * maskf).mean(),
+        "objective/non_score_reward": per_response(non_score).mean(),
+        "objective/rlhf_reward": (scores + per_response(non_score)).mean(),
         "objective/scores": scores.mean(),
         "val/values_mean": masked_mean(value, rmask),
         "val/returns_mean": masked_mean(returns, rmask),
@@ -99,16 +120,16 @@ def ppo_losses(logp, entropy, vpred, mb: dict[str, torch.Tensor], cfg: Any) -> d
     }
 
 
-def update(model, head, optimizer, params, batch: dict[str, torch.Tensor], start: int, cfg: Any, generator) -> dict[str, float]:
+def update(adapters: Adapters, head, optimizer, params, batch: dict[str, torch.Tensor], start: int, cfg: Any,
+           generator) -> dict[str, float]:
     """ppo_epochs × (batch / minibatch_size) optimizer steps; the mean of each diagnostic."""
     stats: dict[str, list[float]] = defaultdict(list)
-    n = len(batch["ids"])
     for _ in range(cfg.ppo_epochs):
-        for idx in torch.randperm(n, generator=generator).to(batch["ids"].device).split(cfg.minibatch_size):
-            mb = {k: v[idx] for k, v in batch.items()}
-            logits = response_logits(model, mb["ids"], mb["mask"], start, cfg.temperature)
+        for rows in shuffled(len(batch["ids"]), cfg.minibatch_size, batch["ids"].device, generator):
+            mb = {k: v[rows] for k, v in batch.items()}
+            logits = response_logits(adapters.model, mb["ids"], mb["mask"], start, cfg.temperature)
             logp, entropy = logprobs_and_entropy(logits, mb["response_ids"])
-            vpred = response_values(model, head, mb["ids"], mb["mask"], start)
+            vpred = response_values(adapters, head, mb["ids"], mb["mask"], start)
             losses = ppo_losses(logp, entropy, vpred, mb, cfg)
             optimizer.zero_grad(set_to_none=True)
             losses["loss"].backward()
