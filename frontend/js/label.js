@@ -352,10 +352,10 @@ function editAsBetterAnswer(view, id) {
 function missing(view) {
   if (view.kind === "rank" && !view.ranking.isComplete()) {
     const left = view.ranking.pool.map((id) => view.labels.get(id)).join(", ");
-    return { ranking: `rank every response — not ranked yet: ${left} (press their numbers or drag them)` };
+    return [{ field: "ranking", message: `rank every response — not ranked yet: ${left} (press their numbers or drag them)` }];
   }
   if (view.kind === "pairwise" && !view.strength) {
-    return { strength: "choose which response is better: keys 1–7, or 0 when both are bad" };
+    return [{ field: "strength", message: "choose which response is better: keys 1–7, or 0 when both are bad" }];
   }
   return null;
 }
@@ -439,7 +439,9 @@ function finish(view, action, { status, data }) {
   }
   setBusy(false);
   if (status === 400) {
-    showErrors(view, data?.errors || { detail: data?.detail || "The server refused this answer." });
+    // the API's error shape: {detail, code, errors: [{field, message}]} (docs/api.md)
+    showErrors(view, data?.errors?.length ? data.errors
+      : [{ field: null, message: data?.detail || "The server refused this answer." }]);
     select(view, view.selected);
     return;
   }
@@ -488,6 +490,7 @@ function setBusy(busy) {
 // --- messages ---------------------------------------------------------------------------------
 
 function describeField(view, field) {
+  if (!field) return "";
   const [name, id, axis] = field.split(".");
   const label = view.labels.get(Number(id));
   const names = {
@@ -503,12 +506,13 @@ function describeField(view, field) {
 function showErrors(view, errors) {
   const box = $("#answer-errors");
   if (!box) return;
-  fill(box, h("ul", {}, Object.entries(errors).map(([field, message]) => {
+  fill(box, h("ul", {}, errors.map(({ field, message }) => {
     const name = describeField(view, field);
     return h("li", {}, name ? `${name}: ${message}` : message);
   })));
+  const fields = errors.map((e) => e.field || "");
   for (const fieldset of els.task.querySelectorAll(".rating")) {
-    const invalid = Object.keys(errors).some((f) => f.startsWith(`ratings.${fieldset.dataset.id}`)
+    const invalid = fields.some((f) => f.startsWith(`ratings.${fieldset.dataset.id}`)
       && (f.split(".").length < 3 || f.endsWith(`.${fieldset.dataset.axis}`)));
     fieldset.classList.toggle("invalid", invalid);
     fieldset.toggleAttribute("aria-invalid", invalid);

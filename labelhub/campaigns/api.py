@@ -4,8 +4,6 @@ from django.db.models import ProtectedError
 from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import APIException
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -17,21 +15,16 @@ from labelhub.campaigns.selectors import CONTENT_READERS
 from labelhub.campaigns.serializers import (
     CampaignSerializer,
     CompletionSerializer,
-    ImportErrorSerializer,
     ImportResultSerializer,
     ImportUploadSerializer,
     MembershipSerializer,
     PolicySerializer,
     PromptSerializer,
 )
+from labelhub.core.errors import BadRequest, Conflict
+from labelhub.core.inputs import FormParser, MultiPartParser, query_int, query_text
 
 LEAD = {Role.LEAD}
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the resource."
-    default_code = "conflict"
 
 
 def delete_unless_protected(delete, what: str) -> None:
@@ -149,7 +142,7 @@ class PromptViewSet(
     def campaign_queryset(self):
         params = self.request.query_params
         return selectors.prompt_list(
-            campaign=self._campaign, split=params.get("split"), search=params.get("search")
+            campaign=self._campaign, split=query_text(params, "split"), search=query_text(params, "search")
         )
 
     def perform_destroy(self, instance):
@@ -184,8 +177,8 @@ class CompletionViewSet(
         params = self.request.query_params
         return selectors.completion_list(
             campaign=self._campaign,
-            prompt_id=_int_or_none(params.get("prompt")),
-            policy_id=_int_or_none(params.get("policy")),
+            prompt_id=query_int(params, "prompt"),
+            policy_id=query_int(params, "policy"),
         )
 
     def perform_create(self, serializer):
@@ -203,26 +196,24 @@ class ImportViewSet(CampaignChildViewSet):
         request=ImportUploadSerializer,
         responses={
             201: ImportResultSerializer,
-            400: OpenApiResponse(ImportErrorSerializer(many=True), description="Nothing was written."),
+            400: OpenApiResponse(description="Nothing was written; each error names its line and field."),
         },
     )
     def create(self, request, campaign_slug=None):
-        serializer = ImportUploadSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        upload = serializer.validated_data["file"]
+        upload = upload_or_reject(ImportUploadSerializer(data=request.data))
         try:
             result = services.prompts_import_upload(campaign=self._campaign, user=request.user, upload=upload)
         except ImportRejected as rejected:
-            return Response(
-                {"detail": "Import rejected; nothing was written.",
-                 "errors": [e.as_dict() for e in rejected.errors]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            raise BadRequest(IMPORT_REJECTED, [e.as_dict() for e in rejected.errors]) from None
         return Response(result.as_dict(), status=status.HTTP_201_CREATED)
 
 
-def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
+IMPORT_REJECTED = "Import rejected; nothing was written."
+
+
+def upload_or_reject(serializer):
+    """The uploaded file, or a 400 in the import's shape (an empty or missing file too)."""
+    if not serializer.is_valid():
+        raise BadRequest(IMPORT_REJECTED, [{"line": None, "field": field, "message": str(message)}
+                                           for field, messages in serializer.errors.items() for message in messages])
+    return serializer.validated_data["file"]

@@ -12,6 +12,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef
 
+from labelhub.core.inputs import JSON_MAX_DEPTH, unstorable  # noqa: F401  (re-exported)
+
 
 def content_hash(value) -> str:
     """A stable sha256 of a prompt's text or chat messages (or any JSON value)."""
@@ -20,27 +22,6 @@ def content_hash(value) -> str:
     else:
         payload = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-#: Deeper JSON is refused: Python's json module cannot reliably encode it (RecursionError).
-JSON_MAX_DEPTH = 64
-
-
-def unstorable(value) -> str | None:
-    """Why PostgreSQL could not store this text or JSON value, or None if it can: the NUL
-    character (in text, values or keys), or nesting deeper than ``JSON_MAX_DEPTH``."""
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > JSON_MAX_DEPTH:
-            return f"is nested deeper than {JSON_MAX_DEPTH} levels"
-        if isinstance(item, str) and "\x00" in item:
-            return "contains the NUL character, which cannot be stored"
-        if isinstance(item, dict):
-            stack.extend((part, depth + 1) for pair in item.items() for part in pair)
-        elif isinstance(item, list):
-            stack.extend((part, depth + 1) for part in item)
-    return None
 
 
 class Role(models.TextChoices):

@@ -10,18 +10,9 @@ from labelhub.campaigns.models import (
     Prompt,
     Role,
     content_hash,
-    unstorable,
 )
-
-
-class JsonbField(serializers.JSONField):
-    """A JSON value PostgreSQL's jsonb can store: no NUL character, no absurd nesting."""
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if problem := unstorable(value):
-            raise serializers.ValidationError(f"The value {problem}.")
-        return value
+from labelhub.core.inputs import JsonbField
+from labelhub.core.paths import PathField
 
 
 class ModelSerializer(serializers.ModelSerializer):
@@ -128,7 +119,11 @@ class PromptSerializer(ModelSerializer):
 
 
 class PolicySerializer(ModelSerializer):
-    completion_count = serializers.IntegerField(read_only=True)
+    completion_count = serializers.IntegerField(read_only=True, default=0)  # a new policy has none
+    base_model = PathField(max_length=500, required=False, allow_blank=True,
+                           help_text="A model directory (models/<name> for the built-in tiny models) or a hub name.")
+    adapter_path = PathField(max_length=500, required=False, allow_blank=True,
+                             help_text="A LoRA adapter folder, relative to the data directory (runs/<id>/adapter).")
 
     class Meta:
         model = Policy
@@ -164,12 +159,6 @@ class PolicySerializer(ModelSerializer):
 
 class ImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="A .jsonl or .csv file of prompts (and completions).")
-
-
-class ImportErrorSerializer(serializers.Serializer):
-    line = serializers.IntegerField(allow_null=True)
-    field = serializers.CharField()
-    message = serializers.CharField()
 
 
 class ImportResultSerializer(serializers.Serializer):

@@ -3,6 +3,7 @@
 import os
 import shlex
 import sys
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
     "channels",
     "channels_postgres",
     "procrastinate.contrib.django",
+    "axes",
     "labelhub.accounts",
     "labelhub.campaigns",
     "labelhub.labeling",
@@ -80,7 +82,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # outermost: an error while showing an error still ends the request (labelhub/core/errors.py)
+    "labelhub.core.errors.LastResortMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "labelhub.core.inputs.StorableInputMiddleware",
+    "csp.middleware.CSPMiddleware",  # above WhiteNoise: static files get the header too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -88,6 +94,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout answer
 ]
 
 ROOT_URLCONF = "labelhub.config.urls"
@@ -163,11 +170,22 @@ else:
 AUTH_USER_MODEL = "accounts.User"
 # Django's model backend and database sessions, each request's lookups in one prepared
 # statement (labelhub/accounts/authentication.py)
-AUTHENTICATION_BACKENDS = ["labelhub.accounts.authentication.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses sign-ins while locked out
+    "labelhub.accounts.authentication.ModelBackend",
+]
 SESSION_ENGINE = "labelhub.accounts.authentication"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Password guessing (/login/, /api/auth/token/, /admin/login/; django-axes): after this many
+# failed sign-ins for one account, or from one address, within the lock-out time, that
+# account or address is refused until the time has passed since its last failure.
+AXES_FAILURE_LIMIT = int(os.environ.get("LABELHUB_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LABELHUB_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
+AXES_LOCKOUT_CALLABLE = "labelhub.accounts.lockout.locked_out"
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -178,7 +196,6 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- security (check --deploy is clean when DEBUG is off) -----------------------------------
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
@@ -186,6 +203,28 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Trust X-Forwarded-Proto only behind a proxy that sets it (and strips a client's own):
+# otherwise any client could claim https.
+LABELHUB_BEHIND_PROXY = env_bool("LABELHUB_BEHIND_PROXY", False)
+if LABELHUB_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Every response: scripts, styles and everything else from this origin only, no inline code
+# (django-csp). WebSockets are same-origin ('self' covers ws/wss in CSP 3).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "frame-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- i18n, static ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -229,16 +268,30 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # every error as {"detail", "code", "errors"} (docs/api.md); bodies refused at parse time
+    # when they hold text PostgreSQL cannot store (labelhub/core/inputs.py)
+    "EXCEPTION_HANDLER": "labelhub.core.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["labelhub.core.errors.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "labelhub.core.inputs.JSONParser",
+        "labelhub.core.inputs.FormParser",
+        "labelhub.core.inputs.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "LabelHub API",
     "DESCRIPTION": "Human-feedback campaigns, judgments, snapshots and training runs.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "labelhub.core.errors.schema_error_responses",
+    ],
     # several models have a "kind" field with different choices; name each enum
     "ENUM_NAME_OVERRIDES": {
         "TaskKindEnum": "labelhub.campaigns.models.Campaign.TaskKind",

@@ -1,9 +1,10 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from labelhub.accounts import api as accounts_api
+from labelhub.core.errors import json_error_view
 from labelhub.labeling import views as labeling_views
 
 api_patterns = [
@@ -13,9 +14,10 @@ api_patterns = [
     path("", include("labelhub.feedback.api_urls")),
     path("me/", accounts_api.me, name="api-me"),
     path("me/token/", accounts_api.rotate_token, name="api-token-rotate"),
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # signed-in users only; the page and its start-up script are separate files (no inline code: CSP)
+    path("docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),
 ]
 
 urlpatterns = [
@@ -28,3 +30,6 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = json_error_view(404, "not_found", "Not found.")
+handler500 = json_error_view(500, "server_error", "A server error occurred; it has been logged.")

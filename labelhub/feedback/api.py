@@ -6,13 +6,14 @@ from django.http import FileResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from labelhub.campaigns.api import CampaignChildViewSet
+from labelhub.campaigns.api import IMPORT_REJECTED, CampaignChildViewSet, upload_or_reject
 from labelhub.campaigns.imports import ImportRejected
 from labelhub.campaigns.models import Role
 from labelhub.campaigns.selectors import CONTENT_READERS
+from labelhub.core.errors import BadRequest, Conflict
+from labelhub.core.inputs import FormParser, MultiPartParser
 from labelhub.feedback import leaderboard as leaderboard_lib
 from labelhub.feedback import services
 from labelhub.feedback.imports import pairs_import
@@ -45,7 +46,7 @@ class SnapshotViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.Retrie
         try:
             snapshot = snapshot_create_and_queue(campaign=self._campaign, user=request.user, **options)
         except services.SnapshotInvalid as exc:
-            return Response({"detail": "Invalid snapshot options.", "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
+            raise BadRequest("Invalid snapshot options.", exc.errors) from None
         return Response(SnapshotSerializer(snapshot).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={(200, "application/jsonl"): bytes})
@@ -54,7 +55,7 @@ class SnapshotViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.Retrie
         """The snapshot's data.jsonl (TRL format with provenance columns)."""
         snapshot = self.get_object()
         if snapshot.state != Snapshot.State.READY:
-            return Response({"detail": f"The snapshot is {snapshot.state}."}, status=status.HTTP_409_CONFLICT)
+            raise Conflict(f"The snapshot is {snapshot.state}.")
         name = f"{self._campaign.slug}-v{snapshot.version}-{snapshot.kind}.jsonl"
         return FileResponse(open(snapshot.jsonl_path, "rb"), as_attachment=True, filename=name,
                             content_type="application/jsonl")
@@ -71,6 +72,7 @@ class LeaderboardViewSet(CampaignChildViewSet):
     """Bradley–Terry standings of policy versions from human judgments; the promotion gate."""
 
     role_rules = {"list": CONTENT_READERS, "*": BUILDERS}
+    serializer_class = PromoteSerializer  # OPTIONS describes the promote body
 
     @extend_schema(responses={200: None})
     def list(self, request, campaign_slug=None):
@@ -89,19 +91,18 @@ class LeaderboardViewSet(CampaignChildViewSet):
         params.is_valid(raise_exception=True)
         policy = self._campaign.policies.filter(pk=params.validated_data["policy"]).first()
         if policy is None:
-            return Response({"policy": "Not a policy of this campaign."}, status=status.HTTP_400_BAD_REQUEST)
+            raise BadRequest("Invalid input: policy.", {"policy": "Not a policy of this campaign."})
         try:
             standing = leaderboard_lib.policy_promote(
                 campaign=self._campaign, policy=policy, user=request.user,
                 override=params.validated_data["override"], note=params.validated_data["note"])
         except leaderboard_lib.PromotionFlagged as exc:
-            return Response({"detail": str(exc), "flagged": True, "reasons": exc.reasons,
-                             "override": 'send {"override": true, "note": "why"} to promote it anyway'},
-                            status=status.HTTP_409_CONFLICT)
+            raise Conflict(str(exc), flagged=True, reasons=exc.reasons,
+                           override='send {"override": true, "note": "why"} to promote it anyway') from None
         except leaderboard_lib.PromotionRefused as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+            raise Conflict(str(exc)) from None
         except leaderboard_lib.PromotionInvalid as exc:
-            return Response({"note": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+            raise BadRequest("Invalid input: note.", {"note": str(exc)}) from None
         return Response({"promoted": policy.name, "strength": standing.strength, "low": standing.low, "high": standing.high,
                          "override": policy.flagged, "note": params.validated_data["note"]})
 
@@ -115,17 +116,13 @@ class PairImportViewSet(CampaignChildViewSet):
 
     @extend_schema(request=PairImportSerializer, responses={201: None, 400: None})
     def create(self, request, campaign_slug=None):
-        params = PairImportSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        upload = params.validated_data["file"]
+        upload = upload_or_reject(PairImportSerializer(data=request.data))
         limit = settings.LABELHUB_IMPORT_MAX_BYTES
         if upload.size > limit:
-            return Response({"detail": "Import rejected; nothing was written.", "errors": [
-                {"line": None, "field": "file", "message": f"is {upload.size:,} bytes, over the limit of {limit:,} bytes"}]},
-                status=status.HTTP_400_BAD_REQUEST)
+            raise BadRequest(IMPORT_REJECTED, [
+                {"line": None, "field": "file", "message": f"is {upload.size:,} bytes, over the limit of {limit:,} bytes"}])
         try:
             result = pairs_import(campaign=self._campaign, data=upload.read())
         except ImportRejected as rejected:
-            return Response({"detail": "Import rejected; nothing was written.",
-                             "errors": [e.as_dict() for e in rejected.errors]}, status=status.HTTP_400_BAD_REQUEST)
+            raise BadRequest(IMPORT_REJECTED, [e.as_dict() for e in rejected.errors]) from None
         return Response(result, status=status.HTTP_201_CREATED)

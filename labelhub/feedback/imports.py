@@ -7,15 +7,16 @@ chosen side. All-or-nothing; errors name the line and field.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
+import zlib
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
 from labelhub.campaigns.imports import ImportRejected, RowError
-from labelhub.campaigns.models import Campaign, Completion, Policy, Prompt, content_hash
+from labelhub.campaigns.models import Campaign, Completion, Policy, Prompt, content_hash, unstorable
 from labelhub.labeling.models import Judgment, Strength, Task, TaskCompletion
 
 HH_ASSISTANT = "\n\nAssistant:"
@@ -35,9 +36,24 @@ def split_dialogue(chosen: str, rejected: str) -> tuple[str, str, str] | None:
     return chosen[:cut], chosen[cut:], rejected[cut:]
 
 
+def gunzip(data: bytes, limit: int) -> bytes:
+    """A gzip file's content, at most ``limit`` bytes of it (a small file can unpack to
+    gigabytes); a corrupt or oversized one is an import error."""
+    unpacker = zlib.decompressobj(wbits=31)
+    try:
+        content = unpacker.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise ImportRejected([RowError(None, "file", f"not a valid gzip file ({exc})")]) from None
+    if len(content) > limit:
+        raise ImportRejected([RowError(None, "file", f"unpacks to more than the limit of {limit:,} bytes")])
+    if not unpacker.eof:
+        raise ImportRejected([RowError(None, "file", "the gzip file is truncated")])
+    return content
+
+
 def parse_pairs(data: bytes) -> list[tuple[str, str, str]]:
     if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+        data = gunzip(data, settings.LABELHUB_IMPORT_MAX_BYTES)
     errors, rows = [], []
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
@@ -47,8 +63,8 @@ def parse_pairs(data: bytes) -> list[tuple[str, str, str]]:
         except UnicodeDecodeError:
             errors.append(RowError(number, "file", "not UTF-8"))
             continue
-        except json.JSONDecodeError as exc:
-            errors.append(RowError(number, "json", f"invalid JSON: {exc.msg}"))
+        except (json.JSONDecodeError, RecursionError) as exc:
+            errors.append(RowError(number, "json", f"invalid JSON: {getattr(exc, 'msg', 'nested too deeply')}"))
             continue
         row = _pair(number, obj, errors)
         if row:
@@ -67,6 +83,10 @@ def _pair(line, obj, errors):
     for field in ("chosen", "rejected"):
         if not isinstance(obj.get(field), str) or not obj[field].strip():
             errors.append(RowError(line, field, "missing or not a non-empty string"))
+            return None
+    for field in ("prompt", "chosen", "rejected"):
+        if isinstance(obj.get(field), str) and (problem := unstorable(obj[field])):
+            errors.append(RowError(line, field, problem))
             return None
     if isinstance(obj.get("prompt"), str) and obj["prompt"].strip():
         return obj["prompt"], obj["chosen"], obj["rejected"]

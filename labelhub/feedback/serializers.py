@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from labelhub.core.inputs import id_field
 from labelhub.feedback.models import Snapshot
 
 
@@ -14,7 +15,7 @@ class SnapshotSerializer(serializers.ModelSerializer):
 
 
 class PromoteSerializer(serializers.Serializer):
-    policy = serializers.IntegerField()
+    policy = id_field()
     override = serializers.BooleanField(
         default=False, help_text="Promote a version whose run broke a guard (flagged); needs a note."
     )

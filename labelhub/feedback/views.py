@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.campaigns.models import Role
 from labelhub.campaigns.selectors import CONTENT_READERS
+from labelhub.core.inputs import whole_number
 from labelhub.feedback import leaderboard as leaderboard_lib
 from labelhub.feedback import services
 from labelhub.feedback.api import snapshot_create_and_queue
@@ -68,7 +69,7 @@ def leaderboard(request, slug):
 @login_required
 def promote(request, slug):
     campaign, _ = _campaign_for(request, slug, BUILDERS)
-    policy = campaign.policies.filter(pk=request.POST.get("policy")).first()
+    policy = campaign.policies.filter(pk=whole_number(request.POST.get("policy"))).first()
     if policy is None:
         messages.error(request, "No such policy.")
         return redirect("feedback:leaderboard", slug=campaign.slug)

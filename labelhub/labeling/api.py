@@ -13,6 +13,8 @@ from labelhub.campaigns.api import CampaignChildViewSet
 from labelhub.campaigns.models import Role
 from labelhub.campaigns.permissions import ANY_MEMBER
 from labelhub.campaigns.selectors import CONTENT_READERS
+from labelhub.core.errors import BadRequest, Conflict
+from labelhub.core.inputs import query_int, query_text
 from labelhub.labeling import selectors, services
 from labelhub.labeling.serializers import (
     JudgmentInputSerializer,
@@ -26,8 +28,8 @@ from labelhub.labeling.serializers import (
 from labelhub.labeling.validation import JudgmentInvalid
 
 
-def _errors(exc: JudgmentInvalid) -> Response:
-    return Response({"detail": "Invalid judgment.", "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
+def _invalid(exc: JudgmentInvalid) -> BadRequest:
+    return BadRequest("Invalid judgment.", exc.errors)
 
 
 class NextTaskView(APIView):
@@ -42,11 +44,9 @@ class NextTaskView(APIView):
         responses={200: LeaseSerializer, 204: OpenApiResponse(description="Nothing left for you.")},
     )
     def post(self, request):
-        slug = request.query_params.get("campaign")
-        holding = request.query_params.get("after")
-        assignment = services.next_task(
-            labeler=request.user, campaign=slug or None, holding=int(holding) if str(holding).isdigit() else None
-        )
+        slug = query_text(request.query_params, "campaign", max_length=80)
+        holding = query_int(request.query_params, "after", minimum=1)
+        assignment = services.next_task(labeler=request.user, campaign=slug or None, holding=holding)
         if assignment is None:
             if slug:  # a campaign you may not see is a 404, not "nothing left"
                 campaign_selectors.campaign_get(user=request.user, slug=slug)
@@ -65,11 +65,11 @@ def submit(request, assignment_id: int):
             labeler=request.user, assignment_id=assignment_id, data=serializer.validated_data
         )
     except JudgmentInvalid as exc:
-        return _errors(exc)
+        raise _invalid(exc) from None
     except services.NotFound as exc:
         raise HttpNotFound(str(exc)) from None
     except services.LabelingConflict as exc:
-        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        raise Conflict(str(exc)) from None
     return Response(JudgmentSerializer(judgment).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
@@ -77,14 +77,16 @@ def submit(request, assignment_id: int):
 @api_view(["POST"])
 def skip(request, assignment_id: int):
     """Give a task back with a reason; you will not be offered it again."""
+    params = SkipSerializer(data=request.data)
+    params.is_valid(raise_exception=True)
     try:
-        services.assignment_skip(labeler=request.user, assignment_id=assignment_id, reason=request.data.get("reason", ""))
+        services.assignment_skip(labeler=request.user, assignment_id=assignment_id, reason=params.validated_data["reason"])
     except JudgmentInvalid as exc:
-        return _errors(exc)
+        raise _invalid(exc) from None
     except services.NotFound as exc:
         raise HttpNotFound(str(exc)) from None
     except services.LabelingConflict as exc:
-        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        raise Conflict(str(exc)) from None
     return Response({"skipped": assignment_id})
 
 

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from labelhub.campaigns.models import Prompt
 from labelhub.campaigns.templatetags.markdown import render_markdown
+from labelhub.core.inputs import INT_MAX, id_field
 from labelhub.labeling.models import Judgment, Strength, Task
 
 
@@ -10,18 +11,19 @@ class JudgmentInputSerializer(serializers.Serializer):
 
     idempotency_key = serializers.CharField(min_length=8, max_length=64)
     ranking = serializers.JSONField(required=False, help_text="Rank tasks: [[best], [tied, tied], [worst]] of completion ids.")
-    preferred = serializers.IntegerField(required=False, allow_null=True, help_text="Pairwise: the better completion's id.")
+    preferred = id_field(required=False, allow_null=True, help_text="Pairwise: the better completion's id.")
     strength = serializers.ChoiceField(choices=Strength.choices, required=False)
     ratings = serializers.JSONField(required=False, help_text='{"<completion id>": {"<axis>": value}}')
     flags = serializers.JSONField(required=False, help_text='{"<completion id>": ["flag", …]}')
     rationale = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     better_answer = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    time_spent_ms = serializers.IntegerField(required=False, min_value=0)
-    corrects = serializers.IntegerField(required=False, help_text="Id of your earlier judgment this one corrects.")
+    time_spent_ms = serializers.IntegerField(required=False, min_value=0, max_value=INT_MAX)
+    corrects = id_field(required=False, help_text="Id of your earlier judgment this one corrects.")
 
 
 class SkipSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500)
+    _SAY_WHY = "required: say why you skip (e.g. 'needs expertise')"
+    reason = serializers.CharField(max_length=500, error_messages={"required": _SAY_WHY, "blank": _SAY_WHY})
 
 
 class JudgmentSerializer(serializers.ModelSerializer):
@@ -76,7 +78,7 @@ class TaskSerializer(serializers.ModelSerializer):
 
 
 class TaskGenerateSerializer(serializers.Serializer):
-    policies = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="Policy ids (default: all).")
+    policies = serializers.ListField(child=id_field(), required=False, max_length=1000, help_text="Policy ids (default: all).")
     split = serializers.ChoiceField(choices=Prompt.Split.choices, required=False)
-    priority = serializers.IntegerField(default=0)
-    seed = serializers.IntegerField(default=0)
+    priority = serializers.IntegerField(default=0, min_value=-INT_MAX, max_value=INT_MAX)
+    seed = serializers.IntegerField(default=0, min_value=0, max_value=2**32 - 1)

@@ -44,6 +44,15 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _completion_key(key, ids: set[int]) -> int | None:
+    """A JSON object key naming one of the task's completions ("12"), or None. ASCII digits
+    only: "²".isdigit() is true, but int("²") fails."""
+    key = str(key)
+    if not (key.isascii() and key.isdigit() and len(key) <= 19):
+        return None
+    return int(key) if int(key) in ids else None
+
+
 def _ranking(ids: set[int], ranking, errors) -> list[list[int]] | None:
     if not isinstance(ranking, list) or not ranking:
         errors["ranking"] = "required: a list of groups of completion ids, best first, e.g. [[3], [1, 4], [2]]"
@@ -92,7 +101,7 @@ def _ratings(campaign, ids, ratings, errors, *, required: bool) -> dict:
     cleaned = {}
     for key, values in ratings.items():
         field = f"ratings.{key}"
-        if not str(key).isdigit() or int(key) not in ids:
+        if _completion_key(key, ids) is None:
             errors[field] = "not a completion of this task"
             continue
         if not isinstance(values, dict):
@@ -122,7 +131,7 @@ def _flags(campaign, ids, flags, errors) -> dict:
     cleaned = {}
     for key, values in flags.items():
         field = f"flags.{key}"
-        if not str(key).isdigit() or int(key) not in ids:
+        if _completion_key(key, ids) is None:
             errors[field] = "not a completion of this task"
         elif not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             errors[field] = "must be a list of flags"

@@ -1,5 +1,6 @@
 """Pages of the labeler loop. The labeling page itself is a frontend module over the API."""
 
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -8,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.campaigns.models import Role
+from labelhub.core.inputs import INT_MAX, whole_number
 from labelhub.labeling import selectors, services
 
 
@@ -16,6 +18,9 @@ def home(request):
     return render(request, "labeling/home.html", {"rows": selectors.labeler_home(user=request.user)})
 
 
+# Model output is shown here: beyond the site's policy, only DOMPurify's Trusted Types policy
+# may turn strings into HTML, and no workers.
+@csp_update({"require-trusted-types-for": ["'script'"], "trusted-types": ["dompurify"], "worker-src": ["'none'"]})
 @login_required
 def label(request):
     campaign = None
@@ -31,11 +36,10 @@ def tasks_make(request, slug):
     campaign = campaign_selectors.campaign_get(user=request.user, slug=slug)
     if Role.LEAD not in campaign.roles_of(request.user):
         raise PermissionDenied("Only the campaign's leads make tasks.")
-    policy_ids = [int(p) for p in request.POST.getlist("policies") if p.isdigit()]
+    policy_ids = [n for p in request.POST.getlist("policies") if (n := whole_number(p, minimum=1)) is not None]
     split = request.POST.get("split") or None
-    try:
-        priority = int(request.POST.get("priority") or 0)
-    except ValueError:
+    priority = whole_number(request.POST.get("priority") or "0", minimum=-INT_MAX, maximum=INT_MAX)
+    if priority is None:
         messages.error(request, "Priority must be a whole number.")
         return redirect("campaigns:detail", slug=campaign.slug)
     created = services.tasks_create(campaign=campaign, policy_ids=policy_ids or None,

@@ -5,7 +5,9 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from labelhub.campaigns.api import CampaignChildViewSet, Conflict
+from labelhub.campaigns.api import CampaignChildViewSet
+from labelhub.core.errors import BadRequest, Conflict
+from labelhub.core.inputs import id_field, query_int
 from labelhub.training import loop, selectors, services
 from labelhub.training.models import LoopRound
 from labelhub.training.selectors import RUN_READERS, RUN_STARTERS
@@ -36,8 +38,7 @@ class RunViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveMod
         try:
             run = services.run_create(campaign=self._campaign, user=request.user, **serializer.validated_data)
         except services.RunInvalid as exc:
-            return Response({"detail": "The run was not started.", "errors": exc.errors},
-                            status=status.HTTP_400_BAD_REQUEST)
+            raise BadRequest("The run was not started.", exc.errors) from None
         return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: RunSerializer, 409: OpenApiResponse(description="Already finished.")})
@@ -57,8 +58,8 @@ class RunViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveMod
     @action(detail=True, methods=["get"], pagination_class=None)
     def metrics(self, request, campaign_slug=None, pk=None):
         """The run's metrics time series, one row per logged step, oldest first."""
-        after = request.query_params.get("after", "0")
-        rows = selectors.metric_list(run=self.get_object(), after=int(after) if after.isdigit() else 0)
+        run = self.get_object()
+        rows = selectors.metric_list(run=run, after=query_int(request.query_params, "after") or 0)
         return Response(RunMetricSerializer(rows, many=True).data)
 
 
@@ -83,6 +84,10 @@ class LoopRoundSerializer(serializers.ModelSerializer):
         read_only_fields = ["state", "tasks_created", "error", "created_at"]
 
 
+class LoopRoundCreateSerializer(serializers.Serializer):
+    policy = id_field(help_text="The policy version to send to labeling.")
+
+
 class LoopRoundViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin):
     """Send a policy version to labeling (``{"policy": id}``): generate, then queue comparison tasks."""
 
@@ -93,12 +98,15 @@ class LoopRoundViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.Retri
         return LoopRound.objects.filter(campaign=self._campaign).select_related("policy").prefetch_related(
             "against", "generation_runs")
 
+    @extend_schema(request=LoopRoundCreateSerializer, responses={201: LoopRoundSerializer})
     def create(self, request, campaign_slug=None):
-        policy = self._campaign.policies.filter(pk=request.data.get("policy")).first()
+        params = LoopRoundCreateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        policy = self._campaign.policies.filter(pk=params.validated_data["policy"]).first()
         if policy is None:
-            return Response({"policy": "Not a policy of this campaign."}, status=status.HTTP_400_BAD_REQUEST)
+            raise BadRequest("Invalid input: policy.", {"policy": "Not a policy of this campaign."})
         try:
             loop_round = loop.send_to_labeling(policy=policy, user=request.user)
         except (loop.LoopInvalid, services.RunInvalid) as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+            raise Conflict(str(exc)) from None
         return Response(LoopRoundSerializer(loop_round).data, status=status.HTTP_201_CREATED)

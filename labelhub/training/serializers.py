@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
 from labelhub.campaigns.models import Prompt
-from labelhub.campaigns.serializers import JsonbField
+from labelhub.core.inputs import JsonbField, id_field
+from labelhub.core.paths import PathField, PathsInJsonField
 from labelhub.training.models import RewardModel, Run, RunMetric
 
 
@@ -10,6 +11,9 @@ class RunSerializer(serializers.ModelSerializer):
     guards = serializers.JSONField(read_only=True, help_text="summary.json's guards (PPO/DPO/RLOO), or null.")
     flagged = serializers.BooleanField(read_only=True, help_text="The run broke a guard (see flag_reasons).")
     flag_reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
+    run_dir = PathField(read_only=True, help_text="The run folder, relative to the data directory.")
+    summary = PathsInJsonField(read_only=True, help_text="summary.json (files relative to the data directory).")
+    config = PathsInJsonField(read_only=True, help_text="The trainer config (files relative to the data directory).")
 
     class Meta:
         model = Run
@@ -27,9 +31,9 @@ class RunCreateSerializer(serializers.Serializer):
 
     kind = serializers.ChoiceField(choices=Run.Kind.choices)
     config = JsonbField(required=False, default=dict, help_text="Trainer config fields over the kind's defaults.")
-    snapshot = serializers.IntegerField(required=False, allow_null=True)
-    policy = serializers.IntegerField(required=False, allow_null=True)
-    reward_model = serializers.IntegerField(required=False, allow_null=True)
+    snapshot = id_field(required=False, allow_null=True)
+    policy = id_field(required=False, allow_null=True)
+    reward_model = id_field(required=False, allow_null=True)
     prompt_split = serializers.ChoiceField(choices=Prompt.Split.choices, required=False,
                                            help_text="Prompts for generate/evaluate/PPO/RLOO (default: the kind's).")
 
@@ -53,6 +57,9 @@ class RunMetricSerializer(serializers.ModelSerializer):
 
 
 class RewardModelSerializer(serializers.ModelSerializer):
+    base_model = PathField(read_only=True)
+    adapter_path = PathField(read_only=True, help_text="Relative to the data directory.")
+
     class Meta:
         model = RewardModel
         fields = ["id", "name", "base_model", "adapter_path", "snapshot", "run", "heldout_accuracy", "created_at"]

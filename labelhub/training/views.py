@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from labelhub.campaigns import selectors as campaign_selectors
+from labelhub.core.inputs import whole_number
 from labelhub.feedback.models import Snapshot
 from labelhub.training import configs, loop, selectors, services
 from labelhub.training.forms import RunStartForm
@@ -102,7 +103,7 @@ def run_cancel(request, slug, pk):
 def send_to_labeling(request, slug):
     """One click: the policy's completions on the held-out prompts go to the labelers."""
     campaign, _ = _campaign_and_roles(request, slug, RUN_STARTERS)
-    policy = campaign.policies.filter(pk=request.POST.get("policy")).first()
+    policy = campaign.policies.filter(pk=whole_number(request.POST.get("policy"))).first()
     if policy is None:
         messages.error(request, "No such policy.")
     else:

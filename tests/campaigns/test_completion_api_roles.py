@@ -4,6 +4,7 @@ leads and engineers record new ones."""
 import pytest
 
 from labelhub.campaigns.models import Completion, Policy, Prompt, content_hash
+from tests.api_errors import error_fields
 from tests.campaigns.conftest import ANON, role_cases
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +54,7 @@ def test_it_names_the_field_when_the_prompt_is_from_another_campaign(client_as, 
     body = {"prompt": foreign.id, "policy": policy.id, "text": "x"}
     response = client_as("engineer").post(URL, body, format="json")
     assert response.status_code == 400
-    assert set(response.json()) == {"prompt"}
+    assert error_fields(response) == {"prompt"}
     assert not Completion.objects.exists()
 
 
@@ -62,7 +63,7 @@ def test_it_names_the_field_when_the_policy_is_from_another_campaign(client_as, 
     body = {"prompt": prompt.id, "policy": foreign.id, "text": "x"}
     response = client_as("engineer").post(URL, body, format="json")
     assert response.status_code == 400
-    assert set(response.json()) == {"policy"}
+    assert error_fields(response) == {"policy"}
     assert not Completion.objects.exists()
 
 
@@ -70,5 +71,5 @@ def test_it_refuses_a_completion_already_recorded(client_as, completion):
     body = {"prompt": completion.prompt_id, "policy": completion.policy_id, "text": completion.text}
     response = client_as("engineer").post(URL, body, format="json")
     assert response.status_code == 400
-    assert set(response.json()) == {"text"}
+    assert error_fields(response) == {"text"}
     assert Completion.objects.count() == 1

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.api_errors import error_fields
 from tests.campaigns.conftest import ANON, role_cases, written
 
 pytestmark = pytest.mark.django_db
@@ -26,5 +27,5 @@ def test_it_lets_only_leads_import(client_as, campaign, upload, role, status):
 def test_it_names_the_field_when_no_file_is_sent(client_as, campaign):
     response = client_as("lead").post(URL, {}, format="multipart")
     assert response.status_code == 400
-    assert set(response.json()) == {"file"}
+    assert error_fields(response) == {"file"}
     assert written(campaign)["imports"] == 0

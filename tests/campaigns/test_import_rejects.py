@@ -5,6 +5,7 @@ import pytest
 
 from labelhub.campaigns import services
 from labelhub.campaigns.imports import ImportRejected
+from tests.api_errors import error_fields
 from tests.campaigns.conftest import written
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,9 @@ JSONL_CASES = {
                       "completions[0].policy"),
     "nan-in-metadata": ('{"prompt": "x", "metadata": {"score": NaN}}\n', 2, "json"),
     "nested-beyond-the-parser": ('{"prompt": "x", "metadata": {"a": ' + "[" * 100_000 + "]" * 100_000 + "}}\n", 2, "json"),
-    "metadata-nested-too-deep": ('{"prompt": "x", "metadata": {"a": ' + "[" * 900 + "]" * 900 + "}}\n", 2, "metadata"),
+    # deeper than the 64 levels allowed, well within what the parser reads (how deep that is
+    # depends on the stack already in use: 900 levels stopped fitting with four more middlewares)
+    "metadata-nested-too-deep": ('{"prompt": "x", "metadata": {"a": ' + "[" * 300 + "]" * 300 + "}}\n", 2, "metadata"),
     "completion-metadata-nested-too-deep": (
         '{"prompt": "x", "completions": [{"text": "y", "metadata": {"a": ' + "[" * 80 + "]" * 80 + "}}]}\n", 2,
         "completions[0].metadata",
@@ -131,7 +134,7 @@ def test_it_rejects_an_empty_file(post_import, campaign):
     before = written(campaign)
     response = post_import("batch.jsonl", "")
     assert response.status_code == 400
-    assert set(response.json()) == {"file"}
+    assert error_fields(response) == {"file"}
     assert written(campaign) == before
 
 

@@ -4,6 +4,7 @@ add or remove them."""
 import pytest
 
 from labelhub.campaigns.models import Membership
+from tests.api_errors import error_fields
 from tests.campaigns.conftest import ANON, role_cases
 
 pytestmark = pytest.mark.django_db
@@ -48,13 +49,13 @@ def test_it_lets_only_leads_remove_members(client_as, campaign, labeler, role, s
 def test_it_names_the_field_when_the_user_does_not_exist(client_as, campaign):
     response = client_as("lead").post(URL, {"username": "nobody", "role": "labeler"}, format="json")
     assert response.status_code == 400
-    assert set(response.json()) == {"username"}
+    assert error_fields(response) == {"username"}
 
 
 def test_it_names_the_field_when_the_role_is_unknown(client_as, campaign, outsider):
     response = client_as("lead").post(URL, {"username": "outsider", "role": "owner"}, format="json")
     assert response.status_code == 400
-    assert set(response.json()) == {"role"}
+    assert error_fields(response) == {"role"}
     assert not campaign.memberships.filter(user=outsider).exists()
 
 

@@ -4,6 +4,7 @@ engineers create, change and delete them."""
 import pytest
 
 from labelhub.campaigns.models import Policy
+from tests.api_errors import error_fields
 from tests.campaigns.conftest import ANON, role_cases
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +59,7 @@ def test_it_lets_leads_and_engineers_delete_a_policy(client_as, policy, role, st
 def test_it_names_the_field_when_a_policy_name_is_taken(client_as, policy):
     response = client_as("engineer").post(URL, {"name": "base-v1"}, format="json")
     assert response.status_code == 400
-    assert set(response.json()) == {"name"}
+    assert error_fields(response) == {"name"}
     assert Policy.objects.filter(name="base-v1").count() == 1
 
 
@@ -66,13 +67,13 @@ def test_it_refuses_a_parent_from_another_campaign(client_as, campaign, other_ca
     foreign = Policy.objects.create(campaign=other_campaign, name="theirs")
     response = client_as("engineer").post(URL, {"name": "child", "parent": foreign.id}, format="json")
     assert response.status_code == 400
-    assert set(response.json()) == {"parent"}
+    assert error_fields(response) == {"parent"}
 
 
 def test_it_names_the_field_when_generation_settings_are_not_an_object(client_as, campaign):
     response = client_as("engineer").post(URL, {"name": "x", "generation_settings": [1]}, format="json")
     assert response.status_code == 400
-    assert set(response.json()) == {"generation_settings"}
+    assert error_fields(response) == {"generation_settings"}
 
 
 def test_it_lets_a_policy_keep_its_own_name(client_as, policy):

@@ -1,6 +1,7 @@
 import pytest
 
 from labelhub.feedback.models import Snapshot
+from tests.api_errors import error_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def test_it_names_bad_snapshot_options(users_by_role, api_as, campaign):
     response = api_as(users_by_role["lead"]).post("/api/campaigns/helpful/snapshots/",
                                                   {"aggregation": "majority", "filters": {"since": "soon"}}, format="json")
     assert response.status_code == 400
-    assert "filters.since" in response.json()["errors"]
+    assert "filters.since" in error_fields(response)
 
 
 @pytest.mark.parametrize("role, expected", [

@@ -3,6 +3,7 @@
 import pytest
 
 from labelhub.labeling import services
+from tests.api_errors import error_messages
 from tests.labeling.conftest import ranking_for
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,7 @@ def test_it_reports_validation_errors_by_field(labeler, api_as, tasks):
     response = api_as(labeler).post(f"/api/labeling/assignments/{assignment.pk}/submit/",
                                     {"idempotency_key": "key-00000001", "ranking": [[assignment.display_order[0]]]}, format="json")
     assert response.status_code == 400
-    assert "not ranked" in response.json()["errors"]["ranking"]
+    assert "not ranked" in error_messages(response, "ranking")[0]
 
 
 def test_it_answers_409_on_a_second_judgment_without_corrects(labeler, api_as, tasks):

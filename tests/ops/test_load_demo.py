@@ -8,6 +8,11 @@ from labelhub.ops.demo import DEMO_USERS
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _debug(settings):
+    settings.DEBUG = True  # pytest-django turns it off; the demo refuses to load without it (or --force)
+
+
 def counts():
     return (Campaign.objects.count(), Prompt.objects.count(), Completion.objects.count(), Task.objects.count())
 
@@ -30,3 +35,14 @@ def test_it_duplicates_nothing_when_run_twice():
     before = counts()
     call_command("load_demo")
     assert counts() == before
+
+
+def test_it_refuses_with_debug_off_unless_forced(settings):
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="--force"):
+        call_command("load_demo")
+    assert counts() == (0, 0, 0, 0)
+    call_command("load_demo", "--force")
+    assert Campaign.objects.filter(slug="demo-helpful").exists()

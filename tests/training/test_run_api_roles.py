@@ -4,6 +4,7 @@ leads and engineers start and cancel runs; labelers 403; non-members 404."""
 import pytest
 
 from labelhub.training.models import Run, RunMetric
+from tests.api_errors import error_fields
 from tests.training.conftest import READ, write_cases
 
 pytestmark = pytest.mark.django_db
@@ -75,9 +76,10 @@ def test_it_reports_what_is_wrong_by_field_and_starts_nothing(client_as, snapsho
     client = client_as("engineer")
     response = client.post(URL, {"kind": "ppo", "policy": policy.pk, "config": {"out": "/tmp"}}, format="json")
     assert response.status_code == 400
-    assert set(response.json()["errors"]) == {"reward_model", "prompts", "config"}
+    assert error_fields(response) == {"reward_model", "prompts", "config"}
     response = client.post(URL, {"kind": "reward", "snapshot": other_snapshot.pk}, format="json")
-    assert (response.status_code, response.json()) == (400, {"snapshot": [f"No snapshot {other_snapshot.pk} in this campaign."]})
+    assert (response.status_code, response.json()["errors"]) == (
+        400, [{"field": "snapshot", "message": f"No snapshot {other_snapshot.pk} in this campaign."}])
     assert client.post(URL, {"kind": "train-harder"}, format="json").status_code == 400
     assert not Run.objects.exists()
 

@@ -26,11 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--web-workers", type=int, default=2,
                             help="uvicorn worker processes (default 2: one per core of a small machine).")
         parser.add_argument("--no-worker", action="store_true", help="Do not start the job worker.")
+        parser.add_argument("--force", action="store_true", help="Load the demo even with DEBUG off (see load_demo).")
 
-    def handle(self, *args, host, port, web_workers, no_worker, **options):
+    def handle(self, *args, host, port, web_workers, no_worker, force=False, **options):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database migrated.")
-        call_command("load_demo", stdout=self.stdout)
+        call_command("load_demo", force=force, stdout=self.stdout)
         env = os.environ.copy()
         # a few pooled connections per web process: under ASGI each request runs in a thread
         # of its own and would otherwise open a connection (docs/benchmarks.md, "Labeling queue")
