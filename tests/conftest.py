@@ -14,6 +14,13 @@ def _in_memory_channel_layer(settings):
 
 
 @pytest.fixture(autouse=True)
+def _own_data_dir(settings, tmp_path):
+    """Each test gets an empty data directory: what earlier runs left in var/data (run folders,
+    snapshots) must not change what a test sees. Tests that need one of their own set it again."""
+    settings.LABELHUB_DATA_DIR = tmp_path / "labelhub-data"
+
+
+@pytest.fixture(autouse=True)
 def _progress_unthrottled(settings):
     """Every submit pings the dashboards and each ping is counted (the throttle has its own tests)."""
     settings.LABELHUB_PROGRESS_INTERVAL = 0

@@ -53,7 +53,11 @@ def stored_path(value):
         if prefix and (not parts or parts[0] != prefix):
             continue
         candidate = root.joinpath(*parts[1:]) if prefix else root.joinpath(*parts)
-        if ".." not in parts and candidate.exists():
+        try:
+            exists = ".." not in parts and candidate.exists()
+        except (OSError, ValueError):  # too long, or not a path the file system can hold
+            exists = False
+        if exists:
             return str(candidate)
     return value
 
