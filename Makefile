@@ -9,7 +9,7 @@ PIP    := $(PY) -m pip
 TORCH_SPEC ?= torch==2.13.0
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install demo test test-fast lint chromium clean-db worker check-deploy
+.PHONY: install demo test test-fast test-unit lint chromium clean-db worker check-deploy
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ worker: install
 
 test: install chromium
 	DEBUG=1 $(PY) -m pytest
+
+# the pure logic: no database (an unreachable one, so a test that needs it fails), no browser, no training
+test-unit: install
+	DEBUG=1 DATABASE_URL=postgresql://nobody@127.0.0.1:1/none $(PY) -m pytest -m "not django_db and not trainer and not browser and not loop and not fuzz"
 
 # without the browser tests (no Chromium needed) and the minutes-long loop tests
 test-fast: install

@@ -3,8 +3,6 @@ import pytest
 from trainer.config import ConfigError, load_config
 from trainer.reward import RewardConfig
 
-pytestmark = pytest.mark.trainer
-
 
 def test_it_loads_yaml_and_lets_flags_override(tmp_path):
     path = tmp_path / "c.yaml"

@@ -2,8 +2,6 @@ import pytest
 
 from trainer.data import DataError, load_demonstrations, load_preferences
 
-pytestmark = pytest.mark.trainer
-
 
 @pytest.mark.parametrize(
     ("bad_line", "message"),

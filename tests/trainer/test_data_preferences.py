@@ -1,12 +1,8 @@
 import gzip
 import json
 
-import pytest
-
 from tests.trainer.synthetic import write_jsonl
 from trainer.data import load_preferences, split_by_group, split_dialogue
-
-pytestmark = pytest.mark.trainer
 
 
 def test_it_reads_trl_pairs_and_ignores_provenance_columns(tmp_path):

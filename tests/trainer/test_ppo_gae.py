@@ -2,8 +2,6 @@
 
 import pytest
 
-pytestmark = pytest.mark.trainer
-
 
 def test_it_matches_a_hand_computed_gae_example():
     import torch

@@ -2,8 +2,6 @@
 
 import pytest
 
-pytestmark = pytest.mark.trainer
-
 
 def test_it_estimates_the_exact_kl_of_two_token_responses_with_k1_and_k3():
     import torch

@@ -2,8 +2,6 @@ import pytest
 
 from trainer.textmetrics import distinct_n, rouge, rouge_l, rouge_n
 
-pytestmark = pytest.mark.trainer
-
 
 def test_it_computes_rouge_on_hand_checked_examples():
     assert rouge_n("the cat sat", "the cat sat", 1) == 1.0
