@@ -35,7 +35,7 @@ worker: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py procrastinate worker
 
 test: install chromium
-	DEBUG=1 $(PY) -m pytest
+	DEBUG=1 $(PY) -m pytest --durations=20
 
 # the pure logic: no database (an unreachable one, so a test that needs it fails), no browser, no training
 test-unit: install
