@@ -6,11 +6,6 @@ from labelhub.accounts import services
 
 
 @login_required
-def home(request):
-    return redirect("campaigns:list")
-
-
-@login_required
 def profile(request):
     token = services.token_get_or_create(user=request.user)
     return render(request, "accounts/profile.html", {"token": token})

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from labelhub.accounts import api as accounts_api
@@ -21,6 +23,7 @@ api_patterns = [
 ]
 
 urlpatterns = [
+    path("", labeling_views.start, name="home"),  # labelers land on their queue, others on the campaigns
     path("", include("labelhub.accounts.urls")),
     path("campaigns/", include("labelhub.campaigns.urls")),
     path("campaigns/<slug:slug>/runs/", include("labelhub.training.urls")),
@@ -29,6 +32,8 @@ urlpatterns = [
     path("campaigns/<slug:slug>/tasks/make/", labeling_views.tasks_make, name="tasks-make"),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
+    # pages without the base template (admin, API docs) and browsers that ask anyway
+    path("favicon.ico", RedirectView.as_view(url=static("css/favicon.svg"), permanent=True)),
 ]
 
 handler404 = json_error_view(404, "not_found", "Not found.")
