@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from labelhub.campaigns import selectors as campaign_selectors
-from labelhub.campaigns.models import Membership, Role
+from labelhub.campaigns.models import Role
 from labelhub.core.inputs import INT_MAX, whole_number
 from labelhub.labeling import selectors, services
 
@@ -17,7 +17,7 @@ from labelhub.labeling import selectors, services
 def start(request):
     """Where signing in lands: someone who only labels, on their queue; everyone else (leads,
     engineers, reviewers, staff, people in no campaign yet) on the campaign list."""
-    roles = set(Membership.objects.filter(user=request.user).values_list("role", flat=True))
+    roles = set().union(*campaign_selectors.roles_by_campaign(user=request.user).values())
     if roles == {Role.LABELER} and not request.user.is_staff:
         return redirect("labeling:home")
     return redirect("campaigns:list")
