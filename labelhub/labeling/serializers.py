@@ -40,15 +40,32 @@ class JudgmentSerializer(serializers.ModelSerializer):
 
 
 def lease_payload(lease: dict) -> dict:
-    """The labeling page's view of a lease. Completion text comes raw and as sanitized HTML."""
+    """The labeling page's view of a lease. The prompt (each chat turn), the completions and the
+    guidelines come as raw text and as sanitized HTML, all from the one markdown renderer."""
     campaign = dict(lease["campaign"])
     campaign["guidelines_html"] = render_markdown(campaign.pop("guidelines"))
+    prompt = {**lease["prompt"], "html": render_markdown(lease["prompt"]["text"])}
+    if isinstance(prompt["messages"], list):
+        prompt["messages"] = [_turn_with_html(turn) for turn in prompt["messages"]]
     return {
         **lease,
         "expires_at": lease["expires_at"].isoformat(),
         "campaign": campaign,
+        "prompt": prompt,
         "completions": [{**c, "html": render_markdown(c["text"])} for c in lease["completions"]],
     }
+
+
+def _turn_with_html(turn) -> dict:
+    """A chat turn plus ``html``: its content (text, or the text parts of a list) as markdown."""
+    if not isinstance(turn, dict):
+        return {"role": "", "content": turn, "html": render_markdown(str(turn))}
+    content = turn.get("content")
+    if isinstance(content, list):
+        content = "\n".join(str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content)
+    elif not isinstance(content, str):
+        content = "" if content is None else str(content)
+    return {**turn, "html": render_markdown(content)}
 
 
 class LeaseSerializer(serializers.Serializer):
