@@ -26,7 +26,7 @@ const cfg = {
   assignmentUrl: (action, id) => root.dataset[`${action}Url`].replace("/0/", `/${id}/`),
 };
 const els = {
-  task: $("#task"), panel: $("#answer-panel"), progress: $("#progress"), notice: $("#notice"),
+  task: $("#task"), panel: $("#answer-panel"), notes: $("#notes-panel"), progress: $("#progress"), notice: $("#notice"),
   announce: $("#announce"), title: $("#campaign-name"), guidelines: $("#guidelines"),
   guidelinesBody: $("#guidelines-body"), guidelinesVersion: $("#guidelines-version"),
   shortcuts: $("#shortcuts-dialog"), skip: $("#skip-dialog"), skipForm: $("#skip-form"),
@@ -118,6 +118,7 @@ function showLoadError(error) {
       ? h("a", { class: "button primary", href: `${cfg.loginUrl}?next=${encodeURIComponent(location.pathname + location.search)}` }, "Sign in")
       : h("button", { type: "button", class: "primary", data: { action: "reload" } }, "Try again"))));
   fill(els.panel);
+  fill(els.notes);
 }
 
 function showNothingLeft() {
@@ -127,6 +128,8 @@ function showNothingLeft() {
   els.task.removeAttribute("data-task-id");
   fill(els.task, nothingLeft({ judged: state.judged, homeUrl: cfg.homeUrl }));
   fill(els.panel);
+  fill(els.notes);
+  root.classList.remove("fit");
   refreshProgress();
   els.task.querySelector("a")?.focus();
 }
@@ -147,8 +150,11 @@ function showTask(lease) {
   els.title.textContent = lease.campaign.name;
   for (const completion of lease.completions) view.cards.set(completion.id, completionCard(view, completion));
   fill(els.task, promptSection(lease.prompt),
-    h("section", { class: `completions kind-${view.kind}`, "aria-label": "Responses" }, [...view.cards.values()]),
-    notesSection());
+    h("section", { class: `completions kind-${view.kind}`, "aria-label": "Responses" }, [...view.cards.values()]));
+  fill(els.notes, notesSection());
+  // up to four responses fit one screen side by side (label.css); more flow in rows
+  root.classList.toggle("fit", ids.length <= 4);
+  root.style.setProperty("--k", String(ids.length));
   els.task.dataset.taskId = lease.task.id;
   els.task.removeAttribute("aria-busy");
   fill(els.panel, answerPanel(view));
