@@ -1,3 +1,4 @@
+from django.utils import timezone
 from rest_framework import serializers
 
 from labelhub.campaigns.models import Prompt
@@ -68,6 +69,17 @@ def _turn_with_html(turn) -> dict:
     return {**turn, "html": render_markdown(content)}
 
 
+def assignment_payload(assignment, judgment, lease: dict) -> dict:
+    """A lease (any state) with the judgment that counts on it and whether it may still change."""
+    correctable = judgment is not None and assignment.expires_at > timezone.now()
+    return {
+        **lease_payload(lease),
+        "state": assignment.state,
+        "judgment": None if judgment is None else JudgmentSerializer(judgment).data,
+        "correctable": correctable,
+    }
+
+
 class LeaseSerializer(serializers.Serializer):
     """Documents the lease payload for the schema."""
 
@@ -77,6 +89,14 @@ class LeaseSerializer(serializers.Serializer):
     campaign = serializers.DictField()
     prompt = serializers.DictField()
     completions = serializers.ListField(child=serializers.DictField())
+
+
+class AssignmentSerializer(LeaseSerializer):
+    """Documents the assignment payload for the schema."""
+
+    state = serializers.CharField()
+    judgment = JudgmentSerializer(allow_null=True)
+    correctable = serializers.BooleanField()
 
 
 class TaskSerializer(serializers.ModelSerializer):
