@@ -89,9 +89,15 @@ function flagControls(vocabulary, id, label) {
   if (!vocabulary.length) return null;
   return h("div", { class: "flags", role: "group", "aria-label": `Flags for response ${label}` },
     h("span", { class: "meta" }, "Flags:"),
-    vocabulary.map((flag) => h("button", {
+    vocabulary.map((flag, index) => h("button", {
       type: "button", class: "flag", "aria-pressed": "false", data: { action: "flag", id, flag },
-    }, flag)));
+    }, h("kbd", { class: "key-hint", "aria-hidden": "true" }, index + 1), flag)));
+}
+
+/** The campaign's flags with their keys, for the shortcuts list ("f, then 1: unsafe"). */
+export function flagKeysList(vocabulary) {
+  if (!vocabulary.length) return "This campaign has no flags.";
+  return vocabulary.map((flag, index) => [index ? " · " : "", h("kbd", {}, index + 1), ` ${flag}`]);
 }
 
 export function notesSection() {
@@ -104,9 +110,16 @@ export function notesSection() {
     h("p", { id: "better-source", class: "meta" }));
 }
 
-const ACTIONS = () => h("div", { class: "actions" },
-  h("button", { type: "button", class: "primary", data: { action: "submit" } }, "Submit ", h("kbd", {}, "Enter")),
-  h("button", { type: "button", data: { action: "skip" } }, "Skip… ", h("kbd", {}, "s")));
+const undoButton = () => h("button", {
+  type: "button", class: "undo", data: { action: "undo" }, hidden: true,
+  title: "Change your answer to the previous task while its lease lasts (u)",
+}, "↶ Undo", h("span", { class: "more" }, " last submit"), " ", h("kbd", {}, "u"));
+
+const ACTIONS = (view) => h("div", { class: "actions" },
+  h("button", { type: "button", class: "primary", data: { action: "submit" } },
+    view.correcting ? "Submit the change " : "Submit ", h("kbd", {}, "Enter")),
+  view.correcting ? null : h("button", { type: "button", data: { action: "skip" } }, "Skip… ", h("kbd", {}, "s")),
+  undoButton());
 
 /** The side panel: how to answer, the answer so far, errors, submit and skip. */
 export function answerPanel(view) {
@@ -135,7 +148,7 @@ export function answerPanel(view) {
   return h("section", { class: "answer card", "aria-labelledby": "answer-title" },
     (parts[view.kind] || parts.rating)(),
     h("div", { id: "answer-errors", class: "errors", role: "alert" }),
-    ACTIONS());
+    ACTIONS(view));
 }
 
 /** A draggable chip for the ranking list: the response's beginning, rendered as on its card
@@ -160,7 +173,7 @@ export function nothingLeft({ judged, homeUrl }) {
     h("p", {}, judged ? `You judged ${judged} task${judged === 1 ? "" : "s"} in this session. Thank you!`
       : "There are no tasks for you right now."),
     h("p", {}, "New tasks show up on your labeling home when a lead adds them."),
-    h("p", {}, h("a", { class: "button primary", href: homeUrl }, "Back to your campaigns")));
+    h("p", {}, h("a", { class: "button primary", href: homeUrl }, "Back to your campaigns"), " ", undoButton()));
 }
 
 /** Guidelines HTML → sanitized nodes (or a note when there are none). */
