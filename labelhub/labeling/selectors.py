@@ -56,6 +56,16 @@ def lease_for_display(*, assignment: Assignment) -> dict:
     }
 
 
+def assignment_with_judgment(*, user, assignment_id: int) -> tuple[Assignment, Judgment | None] | None:
+    """One of the user's own leases and the judgment on it that counts (the latest correction),
+    or None when the lease is not theirs."""
+    assignment = Assignment.objects.filter(pk=assignment_id, labeler=user).first()
+    if assignment is None:
+        return None
+    latest = Judgment.objects.filter(assignment=assignment, corrections__isnull=True).order_by("-id").first()
+    return assignment, latest
+
+
 def labeler_home(*, user) -> list[dict]:
     """The labeler's campaigns with tasks left for them and their own counts (today, overall)."""
     campaigns = list(
