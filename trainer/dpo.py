@@ -90,7 +90,7 @@ def run(cfg: DPOConfig) -> RunResult:
         import trl
         from datasets import Dataset
 
-        from trainer.data import load_preferences, split_by_group
+        from trainer.data import load_preferences, train_and_held
         from trainer.hf import (
             fit,
             metrics_callback,
@@ -110,11 +110,7 @@ def run(cfg: DPOConfig) -> RunResult:
 
         ref = resolve_model(cfg.model, cfg.adapter)
         tokenizer = load_tokenizer(ref)
-        pairs = load_preferences(cfg.data, cfg.group_column)
-        if cfg.eval_data:
-            train, held = pairs, load_preferences(cfg.eval_data, cfg.group_column)
-        else:
-            train, held = split_by_group(pairs, cfg.eval_fraction, cfg.seed)
+        train, held = train_and_held(lambda path: load_preferences(path, cfg.group_column), cfg)
         folder.resolve(base=ref.base, adapter_start=ref.adapter, train_pairs=len(train), eval_pairs=len(held))
 
         # A trainable adapter to continue, or a fresh LoRA that TRL adds (peft_config).

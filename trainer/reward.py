@@ -94,7 +94,7 @@ def build_trainer(cfg: RewardConfig, folder, model, tokenizer, train_cols, held_
 
 def run(cfg: RewardConfig) -> RunResult:
     with open_run("reward", cfg) as folder:
-        from trainer.data import load_preferences, split_by_group
+        from trainer.data import load_preferences, train_and_held
         from trainer.hf import fit, metrics_callback, remove_empty_checkpoints, train_stats
         from trainer.models import (
             count_parameters,
@@ -107,11 +107,7 @@ def run(cfg: RewardConfig) -> RunResult:
         # Data: pairs, a held-out split by group, token ids (EOS as the scorer adds it).
         ref = resolve_model(cfg.model)
         tokenizer = load_tokenizer(ref)
-        pairs = load_preferences(cfg.data, cfg.group_column)
-        if cfg.eval_data:
-            train, held = pairs, load_preferences(cfg.eval_data, cfg.group_column)
-        else:
-            train, held = split_by_group(pairs, cfg.eval_fraction, cfg.seed)
+        train, held = train_and_held(lambda path: load_preferences(path, cfg.group_column), cfg)
         train_cols, truncated = encode_pairs(tokenizer, train, cfg.max_length)
         held_cols, _ = encode_pairs(tokenizer, held, cfg.max_length) if held else ({}, 0)
         folder.resolve(

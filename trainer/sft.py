@@ -47,7 +47,7 @@ def run(cfg: SFTConfig) -> RunResult:
         import trl
         from datasets import Dataset
 
-        from trainer.data import load_demonstrations, split_by_group
+        from trainer.data import load_demonstrations, train_and_held
         from trainer.hf import (
             fit,
             metrics_callback,
@@ -67,11 +67,7 @@ def run(cfg: SFTConfig) -> RunResult:
 
         ref = resolve_model(cfg.model, cfg.adapter)
         tokenizer = load_tokenizer(ref)
-        rows = to_prompt_completion(tokenizer, load_demonstrations(cfg.data), cfg)
-        if cfg.eval_data:
-            train, held = rows, to_prompt_completion(tokenizer, load_demonstrations(cfg.eval_data), cfg)
-        else:
-            train, held = split_by_group(rows, cfg.eval_fraction, cfg.seed)
+        train, held = train_and_held(lambda path: to_prompt_completion(tokenizer, load_demonstrations(path), cfg), cfg)
         folder.resolve(base=ref.base, adapter_start=ref.adapter, train_examples=len(train), eval_examples=len(held))
 
         model = load_causal_lm(ref, cfg.device, trainable=True)
