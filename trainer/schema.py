@@ -23,7 +23,7 @@ import importlib
 import typing
 from typing import Any
 
-from trainer.config import check_config, config_fields, load_config, unwrap_optional
+from trainer.config import ConfigError, check_config, config_fields, load_config, unwrap_optional
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -39,6 +39,8 @@ METHODS: dict[str, tuple[str, str]] = {
     "ppo": ("trainer.ppo", "PPOConfig"),
     "rloo": ("trainer.rloo", "RLOOConfig"),
 }
+
+__all__ = ["METHODS", "ConfigError", "config_class", "json_schema", "validate"]
 
 _BOUND_KEYWORDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
 
