@@ -4,9 +4,11 @@ Every field carries its help text in ``metadata["help"]`` (as TRL's configs do) 
 a value can be out of range, its bounds (``ge``/``gt``/``le``/``lt``, ``choices``,
 ``max_length`` for text, ``max_items`` for lists; on a list the value bounds apply to each
 item). The CLI turns the fields into ``--flags``; ``load_config`` turns a file plus
-overrides into a config object and checks it (types, bounds, and the config's own
-cross-field ``check``), naming every offending field; ``trainer.schema`` prints the same
-fields and bounds as a JSON Schema (``python -m trainer <method> --schema``).
+overrides into a config object, checking each value's type and bounds; ``check_config``
+(which every run calls first, in ``runfolder.open_run``) adds the required fields and the
+cross-field rules (each config class's ``check()``). Both name every offending field.
+``trainer.schema`` prints the same fields and bounds as a JSON Schema
+(``python -m trainer <method> --schema``).
 
 This module imports only the standard library and PyYAML, so ``--help`` stays fast.
 """
@@ -22,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-#: Metadata keys of a field's bounds (see :func:`help_field`).
-BOUNDS = ("ge", "gt", "le", "lt", "choices", "max_length", "max_items")
 #: Longest file-system path or model name a path-like field takes.
 PATH_MAX = 4096
 
@@ -323,9 +323,9 @@ def load_config(
         for key, value in data.items():
             name = str(key).replace("-", "_")
             if name not in fields:
-                message = f"is not a field of {cls.__name__}{_suggest(name, fields)}"
-                errors.append(ConfigError(f"{where}: unknown field '{key}' for {cls.__name__}{_suggest(name, fields)}",
-                                          field=str(key), message=message))
+                hint = _suggest(name, fields)
+                errors.append(ConfigError(f"{where}: unknown field '{key}' for {cls.__name__}{hint}",
+                                          field=str(key), message=f"is not a field of {cls.__name__}{hint}"))
                 continue
             try:
                 values[name] = coerce(name, fields[name][0], value, from_flag=is_flag)
