@@ -2,6 +2,8 @@
 
 Each method is a module with a config dataclass and ``run(cfg)``; they are imported only
 when chosen, and heavy libraries only inside ``run``, so ``--help`` answers at once.
+``python -m trainer <method> --schema`` prints the config's JSON Schema (``trainer.schema``):
+every field with its type, default, help text and bounds.
 Exit codes: 0 success, 1 the run failed, 2 a bad command line or config, 3 cancelled by
 SIGTERM after saving a checkpoint (methods that support it: ppo, rloo). On failure the
 last line on stderr is the cause, and RUN_DIR/summary.json says "failed" with the same text.
@@ -12,25 +14,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import json
 import sys
 from typing import Any
 
 from trainer.config import ConfigError, config_fields, load_config
+from trainer.schema import METHODS, json_schema
 
 EXIT_CANCELLED = 3  # summary.json "status": "cancelled"; a checkpoint to resume from was written
-
-# method -> (module, config class).
-METHODS: dict[str, tuple[str, str]] = {
-    "tiny-model": ("trainer.tiny", "TinyModelConfig"),
-    "reward": ("trainer.reward", "RewardConfig"),
-    "score": ("trainer.score", "ScoreConfig"),
-    "sft": ("trainer.sft", "SFTConfig"),
-    "dpo": ("trainer.dpo", "DPOConfig"),
-    "generate": ("trainer.generate", "GenerateConfig"),
-    "evaluate": ("trainer.evaluate", "EvaluateConfig"),
-    "ppo": ("trainer.ppo", "PPOConfig"),
-    "rloo": ("trainer.rloo", "RLOOConfig"),
-}
 
 SUMMARIES = {
     "tiny-model": "build the offline tiny tokenizer, causal LM and reward backbone",
@@ -57,6 +48,9 @@ def build_parser(method: str, cfg_cls: type) -> argparse.ArgumentParser:
         description=f"{SUMMARIES.get(method, '')}. Flags override the --config file.",
     )
     parser.add_argument("--config", default=None, help="YAML or JSON file with config fields")
+    parser.add_argument(
+        "--schema", action="store_true", help="print the config's JSON Schema (fields, defaults, bounds) and exit"
+    )
     for name, (tp, f) in config_fields(cfg_cls).items():
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         flags = dict.fromkeys([f"--{name.replace('_', '-')}", f"--{name}"])  # both spellings
@@ -83,7 +77,11 @@ def top_level_help() -> str:
     ]
     for name in METHODS:
         lines.append(f"  {name:<11} {SUMMARIES.get(name, '')}")
-    lines += ["", "python -m trainer <method> --help lists every field with its help text."]
+    lines += [
+        "",
+        "python -m trainer <method> --help lists every field with its help text;",
+        "python -m trainer <method> --schema prints them as a JSON Schema (types, defaults, bounds).",
+    ]
     return "\n".join(lines)
 
 
@@ -102,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(rest)
     except SystemExit as e:  # --help (0) or argparse's own usage error (2)
         return int(e.code or 0)
-    overrides = {k: v for k, v in vars(args).items() if k != "config"}
+    if args.schema:
+        print(json.dumps(json_schema(method), indent=2, ensure_ascii=False))
+        return 0
+    overrides = {k: v for k, v in vars(args).items() if k not in ("config", "schema")}
     try:
         cfg = load_config(cfg_cls, args.config, overrides, from_flags=True)
         result = module.run(cfg)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -261,6 +261,16 @@ def split_by_group(
     train = [r for r in rows if r["group"] not in held_out]
     held = [r for r in rows if r["group"] in held_out]
     return train, held
+
+
+def train_and_held(load: Callable[[str], list[dict[str, Any]]], cfg: Any) -> tuple[list, list]:
+    """The training rows and the held-out rows of a training method (reward, sft, dpo):
+    ``load(cfg.data)``, and ``load(cfg.eval_data)`` when it is set, else the
+    ``cfg.eval_fraction`` of the groups of ``cfg.data`` (:func:`split_by_group`)."""
+    rows = load(cfg.data)
+    if cfg.eval_data:
+        return rows, load(cfg.eval_data)
+    return split_by_group(rows, cfg.eval_fraction, cfg.seed)
 
 
 # ---------------------------------------------------------------------------------------------

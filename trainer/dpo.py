@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trainer.config import ConfigError, TrainConfig, help_field, require
-from trainer.guards import GuardFields, check_guard_fields, measure
+from trainer.config import TrainConfig, field_error, help_field, path_field
+from trainer.guards import GuardFields, measure
 from trainer.runfolder import RunResult, open_run
+from trainer.templates import LAYOUTS, PLAIN_TEMPLATES
 
 # TRL 1.16's DPO losses; checked here because a wrong name otherwise fails only at step 1.
 LOSS_TYPES = (
@@ -27,42 +28,42 @@ LOSS_TYPES = (
 class DPOConfig(GuardFields, TrainConfig):
     """Align a causal LM to preference pairs with DPO."""
 
-    model: str = help_field(
+    model: str = path_field(
         "tiny", "Policy: a base (tiny, a model folder, a hub name) or a run folder whose adapter to continue."
     )
-    adapter: str | None = help_field(
+    adapter: str | None = path_field(
         None, "Continue this adapter (previous round); the reference is then a frozen copy of it."
     )
-    beta: float = help_field(0.1, "DPO temperature: higher keeps the policy closer to the reference.")
+    beta: float = help_field(0.1, "DPO temperature: higher keeps the policy closer to the reference.", gt=0, le=100)
     reference: str = help_field(
         "start",
         "The reference when continuing an adapter: start (a frozen copy of the adapter as it starts: "
         "each round's KL is to the previous round) or base (the adapter disabled: every round optimises the "
         "same KL-to-the-base objective from where the last one left off, as online DPO does).",
+        choices=("start", "base"),
     )
     loss_type: list[str] = help_field(
-        ["sigmoid"], f"DPO loss(es): {', '.join(LOSS_TYPES)}. Several are summed (loss_weights)."
+        ["sigmoid"], f"DPO loss(es): {', '.join(LOSS_TYPES)}. Several are summed (loss_weights).",
+        choices=LOSS_TYPES, max_items=len(LOSS_TYPES),
     )
-    loss_weights: list[float] | None = help_field(None, "Weights when several loss types are given.")
-    learning_rate: float = help_field(5e-4, "Peak learning rate (AdamW).")
+    loss_weights: list[float] | None = help_field(
+        None, "Weights when several loss types are given.", ge=0, le=1000, max_items=len(LOSS_TYPES)
+    )
+    learning_rate: float = help_field(5e-4, "Peak learning rate (AdamW).", gt=0, le=1)
     template: str = help_field(
         "raw",
         "How the data's prompts are rendered: raw (as given: use it when the prompt is the exact text the "
         "policy saw) or zero-shot / cot (as `trainer generate` renders them).",
+        choices=PLAIN_TEMPLATES,
     )
-    layout: str = help_field("auto", "auto (chat template when the tokenizer has one), chat or plain.")
-    group_column: str | None = help_field(None, "Column that groups pairs in the held-out split.")
+    layout: str = help_field("auto", "auto (chat template when the tokenizer has one), chat or plain.", choices=LAYOUTS)
+    group_column: str | None = help_field(None, "Column that groups pairs in the held-out split.", max_length=200)
 
-
-def check(cfg: DPOConfig) -> None:
-    bad = [t for t in cfg.loss_type if t not in LOSS_TYPES]
-    if bad:
-        raise ConfigError(f"field 'loss_type': unknown {bad} (one of {', '.join(LOSS_TYPES)})")
-    if cfg.loss_weights is not None and len(cfg.loss_weights) != len(cfg.loss_type):
-        raise ConfigError("field 'loss_weights' needs one weight per loss_type")
-    if cfg.reference not in ("start", "base"):
-        raise ConfigError("field 'reference': must be start or base")
-    check_guard_fields(cfg)
+    def check(self) -> None:
+        if not self.loss_type:
+            raise field_error("loss_type", "needs at least one loss")
+        if self.loss_weights is not None and len(self.loss_weights) != len(self.loss_type):
+            raise field_error("loss_weights", "needs one weight per loss_type")
 
 
 def to_trl_rows(tokenizer, pairs: list[dict], cfg: DPOConfig) -> list[dict]:
@@ -85,13 +86,11 @@ def to_trl_rows(tokenizer, pairs: list[dict], cfg: DPOConfig) -> list[dict]:
 
 
 def run(cfg: DPOConfig) -> RunResult:
-    require(cfg, "data")
-    check(cfg)
     with open_run("dpo", cfg) as folder:
         import trl
         from datasets import Dataset
 
-        from trainer.data import load_preferences, split_by_group
+        from trainer.data import load_preferences, train_and_held
         from trainer.hf import (
             fit,
             metrics_callback,
@@ -111,11 +110,7 @@ def run(cfg: DPOConfig) -> RunResult:
 
         ref = resolve_model(cfg.model, cfg.adapter)
         tokenizer = load_tokenizer(ref)
-        pairs = load_preferences(cfg.data, cfg.group_column)
-        if cfg.eval_data:
-            train, held = pairs, load_preferences(cfg.eval_data, cfg.group_column)
-        else:
-            train, held = split_by_group(pairs, cfg.eval_fraction, cfg.seed)
+        train, held = train_and_held(lambda path: load_preferences(path, cfg.group_column), cfg)
         folder.resolve(base=ref.base, adapter_start=ref.adapter, train_pairs=len(train), eval_pairs=len(held))
 
         # A trainable adapter to continue, or a fresh LoRA that TRL adds (peft_config).

@@ -24,8 +24,8 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from trainer.config import ConfigError, RunConfig, help_field, require
-from trainer.generate import SamplingFields
+from trainer.config import ConfigError, RunConfig, help_field, path_field
+from trainer.generate import MAX_NEW_TOKENS, SamplingFields
 from trainer.runfolder import RunResult, open_run
 
 
@@ -33,18 +33,20 @@ from trainer.runfolder import RunResult, open_run
 class EvaluateConfig(SamplingFields, RunConfig):
     """Evaluate a policy against a reference on a prompts file."""
 
-    policy: str = help_field("tiny", "Policy: a run folder (base + adapter), a model folder, tiny or a hub name.")
-    adapter: str | None = help_field(None, "Adapter to apply on the policy.")
-    reference: str = help_field(
+    policy: str = path_field("tiny", "Policy: a run folder (base + adapter), a model folder, tiny or a hub name.")
+    adapter: str | None = path_field(None, "Adapter to apply on the policy.")
+    reference: str = path_field(
         "base", "Reference: 'base' (the policy with its adapter disabled) or another model with the same vocabulary."
     )
-    reward_model: str | None = help_field(None, "Reward model (a `trainer reward` run) for mean reward and win rate.")
-    prompts: str | None = help_field(
-        None, "Prompts JSONL ('prompt', optional 'reference' answer for ROUGE) or .txt. Required."
+    reward_model: str | None = path_field(None, "Reward model (a `trainer reward` run) for mean reward and win rate.")
+    prompts: str | None = path_field(
+        None, "Prompts JSONL ('prompt', optional 'reference' answer for ROUGE) or .txt. Required.", required=True
     )
-    heldout: str | None = help_field(None, "Held-out text for perplexity: .txt (blank-line paragraphs) or JSONL 'text'.")
-    max_new_tokens: int = help_field(48, "Most tokens per completion (it stops earlier at EOS).")
-    max_length: int = help_field(512, "Longest held-out text window for perplexity, in tokens.")
+    heldout: str | None = path_field(None, "Held-out text for perplexity: .txt (blank-line paragraphs) or JSONL 'text'.")
+    max_new_tokens: int = help_field(
+        48, "Most tokens per completion (it stops earlier at EOS).", ge=1, le=MAX_NEW_TOKENS
+    )
+    max_length: int = help_field(512, "Longest held-out text window for perplexity, in tokens.", ge=2, le=1_048_576)
 
 
 def sequence_kl(policy, reference, ref_ctx, samples: list[dict], pad_id: int, device: str, batch_size: int) -> list[dict]:
@@ -109,7 +111,6 @@ def perplexity(model, tokenizer, texts: list[str], max_length: int, device: str,
 
 
 def run(cfg: EvaluateConfig) -> RunResult:
-    require(cfg, "prompts")
     with open_run("evaluate", cfg, generating=True) as folder:
         from trainer.data import load_heldout_text, load_prompts
         from trainer.generate import render_all, sample_completions

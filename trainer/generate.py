@@ -13,36 +13,55 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from trainer.config import RunConfig, help_field, require
+from trainer.config import MAX_BATCH, RunConfig, field_error, help_field, path_field
 from trainer.runfolder import RunResult, open_run
+from trainer.templates import LAYOUTS, TEMPLATES
+
+#: The longest completion a sampling method asks for, in tokens.
+MAX_NEW_TOKENS = 32768
 
 
 @dataclass
 class SamplingFields:
     """Sampling settings shared by generate and evaluate (and PPO rollouts)."""
 
-    max_new_tokens: int = help_field(64, "Most tokens per completion (it stops earlier at EOS).")
+    max_new_tokens: int = help_field(
+        64, "Most tokens per completion (it stops earlier at EOS).", ge=1, le=MAX_NEW_TOKENS
+    )
     do_sample: bool = help_field(True, "Sample; false = greedy decoding.")
-    temperature: float = help_field(1.0, "Softmax temperature for sampling.")
-    top_k: int = help_field(0, "Sample among the k most likely tokens (0: all).")
-    top_p: float = help_field(1.0, "Nucleus sampling mass (1.0: off).")
-    batch_size: int = help_field(16, "Prompts per generate() call.")
-    template: str = help_field("zero-shot", "Prompt template: zero-shot, one-shot, few-shot, cot or raw.")
-    layout: str = help_field("auto", "auto (chat template when the tokenizer has one), chat or plain.")
-    examples: str | None = help_field(None, "JSONL of prompt/response examples for one-shot and few-shot.")
-    shots: int = help_field(3, "Examples in a few-shot prompt.")
+    temperature: float = help_field(
+        1.0, "Softmax temperature for sampling (> 0 when sampling; ignored by greedy decoding).", ge=0, le=100
+    )
+    top_k: int = help_field(0, "Sample among the k most likely tokens (0: all).", ge=0, le=1_000_000)
+    top_p: float = help_field(1.0, "Nucleus sampling mass (1.0: off).", gt=0, le=1)
+    batch_size: int = help_field(16, "Prompts per generate() call.", ge=1, le=MAX_BATCH)
+    template: str = help_field(
+        "zero-shot", "Prompt template: zero-shot, one-shot, few-shot, cot or raw.", choices=TEMPLATES
+    )
+    layout: str = help_field("auto", "auto (chat template when the tokenizer has one), chat or plain.", choices=LAYOUTS)
+    examples: str | None = path_field(None, "JSONL of prompt/response examples for one-shot and few-shot.")
+    shots: int = help_field(3, "Examples in a few-shot prompt.", ge=1, le=64)
+
+    def check(self) -> None:
+        if self.do_sample and self.temperature == 0:
+            raise field_error("temperature", "must be > 0 when do_sample is true (or set do_sample: false)")
+        if self.template in ("one-shot", "few-shot") and not self.examples:
+            raise field_error("examples", f"is required by template '{self.template}' (a prompt/response JSONL)")
+        if self.template == "few-shot" and self.shots < 2:
+            raise field_error("shots", "must be >= 2 for a few-shot prompt")
 
 
 @dataclass
 class GenerateConfig(SamplingFields, RunConfig):
     """Sample completions for every prompt of a file."""
 
-    model: str = help_field("tiny", "Policy: tiny, a model folder, a run folder (base + adapter) or a hub name.")
-    adapter: str | None = help_field(None, "Adapter to apply on the model (a run folder or adapter folder).")
-    prompts: str | None = help_field(
-        None, "Prompts: JSONL with 'prompt' (string or chat messages) per line, or a .txt (one a line). Required."
+    model: str = path_field("tiny", "Policy: tiny, a model folder, a run folder (base + adapter) or a hub name.")
+    adapter: str | None = path_field(None, "Adapter to apply on the model (a run folder or adapter folder).")
+    prompts: str | None = path_field(
+        None, "Prompts: JSONL with 'prompt' (string or chat messages) per line, or a .txt (one a line). Required.",
+        required=True,
     )
-    num_samples: int = help_field(1, "Completions per prompt.")
+    num_samples: int = help_field(1, "Completions per prompt.", ge=1, le=1024)
 
 
 def sampling_settings(cfg: Any) -> dict[str, Any]:
@@ -108,7 +127,6 @@ def sample_completions(
 
 
 def run(cfg: GenerateConfig) -> RunResult:
-    require(cfg, "prompts")
     with open_run("generate", cfg, generating=True) as folder:
         from trainer.data import load_prompts
         from trainer.models import load_causal_lm, load_tokenizer, resolve_model

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trainer.config import TrainConfig, help_field, require
+from trainer.config import MAX_BATCH, TrainConfig, help_field, path_field
 from trainer.runfolder import RunResult, open_run
 
 
@@ -18,17 +18,18 @@ from trainer.runfolder import RunResult, open_run
 class RewardConfig(TrainConfig):
     """Train a reward model on preference pairs (TRL format, rankings or HH dialogues)."""
 
-    model: str = help_field(
+    model: str = path_field(
         "tiny-rm", "Reward-model base: tiny-rm, any local model folder (a causal LM gets a new score head) or a hub name."
     )
-    learning_rate: float = help_field(1e-3, "Peak learning rate (AdamW); LoRA tolerates a high one.")
+    learning_rate: float = help_field(1e-3, "Peak learning rate (AdamW); LoRA tolerates a high one.", gt=0, le=1)
     group_column: str | None = help_field(
-        None, "Column that groups pairs (kept together in splits); default: group_id, group, task_id, else the prompt."
+        None, "Column that groups pairs (kept together in splits); default: group_id, group, task_id, else the prompt.",
+        max_length=200,
     )
     center_rewards_coefficient: float | None = help_field(
-        None, "Pull mean rewards towards 0 with this weight (0.01 is common); off when unset."
+        None, "Pull mean rewards towards 0 with this weight (0.01 is common); off when unset.", ge=0, le=100
     )
-    score_batch_size: int = help_field(32, "Batch size for the held-out accuracy pass.")
+    score_batch_size: int = help_field(32, "Batch size for the held-out accuracy pass.", ge=1, le=MAX_BATCH)
 
 
 def encode_pairs(tokenizer, pairs: list[dict], max_length: int) -> tuple[dict[str, list], int]:
@@ -92,9 +93,8 @@ def build_trainer(cfg: RewardConfig, folder, model, tokenizer, train_cols, held_
 
 
 def run(cfg: RewardConfig) -> RunResult:
-    require(cfg, "data")
     with open_run("reward", cfg) as folder:
-        from trainer.data import load_preferences, split_by_group
+        from trainer.data import load_preferences, train_and_held
         from trainer.hf import fit, metrics_callback, remove_empty_checkpoints, train_stats
         from trainer.models import (
             count_parameters,
@@ -107,11 +107,7 @@ def run(cfg: RewardConfig) -> RunResult:
         # Data: pairs, a held-out split by group, token ids (EOS as the scorer adds it).
         ref = resolve_model(cfg.model)
         tokenizer = load_tokenizer(ref)
-        pairs = load_preferences(cfg.data, cfg.group_column)
-        if cfg.eval_data:
-            train, held = pairs, load_preferences(cfg.eval_data, cfg.group_column)
-        else:
-            train, held = split_by_group(pairs, cfg.eval_fraction, cfg.seed)
+        train, held = train_and_held(lambda path: load_preferences(path, cfg.group_column), cfg)
         train_cols, truncated = encode_pairs(tokenizer, train, cfg.max_length)
         held_cols, _ = encode_pairs(tokenizer, held, cfg.max_length) if held else ({}, 0)
         folder.resolve(

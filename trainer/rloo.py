@@ -22,34 +22,45 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trainer.config import ConfigError, LoraFields, RunConfig, help_field, require
+from trainer.config import (
+    MAX_BATCH,
+    MAX_STEPS,
+    ConfigError,
+    LoraFields,
+    RunConfig,
+    help_field,
+    path_field,
+)
 from trainer.generate import SamplingFields
-from trainer.guards import GuardFields, check_guard_fields, measure
+from trainer.guards import GuardFields, measure
+from trainer.ppo.config import RewardSourceFields
 from trainer.runfolder import RunResult, open_run
 
 
 @dataclass
-class RLOOConfig(GuardFields, SamplingFields, LoraFields, RunConfig):
+class RLOOConfig(GuardFields, RewardSourceFields, SamplingFields, LoraFields, RunConfig):
     """Optimise a LoRA policy against a reward model with RLOO (TRL's RLOOTrainer)."""
 
-    model: str = help_field("tiny", "Policy: a base (tiny, a model folder, a hub name) or a run folder whose adapter to continue.")
-    adapter: str | None = help_field(None, "Continue this adapter; TRL then keeps a frozen copy of it as the reference.")
-    reward_model: str | None = help_field(None, "Reward model: a `trainer reward` run folder, applied to the decoded text.")
-    reward_functions: list[str] = help_field([], "Extra rewards as 'package.module:function' (TRL's signature).")
-    reward_weights: list[float] | None = help_field(None, "Weight of each reward source, reward model first.")
-    prompts: str | None = help_field(None, "Prompts: JSONL with 'prompt' per line, or a .txt. Required.")
-    steps: int = help_field(100, "Optimizer steps; each samples batch_size prompts x num_generations responses.")
-    batch_size: int = help_field(8, "Prompts per step.")
-    num_generations: int = help_field(4, "Responses per prompt (k >= 2: each one's baseline is the mean of the others).")
-    kl_coef: float = help_field(0.05, "Fixed KL coefficient (TRL's beta); 0 skips the reference pass.")
-    learning_rate: float = help_field(3e-4, "AdamW learning rate.")
-    num_iterations: int = help_field(1, "Updates per batch of responses (TRL's mu); > 1 uses the clipped ratio.")
-    cliprange: float = help_field(0.2, "Ratio clip range (TRL's epsilon), used when num_iterations > 1.")
+    model: str = path_field("tiny", "Policy: a base (tiny, a model folder, a hub name) or a run folder whose adapter to continue.")
+    adapter: str | None = path_field(None, "Continue this adapter; TRL then keeps a frozen copy of it as the reference.")
+    prompts: str | None = path_field(None, "Prompts: JSONL with 'prompt' per line, or a .txt. Required.", required=True)
+    steps: int = help_field(
+        100, "Optimizer steps; each samples batch_size prompts x num_generations responses.", ge=1, le=MAX_STEPS
+    )
+    batch_size: int = help_field(8, "Prompts per step.", ge=1, le=MAX_BATCH)
+    num_generations: int = help_field(
+        4, "Responses per prompt (k >= 2: each one's baseline is the mean of the others).", ge=2, le=256
+    )
+    kl_coef: float = help_field(0.05, "Fixed KL coefficient (TRL's beta); 0 skips the reference pass.", ge=0, le=100)
+    learning_rate: float = help_field(3e-4, "AdamW learning rate.", gt=0, le=1)
+    num_iterations: int = help_field(
+        1, "Updates per batch of responses (TRL's mu); > 1 uses the clipped ratio.", ge=1, le=100
+    )
+    cliprange: float = help_field(0.2, "Ratio clip range (TRL's epsilon), used when num_iterations > 1.", gt=0, le=10)
     normalize_advantages: bool = help_field(False, "Whiten the advantages of each batch.")
-    missing_eos_penalty: float | None = help_field(None, "Subtract this from the reward of a response without EOS.")
-    max_grad_norm: float = help_field(1.0, "Gradient clipping norm.")
-    save_every: int = help_field(25, "Write a checkpoint every N steps (0: only on SIGTERM).")
-    keep_checkpoints: int = help_field(2, "Checkpoints to keep (the newest).")
+    max_grad_norm: float = help_field(1.0, "Gradient clipping norm (0: no clipping).", ge=0, le=1e6)
+    save_every: int = help_field(25, "Write a checkpoint every N steps (0: only on SIGTERM).", ge=0, le=MAX_STEPS)
+    keep_checkpoints: int = help_field(2, "Checkpoints to keep (the newest).", ge=1, le=1000)
     resume: bool = help_field(False, "Continue from the newest checkpoint in out/checkpoints.")
 
 
@@ -77,23 +88,7 @@ class RewardFunction:
         return totals
 
 
-def check(cfg: RLOOConfig) -> None:
-    require(cfg, "out", "prompts")
-    if not cfg.reward_model and not cfg.reward_functions:
-        raise ConfigError("field 'reward_model' is required (or give reward_functions)")
-    n_sources = int(bool(cfg.reward_model)) + len(cfg.reward_functions)
-    if cfg.reward_weights is not None and len(cfg.reward_weights) != n_sources:
-        raise ConfigError(f"field 'reward_weights' needs {n_sources} weights (reward model first, then functions)")
-    if cfg.num_generations < 2:
-        raise ConfigError("field 'num_generations' must be >= 2 (the leave-one-out baseline needs another response)")
-    for name in ("steps", "batch_size", "max_new_tokens", "num_iterations"):
-        if getattr(cfg, name) < 1:
-            raise ConfigError(f"field '{name}' must be >= 1")
-    check_guard_fields(cfg)
-
-
 def run(cfg: RLOOConfig) -> RunResult:
-    check(cfg)
     with open_run("rloo", cfg, generating=True) as folder:
         import trl
         from datasets import Dataset

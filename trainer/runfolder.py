@@ -6,8 +6,11 @@
     RUN_DIR/model.json      for runs that produce a model: base, adapter and kind
     RUN_DIR/adapter/ ...    artifacts
 
-``open_run`` wraps a method's body: it creates the folder, applies device/thread/seed
-settings, and on an exception records a failed summary and the traceback (error.txt).
+``open_run`` is the opening every method shares (its ``run(cfg)`` is one ``with open_run(...)``
+block): it checks the config (required fields, bounds, cross-field rules) before anything is
+created or imported, quiets the libraries, resolves device/threads/bf16 and seeds, creates the
+folder with config.json and metrics.jsonl, and on an exception records a failed summary and
+the traceback (error.txt).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer import runtime
-from trainer.config import require
+from trainer.config import check_config
 
 
 @dataclass
@@ -177,12 +180,13 @@ def _versions() -> dict[str, str]:
 
 @contextmanager
 def open_run(method: str, cfg: Any, generating: bool = False) -> Iterator[RunFolder]:
-    """Create the run folder, apply runtime settings, and record failures in it.
+    """Check the config, create the run folder, apply runtime settings, and record failures in it.
 
-    Auto values in `cfg` (device, threads, bf16) are resolved in place, so the method body
-    and config.json see the values actually used.
+    A config that does not fit raises ConfigError before the folder exists or a training
+    library is imported. Auto values in `cfg` (device, threads, bf16) are resolved in place,
+    so the method body and config.json see the values actually used.
     """
-    require(cfg, "out")
+    check_config(cfg)
     runtime.quiet_libraries()
     device = runtime.pick_device(cfg.device)
     threads = runtime.pick_threads(cfg.threads, device, generating=generating)

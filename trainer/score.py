@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from trainer.config import RunConfig, help_field, require
+from trainer.config import MAX_BATCH, RunConfig, help_field, path_field
 from trainer.runfolder import RunResult, open_run
 
 
@@ -22,12 +22,17 @@ from trainer.runfolder import RunResult, open_run
 class ScoreConfig(RunConfig):
     """Score every text of a file with a reward model."""
 
-    model: str | None = help_field(None, "Reward model: a `trainer reward` run folder (or adapter folder). Required.")
-    data: str | None = help_field(
-        None, "Texts: JSONL with 'text' or 'prompt' + 'completion' per line, or a .txt (one a line). Required."
+    model: str | None = path_field(
+        None, "Reward model: a `trainer reward` run folder (or adapter folder). Required.", required=True
     )
-    batch_size: int = help_field(32, "Texts per forward pass (sorted by length to cut padding).")
-    max_length: int = help_field(0, "Longest input in tokens (0: the length the model was trained with).")
+    data: str | None = path_field(
+        None, "Texts: JSONL with 'text' or 'prompt' + 'completion' per line, or a .txt (one a line). Required.",
+        required=True,
+    )
+    batch_size: int = help_field(32, "Texts per forward pass (sorted by length to cut padding).", ge=1, le=MAX_BATCH)
+    max_length: int = help_field(
+        0, "Longest input in tokens (0: the length the model was trained with).", ge=0, le=1_048_576
+    )
 
 
 def encode_reward_input(tokenizer, prompt: Any, completion: Any, max_length: int) -> list[int]:
@@ -123,10 +128,9 @@ def _trained_max_length(spec: str) -> int | None:
 
 
 def run(cfg: ScoreConfig) -> RunResult:
-    from trainer.data import load_texts
-
-    require(cfg, "model", "data")
     with open_run("score", cfg) as folder:
+        from trainer.data import load_texts
+
         rows = load_texts(cfg.data)
         scorer = RewardScorer(cfg.model, cfg.device, cfg.batch_size, cfg.max_length)
         folder.resolve(base=scorer.ref.base, adapter=scorer.ref.adapter, max_length=scorer.max_length)

@@ -11,21 +11,23 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from trainer.config import TrainConfig, help_field, require
+from trainer.config import TrainConfig, help_field, path_field
 from trainer.runfolder import RunResult, open_run
+from trainer.templates import LAYOUTS, PLAIN_TEMPLATES
 
 
 @dataclass
 class SFTConfig(TrainConfig):
     """Fine-tune a causal LM on demonstrations (prompt/response, or chat messages)."""
 
-    model: str = help_field("tiny", "Base causal LM: tiny, a local model folder, a run folder or a hub name.")
-    adapter: str | None = help_field(None, "Continue training this adapter (a run folder or adapter folder).")
-    learning_rate: float = help_field(1e-3, "Peak learning rate (AdamW); LoRA tolerates a high one.")
+    model: str = path_field("tiny", "Base causal LM: tiny, a local model folder, a run folder or a hub name.")
+    adapter: str | None = path_field(None, "Continue training this adapter (a run folder or adapter folder).")
+    learning_rate: float = help_field(1e-3, "Peak learning rate (AdamW); LoRA tolerates a high one.", gt=0, le=1)
     template: str = help_field(
-        "zero-shot", "How prompts are rendered: zero-shot, cot or raw (as given); as in `trainer generate`."
+        "zero-shot", "How prompts are rendered: zero-shot, cot or raw (as given); as in `trainer generate`.",
+        choices=PLAIN_TEMPLATES,
     )
-    layout: str = help_field("auto", "auto (chat template when the tokenizer has one), chat or plain.")
+    layout: str = help_field("auto", "auto (chat template when the tokenizer has one), chat or plain.", choices=LAYOUTS)
 
 
 def to_prompt_completion(tokenizer, rows: list[dict], cfg: SFTConfig) -> list[dict]:
@@ -41,12 +43,11 @@ def to_prompt_completion(tokenizer, rows: list[dict], cfg: SFTConfig) -> list[di
 
 
 def run(cfg: SFTConfig) -> RunResult:
-    require(cfg, "data")
     with open_run("sft", cfg) as folder:
         import trl
         from datasets import Dataset
 
-        from trainer.data import load_demonstrations, split_by_group
+        from trainer.data import load_demonstrations, train_and_held
         from trainer.hf import (
             fit,
             metrics_callback,
@@ -66,11 +67,7 @@ def run(cfg: SFTConfig) -> RunResult:
 
         ref = resolve_model(cfg.model, cfg.adapter)
         tokenizer = load_tokenizer(ref)
-        rows = to_prompt_completion(tokenizer, load_demonstrations(cfg.data), cfg)
-        if cfg.eval_data:
-            train, held = rows, to_prompt_completion(tokenizer, load_demonstrations(cfg.eval_data), cfg)
-        else:
-            train, held = split_by_group(rows, cfg.eval_fraction, cfg.seed)
+        train, held = train_and_held(lambda path: to_prompt_completion(tokenizer, load_demonstrations(path), cfg), cfg)
         folder.resolve(base=ref.base, adapter_start=ref.adapter, train_examples=len(train), eval_examples=len(held))
 
         model = load_causal_lm(ref, cfg.device, trainable=True)

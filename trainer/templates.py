@@ -18,6 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 TEMPLATES = ("raw", "zero-shot", "one-shot", "few-shot", "cot")
+#: The templates that need no examples file (what sft and dpo offer).
+PLAIN_TEMPLATES = ("zero-shot", "cot", "raw")
 LAYOUTS = ("auto", "chat", "plain")
 COT_CUE = "Let's think step by step."
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trainer.config import RunConfig, help_field
+from trainer.config import RunConfig, help_field, path_field
 from trainer.runfolder import RunResult, open_run
 
 REPO = Path(__file__).resolve().parent.parent
@@ -47,11 +47,11 @@ CHAT_TEMPLATE = (
 class TinyModelConfig(RunConfig):
     """Build the tiny tokenizer, causal LM and reward backbone into `out`."""
 
-    recipe: str = help_field(
+    recipe: str = path_field(
         str(FIXTURES / "recipe.json"), "Recipe JSON: corpus files, tokenizer and model sizes, steps."
     )
     steps_scale: float = help_field(
-        1.0, "Multiply the recipe's training steps (e.g. 0.2 for a quick, rougher model)."
+        1.0, "Multiply the recipe's training steps (e.g. 0.2 for a quick, rougher model).", gt=0, le=100
     )
 
 

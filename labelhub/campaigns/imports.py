@@ -11,7 +11,8 @@ object), ``completion``, ``policy`` and ``completion_metadata``; rows with the s
 one prompt with several completions.
 
 Every problem is reported as a :class:`RowError` naming the line and the field; the caller
-writes nothing unless the list is empty.
+writes nothing unless the list is empty. Each text (prompt, chat turn, completion) and each
+metadata object (as JSON) holds at most ``LABELHUB_TEXT_MAX_BYTES``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import json
 from dataclasses import dataclass, field
 
 from labelhub.campaigns.models import Prompt, content_hash, unstorable
+from labelhub.core.inputs import size_problem
 
 MAX_ERRORS = 100
 ROLES = {"system", "user", "assistant"}
@@ -148,7 +150,7 @@ def _prompt_from_object(line: int, obj: dict, errors: list[RowError]) -> ParsedP
         errors.append(RowError(line, "prompt", f"must be a string, not {_type(obj['prompt'])}"))
     elif not obj["prompt"].strip():
         errors.append(RowError(line, "prompt", "is empty"))
-    elif problem := unstorable(obj["prompt"]):
+    elif problem := unstorable(obj["prompt"]) or size_problem(obj["prompt"]):
         errors.append(RowError(line, "prompt", problem))
     else:
         text = obj["prompt"]
@@ -158,7 +160,7 @@ def _prompt_from_object(line: int, obj: dict, errors: list[RowError]) -> ParsedP
     metadata = obj.get("metadata", {})
     if not isinstance(metadata, dict):
         errors.append(RowError(line, "metadata", f"must be an object, not {_type(metadata)}"))
-    elif problem := unstorable(metadata):
+    elif problem := unstorable(metadata) or size_problem(metadata):
         errors.append(RowError(line, "metadata", problem))
     completions = _validate_completions(line, obj.get("completions", []), errors)
     if len(errors) > before:
@@ -179,7 +181,7 @@ def _validate_messages(line: int, messages, errors: list[RowError]) -> list | No
             errors.append(RowError(line, f"{where}.role", f"must be one of {sorted(ROLES)}"))
         elif not isinstance(turn.get("content"), str) or not turn["content"].strip():
             errors.append(RowError(line, f"{where}.content", "missing or not a non-empty string"))
-        elif problem := unstorable(turn["content"]):
+        elif problem := unstorable(turn["content"]) or size_problem(turn["content"]):
             errors.append(RowError(line, f"{where}.content", problem))
     if len(errors) > before:
         return None
@@ -202,13 +204,13 @@ def _validate_completions(line: int, items, errors: list[RowError]) -> list[Pars
         metadata = item.get("metadata", {})
         if not isinstance(text, str) or not text.strip():
             errors.append(RowError(line, f"{where}.text", "missing or not a non-empty string"))
-        elif problem := unstorable(text):
+        elif problem := unstorable(text) or size_problem(text):
             errors.append(RowError(line, f"{where}.text", problem))
         elif not isinstance(policy, str) or not policy.strip() or len(policy) > 120 or unstorable(policy):
             errors.append(RowError(line, f"{where}.policy", "must be a name of 1–120 characters"))
         elif not isinstance(metadata, dict):
             errors.append(RowError(line, f"{where}.metadata", f"must be an object, not {_type(metadata)}"))
-        elif problem := unstorable(metadata):
+        elif problem := unstorable(metadata) or size_problem(metadata):
             errors.append(RowError(line, f"{where}.metadata", problem))
         else:
             completions.append(ParsedCompletion(text, policy.strip(), metadata))

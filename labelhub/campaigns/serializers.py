@@ -11,13 +11,15 @@ from labelhub.campaigns.models import (
     Role,
     content_hash,
 )
-from labelhub.core.inputs import JsonbField
+from labelhub.core.inputs import JsonbField, TextField
 from labelhub.core.paths import PathField
 
 
 class ModelSerializer(serializers.ModelSerializer):
+    """JSON and free text within PostgreSQL's means and the per-field size limit."""
+
     serializer_field_mapping = serializers.ModelSerializer.serializer_field_mapping | {
-        models.JSONField: JsonbField
+        models.JSONField: JsonbField, models.TextField: TextField,
     }
 
 

@@ -311,6 +311,9 @@ PROCRASTINATE_IMPORT_PATHS = ["labelhub.config.tasks"]
 
 # --- LabelHub -------------------------------------------------------------------------------
 LABELHUB_IMPORT_MAX_BYTES = int(os.environ.get("LABELHUB_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
+# The longest text field a user brings in (prompt, chat turn, completion, pair side, free text;
+# metadata and other JSON measured as compact JSON), in UTF-8 bytes, at import and API create.
+LABELHUB_TEXT_MAX_BYTES = int(os.environ.get("LABELHUB_TEXT_MAX_BYTES", "100000"))
 # Snapshots, run folders and simulation results.
 LABELHUB_DATA_DIR = Path(os.environ.get("LABELHUB_DATA_DIR") or VAR_DIR / "data")
 LABELHUB_LEASE_SECONDS = int(os.environ.get("LABELHUB_LEASE_SECONDS", "600"))

@@ -6,13 +6,19 @@ one, let through, fails later — on save (a 500) or while the error that echoes
 rendered. So every request body is checked as it is parsed (the API's parsers below), every
 query parameter by ``query_text``/``query_int``, and imported files by ``unstorable``.
 Errors name the field and never echo the offending text.
+
+Text a user brings in (a prompt, a chat turn, a completion, a pair's side, metadata) is also
+bounded per field: ``LABELHUB_TEXT_MAX_BYTES`` of UTF-8 (JSON values measured as compact JSON),
+checked by ``size_problem`` at import and by the API's text and JSON fields.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 
+from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse, QueryDict
 from rest_framework import parsers, serializers
 from rest_framework.exceptions import ParseError, ValidationError
@@ -35,6 +41,20 @@ def text_problem(text: str) -> str | None:
     if _SURROGATE.search(text):
         return "contains a lone UTF-16 surrogate (e.g. \\ud800), which is not valid Unicode text"
     return None
+
+
+def size_problem(value) -> str | None:
+    """Why this text (or JSON value, as compact JSON) is over the per-field limit, or None."""
+    limit = settings.LABELHUB_TEXT_MAX_BYTES
+    if isinstance(value, str):
+        if len(value) * 4 <= limit:  # UTF-8 takes at most 4 bytes a character
+            return None
+        size = len(value.encode("utf-8", "surrogatepass"))
+    else:
+        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    if size <= limit:
+        return None
+    return f"is {size:,} bytes of UTF-8; at most {limit:,} are accepted (LABELHUB_TEXT_MAX_BYTES)"
 
 
 def unstorable(value) -> str | None:
@@ -116,12 +136,22 @@ class MultiPartParser(parsers.MultiPartParser):
 
 class JsonbField(serializers.JSONField):
     """A JSON value PostgreSQL's jsonb can store: no NUL character, no lone surrogate, no
-    absurd nesting."""
+    absurd nesting, at most ``LABELHUB_TEXT_MAX_BYTES`` as JSON."""
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        if problem := unstorable(value):
+        if problem := unstorable(value) or size_problem(value):
             raise serializers.ValidationError(f"The value {problem}.")
+        return value
+
+
+class TextField(serializers.CharField):
+    """Free text (a completion, guidelines, a rationale): at most ``LABELHUB_TEXT_MAX_BYTES``."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if problem := size_problem(value):
+            raise serializers.ValidationError(f"The text {problem}.")
         return value
 
 

@@ -2,7 +2,8 @@
 
 Each pair becomes a prompt (deduplicated by content hash), two completions from the policy
 ``imported``, a two-completion task and a judgment with source ``imported`` preferring the
-chosen side. All-or-nothing; errors name the line and field.
+chosen side. All-or-nothing; errors name the line and field. Each text holds at most
+``LABELHUB_TEXT_MAX_BYTES`` (the pair's prompt, chosen and rejected sides).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.db.models import F
 
 from labelhub.campaigns.imports import ImportRejected, RowError
 from labelhub.campaigns.models import Campaign, Completion, Policy, Prompt, content_hash, unstorable
+from labelhub.core.inputs import size_problem
 from labelhub.labeling.models import Judgment, Strength, Task, TaskCompletion
 
 HH_ASSISTANT = "\n\nAssistant:"
@@ -85,7 +87,7 @@ def _pair(line, obj, errors):
             errors.append(RowError(line, field, "missing or not a non-empty string"))
             return None
     for field in ("prompt", "chosen", "rejected"):
-        if isinstance(obj.get(field), str) and (problem := unstorable(obj[field])):
+        if isinstance(obj.get(field), str) and (problem := unstorable(obj[field]) or size_problem(obj[field])):
             errors.append(RowError(line, field, problem))
             return None
     if isinstance(obj.get("prompt"), str) and obj["prompt"].strip():

@@ -19,6 +19,10 @@ from labelhub.labeling.models import Judgment
 
 logger = logging.getLogger(__name__)
 TASK_BATCH = 500
+#: Snapshot options' bounds: a margin per A/B strength, the labelers a snapshot may name.
+MARGIN_MAX = 10.0
+FILTER_LABELERS_MAX = 1000
+FILTER_TEXT_MAX = 64
 
 
 class SnapshotInvalid(Exception):
@@ -39,9 +43,12 @@ def prompt_as_text(prompt: Prompt) -> str:
 @transaction.atomic
 def snapshot_create(*, campaign: Campaign, user, kind: str = Snapshot.Kind.PREFERENCE, aggregation: str = "all",
                     keep_ties: bool = False, filters: dict | None = None, strength_margins: dict | None = None) -> Snapshot:
-    """Register a new snapshot version (state ``building``); :func:`snapshot_build` writes it."""
-    filters = filters or {}
-    errors = _filter_errors(filters)
+    """Register a new snapshot version (state ``building``); :func:`snapshot_build` writes it.
+    Raises :class:`SnapshotInvalid` naming each option at fault (``filters.since``,
+    ``strength_margins.better``…)."""
+    filters = {} if filters is None else filters
+    margins, errors = _margins(strength_margins)
+    errors |= _filter_errors(filters)
     if aggregation not in Snapshot.Aggregation.values:
         errors["aggregation"] = f"must be one of {Snapshot.Aggregation.values}"
     if kind not in Snapshot.Kind.values:
@@ -53,26 +60,72 @@ def snapshot_create(*, campaign: Campaign, user, kind: str = Snapshot.Kind.PREFE
     folder = Path(settings.LABELHUB_DATA_DIR) / "snapshots" / campaign.slug / f"v{version}"
     return Snapshot.objects.create(
         campaign=campaign, version=version, kind=kind, aggregation=aggregation, keep_ties=keep_ties,
-        filters=filters, strength_margins=strength_margins or pairs_lib.DEFAULT_STRENGTH_MARGINS,
-        path=str(folder), created_by=user,
+        filters=filters, strength_margins=margins, path=str(folder), created_by=user,
     )
 
 
-def _filter_errors(filters: dict) -> dict[str, str]:
-    from django.utils.dateparse import parse_datetime
+def _margins(margins) -> tuple[dict, dict[str, str]]:
+    """(the margins to store, errors): a margin in [0, MARGIN_MAX] per A/B strength; strengths
+    left out keep their default (none given: all defaults)."""
+    defaults = pairs_lib.DEFAULT_STRENGTH_MARGINS
+    if margins is None:
+        return dict(defaults), {}
+    strengths = ", ".join(defaults)
+    if not isinstance(margins, dict):
+        return {}, {"strength_margins": f"must be an object giving a number to each of {strengths}"}
+    errors = {}
+    for key, value in margins.items():
+        where = f"strength_margins.{key}" if len(str(key)) <= 40 else "strength_margins"
+        if key not in defaults:
+            errors[where] = f"not a strength with a margin (one of {strengths})"
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MARGIN_MAX:
+            errors[where] = f"must be a number from 0 to {MARGIN_MAX:g}"
+    return ({} if errors else defaults | {k: float(v) for k, v in margins.items()}), errors
 
+
+def _filter_errors(filters) -> dict[str, str]:
     if not isinstance(filters, dict):
         return {"filters": "must be an object"}
     allowed = {"since", "until", "labelers", "exclude_flagged", "split"}
-    errors = {f"filters.{k}": "unknown filter" for k in filters if k not in allowed}
+    errors = {f"filters.{k}" if len(str(k)) <= 40 else "filters": f"unknown filter (one of {', '.join(sorted(allowed))})"
+              for k in filters if k not in allowed}
+    moments = {}
     for key in ("since", "until"):
-        if filters.get(key) and parse_datetime(str(filters[key])) is None:
-            errors[f"filters.{key}"] = "must be an ISO date-time, e.g. 2026-11-01T00:00:00Z"
-    if "labelers" in filters and not (isinstance(filters["labelers"], list) and all(isinstance(u, str) for u in filters["labelers"])):
-        errors["filters.labelers"] = "must be a list of usernames"
+        if filters.get(key) not in (None, ""):
+            moments[key] = _moment(filters[key])
+            if moments[key] is None:
+                errors[f"filters.{key}"] = "must be an ISO date-time, e.g. 2026-11-01T00:00:00Z"
+    if moments.get("since") and moments.get("until") and moments["since"] >= moments["until"]:
+        errors["filters.until"] = "must be later than since"
+    labelers = filters.get("labelers")
+    if "labelers" in filters and not (
+        isinstance(labelers, list) and len(labelers) <= FILTER_LABELERS_MAX
+        and all(isinstance(u, str) and 0 < len(u) <= 150 for u in labelers)
+    ):
+        errors["filters.labelers"] = f"must be a list of at most {FILTER_LABELERS_MAX} usernames"
+    if "exclude_flagged" in filters and not isinstance(filters["exclude_flagged"], bool):
+        errors["filters.exclude_flagged"] = "must be true or false"
     if "split" in filters and filters["split"] not in Prompt.Split.values:
         errors["filters.split"] = f"must be one of {', '.join(Prompt.Split.values)}"
     return errors
+
+
+def _moment(value):
+    """An ISO date-time string as an aware datetime (UTC when it names no zone), or None."""
+    from datetime import UTC
+
+    from django.utils import timezone
+    from django.utils.dateparse import parse_datetime
+
+    if not isinstance(value, str) or len(value) > FILTER_TEXT_MAX:
+        return None
+    try:
+        moment = parse_datetime(value)
+    except ValueError:  # well formed, but no such date (month 13)
+        return None
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, UTC)
+    return moment
 
 
 def snapshot_build(*, snapshot_id: int) -> Snapshot:

@@ -1,19 +1,21 @@
 """REST API for runs and reward models under ``/api/campaigns/<slug>/``."""
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, serializers, status
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from labelhub.campaigns.api import CampaignChildViewSet
 from labelhub.core.errors import BadRequest, Conflict
 from labelhub.core.inputs import id_field, query_int
-from labelhub.training import loop, selectors, services
+from labelhub.training import kinds, loop, selectors, services
 from labelhub.training.models import LoopRound
 from labelhub.training.selectors import RUN_READERS, RUN_STARTERS
 from labelhub.training.serializers import (
     RewardModelSerializer,
     RunCreateSerializer,
+    RunKindSerializer,
     RunMetricSerializer,
     RunSerializer,
 )
@@ -61,6 +63,26 @@ class RunViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveMod
         run = self.get_object()
         rows = selectors.metric_list(run=run, after=query_int(request.query_params, "after") or 0)
         return Response(RunMetricSerializer(rows, many=True).data)
+
+
+class RunKindViewSet(viewsets.ViewSet):
+    """The run kinds: each one's trainer method, inputs, what it registers, and the JSON Schema
+    of its config (fields, defaults, bounds — the trainer's own). Any signed-in user may read
+    them; what a run may use is checked when it is started."""
+
+    lookup_field = "name"
+    lookup_value_regex = "[a-z_-]+"
+
+    @extend_schema(responses={200: RunKindSerializer(many=True)})
+    def list(self, request):
+        return Response(RunKindSerializer(kinds.KINDS.values(), many=True).data)
+
+    @extend_schema(responses={200: RunKindSerializer})
+    def retrieve(self, request, name=None):
+        kind = kinds.KINDS.get(name)
+        if kind is None:
+            raise NotFound(f"No run kind {name!r}.")
+        return Response(RunKindSerializer(kind).data)
 
 
 class RewardModelViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):

@@ -8,6 +8,10 @@ nested.register("runs", api.RunViewSet, basename="campaign-run")
 nested.register("loop-rounds", api.LoopRoundViewSet, basename="campaign-loop-round")
 nested.register("reward-models", api.RewardModelViewSet, basename="campaign-reward-model")
 
+top = SimpleRouter()
+top.register("run-kinds", api.RunKindViewSet, basename="run-kind")
+
 urlpatterns = [
     path("campaigns/<slug:campaign_slug>/", include(nested.urls)),
+    *top.urls,
 ]

@@ -1,12 +1,13 @@
 from django import forms
 
-from labelhub.training.models import Run
+from labelhub.training.kinds import KINDS
 
 
 class RunStartForm(forms.Form):
-    """The "start a run" form of the runs page; inputs are limited to the campaign's rows."""
+    """The "start a run" form of the runs page; inputs are limited to the campaign's rows. The
+    kinds and their config checks come from ``kinds`` (``services.run_create`` applies them)."""
 
-    kind = forms.ChoiceField(choices=Run.Kind.choices)
+    kind = forms.ChoiceField(choices=[(kind.name, kind.label) for kind in KINDS.values()])
     snapshot = forms.ModelChoiceField(queryset=None, required=False)
     policy = forms.ModelChoiceField(queryset=None, required=False)
     reward_model = forms.ModelChoiceField(queryset=None, required=False)

@@ -24,7 +24,7 @@ from django.db import transaction
 from labelhub.campaigns.models import Completion, Policy, Prompt
 from labelhub.campaigns.services import completions_add_generated
 from labelhub.labeling.services import version_tasks_create
-from labelhub.training import events, services
+from labelhub.training import events, kinds, services
 from labelhub.training.models import LoopRound, Run
 
 logger = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ def advance(*, run_id: int) -> str:
     if run is None:
         return "the run is gone (its campaign was deleted)"
     done, note = [], ""
-    if run.kind == Run.Kind.GENERATE:
+    if kinds.get(run.kind).registers == "completions":  # a generate run: its completions, then the rounds
         if run.state == Run.State.SUCCEEDED:
             done.append(f"{completions_record(run=run)} new completions")
         done += [f"round {r.pk}: {r.tasks_created} tasks" for r in rounds_advance(campaign_id=run.campaign_id)]

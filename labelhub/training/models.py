@@ -66,8 +66,6 @@ class Run(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
-    #: Kinds whose success registers a new policy version.
-    POLICY_KINDS = {Kind.SFT, Kind.DPO, Kind.PPO, Kind.RLOO}
     FINAL_STATES = {State.SUCCEEDED, State.FAILED, State.CANCELLED}
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="runs")

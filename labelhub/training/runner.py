@@ -19,7 +19,7 @@ from pathlib import Path
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from labelhub.training import configs, selectors, services
+from labelhub.training import kinds, selectors, services
 from labelhub.training.models import Run
 
 logger = logging.getLogger(__name__)
@@ -59,17 +59,17 @@ def trainer_env() -> dict[str, str]:
 
 def prepare(run: Run) -> list[str]:
     """Write the trainer config (and the prompts file a kind needs); return the command line."""
+    kind = kinds.get(run.kind)
     folder = Path(run.run_dir)
     folder.mkdir(parents=True, exist_ok=True)
     prompts_file = None
-    default_split = configs.NEEDS[run.kind].get("prompts")
-    if split := default_split and (run.prompt_split or default_split):
+    if split := kind.prompts and (run.prompt_split or kind.prompts):
         prompts_file = str(folder / "prompts.jsonl")
         write_prompts(run, split, prompts_file)
-    trainer_config = run.config | configs.trainer_inputs(run, prompts_file=prompts_file)
+    trainer_config = run.config | kind.trainer_inputs(run, prompts_file=prompts_file)
     config_path = folder / CONFIG_FILE
     config_path.write_text(json.dumps(trainer_config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return [*trainer_command(), run.kind, "--config", str(config_path), "--out", str(folder)]
+    return [*trainer_command(), kind.method, "--config", str(config_path), "--out", str(folder)]
 
 
 def write_prompts(run: Run, split: str, path: str) -> None:

@@ -3,6 +3,7 @@ from rest_framework import serializers
 from labelhub.campaigns.models import Prompt
 from labelhub.core.inputs import JsonbField, id_field
 from labelhub.core.paths import PathField, PathsInJsonField
+from labelhub.training.kinds import KINDS, REGISTERS
 from labelhub.training.models import RewardModel, Run, RunMetric
 
 
@@ -29,8 +30,9 @@ class RunSerializer(serializers.ModelSerializer):
 class RunCreateSerializer(serializers.Serializer):
     """Start a run: the kind, its inputs (ids within the campaign) and config overrides."""
 
-    kind = serializers.ChoiceField(choices=Run.Kind.choices)
-    config = JsonbField(required=False, default=dict, help_text="Trainer config fields over the kind's defaults.")
+    kind = serializers.ChoiceField(choices=[(kind.name, kind.label) for kind in KINDS.values()])
+    config = JsonbField(required=False, default=dict, help_text="Trainer config fields over the kind's defaults "
+                        "(GET /api/run-kinds/ gives each kind's fields, defaults and bounds).")
     snapshot = id_field(required=False, allow_null=True)
     policy = id_field(required=False, allow_null=True)
     reward_model = id_field(required=False, allow_null=True)
@@ -64,3 +66,36 @@ class RewardModelSerializer(serializers.ModelSerializer):
         model = RewardModel
         fields = ["id", "name", "base_model", "adapter_path", "snapshot", "run", "heldout_accuracy", "created_at"]
         read_only_fields = fields
+
+
+class RunKindInputsSerializer(serializers.Serializer):
+    snapshot = serializers.CharField(allow_null=True, help_text="The snapshot kind it trains on (required), or null.")
+    policy = serializers.ChoiceField(choices=["required"], allow_null=True, help_text="A policy to start from or sample with.")
+    reward_model = serializers.ChoiceField(choices=["required", "optional"], allow_null=True)
+    prompts = serializers.ChoiceField(choices=["train", "held_out"], allow_null=True,
+                                      help_text="The prompt split it samples by default (prompt_split may change it).")
+
+
+class RunKindSerializer(serializers.Serializer):
+    """A run kind's declaration (labelhub/training/kinds.py) and its config schema."""
+
+    name = serializers.CharField()
+    label = serializers.CharField()
+    method = serializers.CharField(help_text="The trainer method: python -m trainer <method>.")
+    inputs = RunKindInputsSerializer()
+    set_by_platform = serializers.ListField(child=serializers.CharField(),
+                                            help_text="Trainer fields the platform fills in from the inputs.")
+    registers = serializers.ChoiceField(choices=REGISTERS, help_text="What a successful run registers.")
+    defaults = serializers.DictField(help_text="The kind's config defaults (over the trainer's own).")
+    config_schema = serializers.DictField(
+        help_text="JSON Schema of what a run config may set: the trainer's own (python -m trainer <method> --schema) "
+        "less the fields the platform sets, with the kind's defaults.")
+
+    def to_representation(self, kind):
+        return {
+            "name": kind.name, "label": kind.label, "method": kind.method,
+            "inputs": {"snapshot": kind.snapshot, "policy": "required" if kind.policy else None,
+                       "reward_model": kind.reward_model, "prompts": kind.prompts},
+            "set_by_platform": sorted(kind.platform_fields), "registers": kind.registers,
+            "defaults": kind.default_config(), "config_schema": kind.config_schema(),
+        }

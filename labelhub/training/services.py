@@ -27,7 +27,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from labelhub.campaigns.models import Campaign, Policy, unstorable
 from labelhub.core.db import job_defer
 from labelhub.feedback.models import Snapshot
-from labelhub.training import configs, events
+from labelhub.training import events, kinds
 from labelhub.training.models import RewardModel, Run, RunMetric
 
 logger = logging.getLogger(__name__)
@@ -65,13 +65,14 @@ def lost_after() -> timedelta:
 def run_create(*, campaign: Campaign, user, kind: str, config: dict | None = None,
                snapshot: Snapshot | None = None, policy: Policy | None = None,
                reward_model: RewardModel | None = None, prompt_split: str = "") -> Run:
-    """Validate the inputs for ``kind``, store the run (config = the kind's defaults + ``config``)
-    and queue its job once the transaction commits. Raises :class:`RunInvalid`."""
+    """Validate the inputs for ``kind`` and its config (the kind's defaults + ``config``, checked by
+    the trainer's own rules), store the run and queue its job once the transaction commits.
+    Raises :class:`RunInvalid` naming each field at fault (``config.<field>`` for the config)."""
     config = {} if config is None else config
-    errors = _input_errors(campaign, kind, snapshot, policy, reward_model, prompt_split) | _config_errors(kind, config)
-    if errors:
-        raise RunInvalid(errors)
-    merged = configs.default_config(kind) | configs.policy_defaults(kind, policy) | config
+    errors = _input_errors(campaign, kind, snapshot, policy, reward_model, prompt_split)
+    merged, config_errors = _checked_config(kind, config, policy)
+    if errors or config_errors:
+        raise RunInvalid(errors | config_errors)
     run = Run.objects.create(
         campaign=campaign, kind=kind, config=merged, snapshot=snapshot, policy=policy,
         reward_model=reward_model, prompt_split=prompt_split, created_by=user if getattr(user, "is_authenticated", False) else None,
@@ -83,52 +84,60 @@ def run_create(*, campaign: Campaign, user, kind: str, config: dict | None = Non
 
 
 def _input_errors(campaign, kind, snapshot, policy, reward_model, prompt_split="") -> dict[str, str]:
-    if kind not in Kind.values:
-        return {"kind": f"must be one of {', '.join(Kind.values)}"}
-    needs, errors = configs.NEEDS[kind], {}
+    if kind not in kinds.KINDS:
+        return {"kind": f"must be one of {', '.join(kinds.KINDS)}"}
+    declared, errors = kinds.get(kind), {}
     for name, obj in (("snapshot", snapshot), ("policy", policy), ("reward_model", reward_model)):
-        if obj is not None and name not in configs.USES[kind]:
+        if obj is not None and name not in declared.uses:
             errors[name] = f"a {kind} run takes no {name.replace('_', ' ')}"
         elif obj is not None and obj.campaign_id != campaign.pk:
             errors[name] = f"{name.replace('_', ' ')} {obj.pk} belongs to another campaign"
-    if "snapshot" in needs:
+    if declared.snapshot:
         if snapshot is None:
             errors.setdefault("snapshot", f"a {kind} run needs a snapshot")
         elif snapshot.state != Snapshot.State.READY:
             errors.setdefault("snapshot", f"snapshot v{snapshot.version} is {snapshot.state}, not ready")
-        elif snapshot.kind != needs["snapshot"]:
-            errors.setdefault("snapshot", f"a {kind} run needs a {needs['snapshot']} snapshot, not {snapshot.kind}")
+        elif snapshot.kind != declared.snapshot:
+            errors.setdefault("snapshot", f"a {kind} run needs a {declared.snapshot} snapshot, not {snapshot.kind}")
         elif snapshot.row_count == 0:
             errors.setdefault("snapshot", f"snapshot v{snapshot.version} has no rows")
-    if needs.get("policy"):
+    if declared.policy:
         if policy is None:
             errors.setdefault("policy", f"a {kind} run needs a policy to start from")
         elif not policy.base_model:
             errors.setdefault("policy", f"policy {policy.name!r} has no base model (an external source cannot be trained or sampled)")
-    if needs.get("reward_model") and reward_model is None:
+    if declared.reward_model == "required" and reward_model is None:
         errors.setdefault("reward_model", f"a {kind} run needs a reward model")
-    if prompt_split and (not needs.get("prompts") or prompt_split not in ("train", "held_out")):
-        return {"prompt_split": f"a {kind} run takes no prompts" if not needs.get("prompts") else "must be train or held_out"}
-    if split := prompt_split or needs.get("prompts"):
+    if prompt_split and (not declared.prompts or prompt_split not in ("train", "held_out")):
+        return {"prompt_split": f"a {kind} run takes no prompts" if not declared.prompts else "must be train or held_out"}
+    if split := prompt_split or declared.prompts:
         if not campaign.prompts.filter(split=split).exists():
             errors["prompts"] = f"the campaign has no {split.replace('_', '-')} prompts for a {kind} run"
     return errors
 
 
-def _config_errors(kind: str, config: Any) -> dict[str, str]:
-    if kind not in Kind.values:
-        return {}
+def _checked_config(kind: str, config: Any, policy: Policy | None) -> tuple[dict, dict[str, str]]:
+    """(the run's config, errors): the kind's defaults, then the policy's, then ``config``,
+    as the trainer will read them — or the errors, ``config.<field>`` for each field the
+    trainer's own checks refuse (``kinds.RunKind.check_config``)."""
+    if kind not in kinds.KINDS:
+        return {}, {}
     if not isinstance(config, dict):
-        return {"config": "must be a JSON object of trainer config fields"}
+        return {}, {"config": "must be a JSON object of trainer config fields"}
     if problem := unstorable(config):
-        return {"config": f"the value {problem}"}
-    set_by_platform = sorted(set(config) & (configs.INPUT_FIELDS[kind] | configs.ALWAYS_SET))
-    if set_by_platform:
-        return {"config": f"{', '.join(set_by_platform)} are set from the run's inputs; leave them out"}
+        return {}, {"config": f"the value {problem}"}
     bad = [k for k in config if not isinstance(k, str) or not k.replace("_", "").isalnum()]
     if bad:
-        return {"config": f"not a config field name: {bad[0]!r}"}
-    return {}
+        return {}, {"config": f"not a config field name: {bad[0]!r}"}
+    declared = kinds.get(kind)
+    set_by_platform = sorted(set(config) & declared.platform_fields)
+    if set_by_platform:
+        return {}, {f"config.{name}": "is set from the run's inputs; leave it out" for name in set_by_platform}
+    merged = declared.default_config() | declared.policy_defaults(policy) | config
+    try:
+        return declared.check_config(merged), {}
+    except kinds.ConfigError as exc:
+        return {}, {f"config.{field}" if field else "config": message for field, message in exc.problems}
 
 
 def run_enqueue(*, run_id: int) -> None:
@@ -283,7 +292,7 @@ def _loop_step_defer(run: Run) -> None:
     """Queue the loop's step for a run that has just ended, in the transaction that ends it:
     a generate run's completions are to be recorded (or the loop rounds waiting on it failed),
     a new policy version may go to labeling. The step (``loop.advance``) decides the rest."""
-    if run.kind == Kind.GENERATE or (run.state == State.SUCCEEDED and run.produced_policy_id):
+    if kinds.get(run.kind).registers == "completions" or (run.state == State.SUCCEEDED and run.produced_policy_id):
         job_defer(LOOP_STEP_JOB, run_id=run.pk)
 
 
@@ -298,9 +307,11 @@ def _fail_unless_final(run_id: int, error: str) -> None:
 
 
 def _register_outputs(run: Run) -> None:
-    if run.kind == Kind.REWARD:
+    """What the run's kind registers on success (a generate run's completions are the loop's)."""
+    registers = kinds.get(run.kind).registers
+    if registers == "reward_model":
         run.produced_reward_model = reward_model_register(run=run)
-    elif run.kind in Run.POLICY_KINDS:
+    elif registers == "policy":
         run.produced_policy = policy_register(run=run)
 
 

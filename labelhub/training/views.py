@@ -11,9 +11,8 @@ from django.views.decorators.http import require_POST
 from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.core.inputs import whole_number
 from labelhub.feedback.models import Snapshot
-from labelhub.training import configs, loop, selectors, services
+from labelhub.training import kinds, loop, selectors, services
 from labelhub.training.forms import RunStartForm
-from labelhub.training.models import Run
 from labelhub.training.selectors import RUN_READERS, RUN_STARTERS
 
 
@@ -43,15 +42,41 @@ def _start_forms(campaign, posted):
         "reward_model": list(campaign.reward_models.order_by("-id")),
     }
     forms = []
-    for kind, label in Run.Kind.choices:
-        config = posted.get("config") if posted.get("kind") == kind else None
-        choices = {name: inputs[name] for name in ("snapshot", "policy", "reward_model") if name in configs.USES[kind]}
+    for kind in kinds.KINDS.values():
+        config = posted.get("config") if posted.get("kind") == kind.name else None
+        choices = {name: inputs[name] for name in ("snapshot", "policy", "reward_model") if name in kind.uses}
         if "snapshot" in choices:
-            choices["snapshot"] = [s for s in snapshots if s.kind == configs.NEEDS[kind]["snapshot"]]
-        forms.append({"kind": kind, "label": label, "inputs": choices,
-                      "prompt_split": configs.NEEDS[kind].get("prompts"),
-                      "config": config or json.dumps(configs.default_config(kind), indent=2)})
+            choices["snapshot"] = [s for s in snapshots if s.kind == kind.snapshot]
+        forms.append({"kind": kind.name, "label": kind.label, "method": kind.method, "inputs": choices,
+                      "prompt_split": kind.prompts, "fields": config_field_rows(kind.config_schema()),
+                      "config": config or json.dumps(kind.default_config(), indent=2)})
     return forms
+
+
+def config_field_rows(schema: dict) -> list[dict]:
+    """The config fields of a kind for the form's table: name, type, default, what is allowed, help."""
+    rows = []
+    for name, prop in schema["properties"].items():
+        kind = prop["type"] if isinstance(prop["type"], str) else " or ".join(prop["type"])
+        if prop.get("items", {}).get("type"):
+            kind += f" of {prop['items']['type']}"
+        rows.append({"name": name, "type": kind, "default": json.dumps(prop.get("default")),
+                     "allowed": _allowed(prop.get("items") or prop, prop.get("maxItems")), "help": prop["description"]})
+    return rows
+
+
+def _allowed(prop: dict, max_items: int | None) -> str:
+    parts = []
+    if "enum" in prop:
+        parts.append(", ".join("none" if v is None else str(v) for v in prop["enum"]))
+    low = next(((op, prop[key]) for key, op in (("minimum", "≥"), ("exclusiveMinimum", ">")) if key in prop), None)
+    high = next(((op, prop[key]) for key, op in (("maximum", "≤"), ("exclusiveMaximum", "<")) if key in prop), None)
+    parts += [f"{op} {value:,}" if isinstance(value, int) else f"{op} {value:g}" for op, value in filter(None, (low, high))]
+    if "maxLength" in prop:
+        parts.append(f"at most {prop['maxLength']:,} characters")
+    if max_items is not None:
+        parts.append(f"at most {max_items} items")
+    return "; ".join(parts)
 
 
 @login_required

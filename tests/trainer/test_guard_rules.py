@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from trainer.config import ConfigError
-from trainer.guards import GuardFields, check_guard_fields, distinct_prompts, report
+from trainer.config import ConfigError, check_config
+from trainer.guards import GuardFields, distinct_prompts, report
 
 WORDS = (
     "the a water plant grows when light and rain reach its roots slowly but surely under warm sun "
@@ -101,6 +101,6 @@ def test_it_takes_distinct_prompts_in_order_and_refuses_a_negative_count():
     prompts = ["a", "b", "a", [{"role": "user", "content": "c"}], "b", "d"]
     assert distinct_prompts(prompts, 3) == ["a", "b", [{"role": "user", "content": "c"}]]
     assert distinct_prompts(prompts, 10) == ["a", "b", [{"role": "user", "content": "c"}], "d"]
-    check_guard_fields(GuardFields(guard_prompts=0))
+    check_config(GuardFields(guard_prompts=0))
     with pytest.raises(ConfigError, match="guard_prompts"):
-        check_guard_fields(GuardFields(guard_prompts=-1))
+        check_config(GuardFields(guard_prompts=-1))

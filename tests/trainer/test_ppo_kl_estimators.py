@@ -38,9 +38,9 @@ def test_it_estimates_the_exact_kl_of_two_token_responses_with_k1_and_k3():
 
 
 def test_it_refuses_an_estimator_it_does_not_offer(tmp_path):
-    from trainer.config import ConfigError
-    from trainer.ppo.config import PPOConfig, check
+    from trainer.config import ConfigError, check_config
+    from trainer.ppo.config import PPOConfig
 
     cfg = PPOConfig(out=str(tmp_path / "r"), prompts="p.jsonl", reward_functions=["m:f"], kl_estimator="k2")
     with pytest.raises(ConfigError, match="kl_estimator"):
-        check(cfg)
+        check_config(cfg)

@@ -76,7 +76,7 @@ def test_it_reports_what_is_wrong_by_field_and_starts_nothing(client_as, snapsho
     client = client_as("engineer")
     response = client.post(URL, {"kind": "ppo", "policy": policy.pk, "config": {"out": "/tmp"}}, format="json")
     assert response.status_code == 400
-    assert error_fields(response) == {"reward_model", "prompts", "config"}
+    assert error_fields(response) == {"reward_model", "prompts", "config.out"}
     response = client.post(URL, {"kind": "reward", "snapshot": other_snapshot.pk}, format="json")
     assert (response.status_code, response.json()["errors"]) == (
         400, [{"field": "snapshot", "message": f"No snapshot {other_snapshot.pk} in this campaign."}])

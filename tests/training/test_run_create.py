@@ -79,12 +79,13 @@ def test_it_refuses_a_policy_without_a_base_model(campaign, engineer, snapshot):
     assert "no base model" in errors_of(campaign, engineer, "dpo", snapshot=snapshot, policy=external)["policy"]
 
 
-@pytest.mark.parametrize("config, message", [
-    (["max_steps", 3], "JSON object"),
-    ({"data": "/etc/passwd"}, "data are set from the run's inputs"),
-    ({"out": "/tmp/x"}, "out are set from the run's inputs"),
-    ({"max steps": 3}, "not a config field name"),
-    ({"note": "a\x00b"}, "NUL"),
+@pytest.mark.parametrize("config, field, message", [
+    (["max_steps", 3], "config", "JSON object"),
+    ({"data": "/etc/passwd"}, "config.data", "is set from the run's inputs"),
+    ({"out": "/tmp/x"}, "config.out", "is set from the run's inputs"),
+    ({"max steps": 3}, "config", "not a config field name"),
+    ({"note": "a\x00b"}, "config", "NUL"),
 ])
-def test_it_refuses_configs_that_would_override_inputs_or_cannot_be_stored(campaign, engineer, snapshot, config, message):
-    assert message in errors_of(campaign, engineer, "reward", snapshot=snapshot, config=config)["config"]
+def test_it_refuses_configs_that_would_override_inputs_or_cannot_be_stored(
+        campaign, engineer, snapshot, config, field, message):
+    assert message in errors_of(campaign, engineer, "reward", snapshot=snapshot, config=config)[field]

@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from trainer.ppo.checkpoint import cancel_on_sigterm
-from trainer.ppo.config import PPOConfig, check
+from trainer.ppo.config import PPOConfig
 from trainer.runfolder import RunFolder, RunResult, open_run
 
 EXIT_HINT = "rerun the same command with --resume true to continue"
 
 
 def run(cfg: PPOConfig) -> RunResult:
-    check(cfg)
-    threads = Threads.plan(cfg.threads, cfg.device)
+    threads_asked = cfg.threads  # open_run resolves threads: 0 to the training count
     with open_run("ppo", cfg) as folder, cancel_on_sigterm() as cancel:
         import torch
 
@@ -44,6 +43,8 @@ def run(cfg: PPOConfig) -> RunResult:
         from trainer.ppo.rollout import prompt_indices, sample, step_seed
         from trainer.ppo.update import prepare, update
         from trainer.ppo.value import POLICY, VALUE, ValueHead, add_adapters
+
+        threads = Threads.plan(threads_asked, cfg.device)
 
         # Data: the prompts, rendered as `trainer generate` renders them.
         start_ref = resolve_model(cfg.model, cfg.adapter)  # the model asked for, maybe with a starting adapter

@@ -1,0 +1,171 @@
+"""One declaration per run kind: its trainer method, the config it starts from, the inputs it
+takes, and what it registers when it succeeds. The API, the run form, the services, the
+runner and the loop read these declarations; nothing else knows what a kind is.
+
+The config schema and its checks come from the trainer itself (``trainer.schema``, what
+``python -m trainer <method> --schema`` prints): a config the trainer would refuse is refused
+here, with the trainer's words, before anything is queued. That module is the one part of the
+trainer the platform imports (an import-linter exception in pyproject.toml): standard library
+only, so the web tier stays free of torch (tests/config/test_web_tier_without_training_libraries).
+Everything else still goes through the CLI and the run folder.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from labelhub.training.models import Run
+from trainer import schema as trainer_schema
+
+Kind = Run.Kind
+#: What the trainer's checks raise: ``problems`` lists (field, message) pairs.
+ConfigError = trainer_schema.ConfigError
+
+#: Stands in for an input the platform fills in when the run starts (paths of this machine).
+PLATFORM_VALUE = "<set by the platform>"
+#: What a successful run registers.
+REGISTERS = ("reward_model", "policy", "completions", "nothing")
+#: Policy.prompt_template_kind → the trainer's ``template`` (one/few-shot need an examples file).
+TEMPLATES = {"zero_shot": "zero-shot", "chain_of_thought": "cot"}
+SAMPLING_KEYS = ("max_new_tokens", "do_sample", "temperature", "top_k", "top_p")
+
+
+@dataclass(frozen=True)
+class RunKind:
+    """A run kind. ``snapshot``: the snapshot kind it trains on (it needs one); ``policy``: it
+    needs a policy to start from or sample with; ``reward_model``: "required", "optional" or
+    None; ``prompts``: the campaign's prompt split it samples by default."""
+
+    name: str
+    method: str
+    defaults: dict[str, Any]
+    registers: str
+    snapshot: str | None = None
+    policy: bool = False
+    reward_model: str | None = None
+    prompts: str | None = None
+    model_field: str = "model"  # the trainer field that takes the policy's base model
+    sampling_from_policy: bool = False  # the policy's generation settings are defaults
+
+    @property
+    def label(self) -> str:
+        return Kind(self.name).label
+
+    @property
+    def uses(self) -> set[str]:
+        """The inputs a run of this kind reads (others are refused rather than ignored)."""
+        used = {"snapshot"} if self.snapshot else set()
+        used |= {"policy"} if self.policy else set()
+        return used | ({"reward_model"} if self.reward_model else set())
+
+    @property
+    def platform_fields(self) -> set[str]:
+        """Trainer fields the platform sets from the run's inputs; a config may not set them."""
+        fields = {"out"} | ({"data"} if self.snapshot else set())
+        fields |= {self.model_field, "adapter"} if self.policy else set()
+        fields |= {"reward_model"} if self.reward_model else set()
+        return fields | ({"prompts"} if self.prompts else set())
+
+    def default_config(self) -> dict[str, Any]:
+        return copy.deepcopy(self.defaults)
+
+    def policy_defaults(self, policy) -> dict[str, Any]:
+        """Defaults that follow the starting policy: its prompt template and sampling settings."""
+        if policy is None or not self.policy:
+            return {}
+        out: dict[str, Any] = {}
+        if policy.prompt_template_kind in TEMPLATES:
+            out["template"] = TEMPLATES[policy.prompt_template_kind]
+        if self.sampling_from_policy:
+            settings = policy.generation_settings or {}
+            out |= {k: settings[k] for k in SAMPLING_KEYS if k in settings}
+        return out
+
+    def trainer_schema(self) -> dict[str, Any]:
+        """The trainer's JSON Schema for this kind's method (``--schema``)."""
+        return _schema(self.method)
+
+    def config_schema(self) -> dict[str, Any]:
+        """What a run config of this kind may set: the trainer's schema less the fields the
+        platform sets, with the kind's defaults where it has its own."""
+        schema = copy.deepcopy(self.trainer_schema())
+        for name in self.platform_fields:
+            schema["properties"].pop(name, None)
+        schema["required"] = [name for name in schema["required"] if name not in self.platform_fields]
+        for name, value in self.defaults.items():
+            schema["properties"][name]["default"] = value
+        schema["title"] = f"{self.name} run config"
+        return schema
+
+    def check_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        """``config`` as the trainer will read it (its values in their types), checked by the
+        trainer's own rules with the inputs the platform adds standing in; raises ConfigError
+        naming each field at fault."""
+        stand_ins = dict.fromkeys(self.platform_fields, PLATFORM_VALUE)
+        cfg = trainer_schema.validate(self.method, config | stand_ins)
+        return {name: getattr(cfg, name) for name in config}
+
+    def trainer_inputs(self, run: Run, *, prompts_file: str | None) -> dict[str, Any]:
+        """The platform's fields of the trainer config, from the run's rows (paths on this machine)."""
+        values: dict[str, Any] = {}
+        if self.snapshot and run.snapshot is not None:
+            values["data"] = run.snapshot.jsonl_path
+        if self.policy and run.policy is not None:
+            values[self.model_field] = run.policy.base_model
+            values["adapter"] = run.policy.adapter_path or None
+        if self.reward_model and run.reward_model is not None:
+            values["reward_model"] = run.reward_model.trainer_spec
+        if prompts_file is not None:
+            values["prompts"] = prompts_file
+        return values
+
+
+@functools.cache
+def _schema(method: str) -> dict[str, Any]:
+    return trainer_schema.json_schema(method)
+
+
+#: The kinds. Defaults: a few steps on the tiny CPU models, one metrics line per step.
+KINDS: dict[str, RunKind] = {k.name: k for k in (
+    RunKind(
+        Kind.REWARD, "reward", registers="reward_model", snapshot="preference",
+        defaults={"model": "tiny-rm", "max_steps": 30, "batch_size": 8, "learning_rate": 1e-3,
+                  "eval_fraction": 0.2, "log_every": 1, "seed": 0},
+    ),
+    RunKind(
+        Kind.SFT, "sft", registers="policy", snapshot="sft", policy=True,
+        defaults={"max_steps": 30, "batch_size": 8, "learning_rate": 1e-3, "log_every": 1, "seed": 0},
+    ),
+    RunKind(
+        Kind.DPO, "dpo", registers="policy", snapshot="preference", policy=True,
+        defaults={"max_steps": 30, "batch_size": 8, "learning_rate": 5e-4, "beta": 0.1, "log_every": 1, "seed": 0},
+    ),
+    RunKind(
+        Kind.PPO, "ppo", registers="policy", policy=True, reward_model="required", prompts="train",
+        defaults={"steps": 20, "batch_size": 8, "minibatch_size": 8, "kl_coef": 0.05, "seed": 0},
+    ),
+    RunKind(
+        Kind.RLOO, "rloo", registers="policy", policy=True, reward_model="required", prompts="train",
+        defaults={"steps": 20, "batch_size": 4, "num_generations": 4, "kl_coef": 0.05, "seed": 0},
+    ),
+    RunKind(
+        Kind.GENERATE, "generate", registers="completions", policy=True, prompts="held_out",
+        sampling_from_policy=True, defaults={"num_samples": 1, "max_new_tokens": 48, "seed": 0},
+    ),
+    RunKind(
+        Kind.EVALUATE, "evaluate", registers="nothing", policy=True, reward_model="optional", prompts="held_out",
+        model_field="policy", sampling_from_policy=True, defaults={"max_new_tokens": 48, "seed": 0},
+    ),
+)}
+
+
+def get(name: str) -> RunKind:
+    return KINDS[name]
+
+
+def registering(what: str) -> set[str]:
+    """The kinds whose success registers ``what`` (one of :data:`REGISTERS`)."""
+    return {name for name, kind in KINDS.items() if kind.registers == what}
