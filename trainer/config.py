@@ -47,7 +47,9 @@ class RunConfig:
         "(more threads were 10-40x slower there under load), else half the cores, at most 8.",
     )
     progress: str = help_field(
-        "auto", "Progress bar: 'auto' (only when stderr is a terminal), 'on' or 'off'."
+        "auto",
+        "Progress bar: 'auto' (a bar when stderr is a terminal, else short log lines on stdout), "
+        "'on' or 'off' (neither). progress.json is written in every case.",
     )
 
 
