@@ -117,7 +117,10 @@ class RunConfig:
         ge=0, le=1024,
     )
     progress: str = help_field(
-        "auto", "Progress bar: 'auto' (only when stderr is a terminal), 'on' or 'off'.", choices=("auto", "on", "off")
+        "auto",
+        "Progress bar: 'auto' (a bar when stderr is a terminal, else short log lines on stdout), "
+        "'on' or 'off' (neither). progress.json is written in every case.",
+        choices=("auto", "on", "off"),
     )
 
 

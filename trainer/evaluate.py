@@ -137,7 +137,7 @@ def run(cfg: EvaluateConfig) -> RunResult:
         folder.resolve(base=pol_ref.base, adapter=pol_ref.adapter, prompts=len(rows))
 
         # Samples from both sides, same seed and settings.
-        bar = folder.progress(2 * len(texts), "evaluate")
+        bar = folder.progress(2 * len(texts), "evaluate", unit="sample")
         ours = sample_completions(policy, tokenizer, texts, cfg, cfg.seed, cfg.device, bar)
         with ref_ctx():
             theirs = sample_completions(reference, tokenizer, texts, cfg, cfg.seed, cfg.device, bar)

@@ -140,7 +140,7 @@ def run(cfg: GenerateConfig) -> RunResult:
         folder.resolve(base=ref.base, adapter=ref.adapter, prompts=len(rows))
 
         jobs = [(i, k) for i in range(len(rows)) for k in range(cfg.num_samples)]
-        bar = folder.progress(len(jobs), "generate")
+        bar = folder.progress(len(jobs), "generate", unit="completion")
         samples = sample_completions(model, tokenizer, [rendered[i] for i, _ in jobs], cfg, cfg.seed, cfg.device, bar)
         bar.close()
 

@@ -41,13 +41,26 @@ def training_args(cfg: Any, folder: RunFolder, **extra: Any) -> dict[str, Any]:
 
 
 def metrics_callback(folder: RunFolder):
-    """A TrainerCallback that appends every log to metrics.jsonl (with step and epoch)."""
+    """A TrainerCallback that appends every log to metrics.jsonl (with step and epoch) and
+    keeps progress.json at the optimizer step (of the trainer's max_steps)."""
     from transformers import TrainerCallback
 
     class MetricsCallback(TrainerCallback):
         def __init__(self) -> None:
             self.train_stats: dict[str, Any] = {}
             self.last: dict[str, Any] = {}
+            self.progress = None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.progress = folder.progress(state.max_steps, "train", initial=state.global_step, bar=False)
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.progress is not None:
+                self.progress.set(state.global_step)
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self.progress is not None:
+                self.progress.close()
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             logs = dict(logs or {})

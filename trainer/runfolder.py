@@ -2,6 +2,7 @@
 
     RUN_DIR/config.json     the resolved config (every field, auto values filled in)
     RUN_DIR/metrics.jsonl   one JSON object per logging step, flushed as it is written
+    RUN_DIR/progress.json   how far the current phase is: done of total, elapsed and time left
     RUN_DIR/summary.json    final figures and "status": "succeeded" | "failed"
     RUN_DIR/model.json      for runs that produce a model: base, adapter and kind
     RUN_DIR/adapter/ ...    artifacts
@@ -71,7 +72,9 @@ class RunFolder:
         self.cfg = cfg
         self.resolved: dict[str, Any] = {}
         self.started = time.time()
-        for stale in ("summary.json", "error.txt"):
+        self.last_progress: Progress | None = None
+        self.printed_at = 0.0  # when a log line was last printed
+        for stale in ("summary.json", "error.txt", "progress.json"):
             (self.path / stale).unlink(missing_ok=True)
         self._metrics = open(self.path / "metrics.jsonl", "w", encoding="utf-8")  # noqa: SIM115
         self.write_config()
@@ -94,6 +97,9 @@ class RunFolder:
         row = {"step": int(step), **metrics, "elapsed_s": round(time.time() - self.started, 3)}
         self._metrics.write(json.dumps(_jsonable(row), ensure_ascii=False) + "\n")
         self._metrics.flush()
+        if log_lines(self.cfg):
+            print(_log_line(row, self.last_progress), flush=True)
+            self.printed_at = time.time()
 
     def replay(self, lines: list[str]) -> None:
         """Write back metrics lines of an earlier run (a resumed run keeps its history)."""
@@ -137,10 +143,87 @@ class RunFolder:
         )
 
     # -- progress -----------------------------------------------------------------------------
-    def progress(self, total: int, desc: str):
+    def progress(self, total: int, desc: str, unit: str = "step", initial: int = 0, bar: bool = True) -> Progress:
+        """Follow a phase of ``total`` units: progress.json for the platform, the tqdm bar on a
+        terminal (``bar=False`` when a library draws its own), else a line now and then."""
+        self.last_progress = Progress(self, total, desc, unit, initial, bar)
+        return self.last_progress
+
+
+class Progress:
+    """How far one phase of the run is (``update``/``set``, then ``close``).
+
+    ``progress.json`` — ``{"phase", "unit", "done", "total", "elapsed_s", "eta_s"}``, written
+    atomically at most once a second and at the end — is what the platform shows as "step x
+    of N" with the time left; ``eta_s`` is the phase's pace so far applied to what is left
+    (null until a unit is done). Without a progress bar (stderr is not a terminal and
+    ``progress`` is not "off") it prints a line when nothing was printed for ``LINE_SECONDS``
+    (a phase without metrics lines, or slow steps), so the log shows the run moving.
+    """
+
+    WRITE_SECONDS = 1.0
+    LINE_SECONDS = 5.0
+
+    def __init__(self, folder: RunFolder, total: int, desc: str, unit: str, initial: int, bar: bool):
         from tqdm.auto import tqdm
 
-        return tqdm(total=total, desc=desc, disable=not show_progress(self.cfg), leave=False)
+        self.folder, self.total, self.desc, self.unit = folder, int(total), desc, unit
+        self.done = self.start = int(initial)
+        self.started = time.time()
+        self.written_at = 0.0
+        self.lines = log_lines(folder.cfg)
+        self.bar = tqdm(total=total, initial=initial, desc=desc, leave=False,
+                        disable=not (bar and show_progress(folder.cfg)))
+        self._write(force=True)
+
+    def update(self, n: int = 1) -> None:
+        self.set(self.done + n)
+
+    def set(self, done: int) -> None:
+        self.bar.update(done - self.done)
+        self.done = int(done)
+        self._write(force=self.done >= self.total)
+
+    def close(self) -> None:
+        self.bar.close()
+        self._write(force=True)
+
+    def state(self) -> dict[str, Any]:
+        elapsed = time.time() - self.started
+        moved = self.done - self.start
+        eta = elapsed / moved * max(self.total - self.done, 0) if moved > 0 else None
+        return {"phase": self.desc, "unit": self.unit, "done": self.done, "total": self.total,
+                "elapsed_s": round(elapsed, 3), "eta_s": round(eta, 1) if eta is not None else None}
+
+    def _write(self, force: bool = False) -> None:
+        now = time.time()
+        if force or now - self.written_at >= self.WRITE_SECONDS:
+            self.written_at = now
+            write_json(self.folder.path / "progress.json", self.state())
+        if self.lines and now - self.folder.printed_at >= self.LINE_SECONDS:
+            self.folder.printed_at = now
+            state = self.state()
+            eta = f", {_duration(state['eta_s'])} left" if state["eta_s"] is not None else ""
+            print(f"{self.desc}: {self.unit} {self.done} of {self.total}{eta}", flush=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def _log_line(row: dict[str, Any], progress: Progress | None) -> str:
+    """One metrics row as a log line: the step (of the total), then up to 8 figures (no timings)."""
+    step = f"step {row['step']}"
+    if progress is not None and progress.unit == "step" and progress.total > 0:
+        step += f"/{progress.total}"
+    figures = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
+               if k not in ("step", "elapsed_s") and not k.startswith("timing/") and v is not None]
+    return " ".join([step, *figures[:8]])
 
 
 def one_line(exc: BaseException) -> str:
@@ -155,6 +238,11 @@ def _is_user_error(exc: BaseException) -> bool:
     from trainer.data import DataError
 
     return isinstance(exc, (ConfigError, DataError))
+
+
+def log_lines(cfg: Any) -> bool:
+    """Print metrics and progress as lines on stdout: no bar is drawn and they are not "off"."""
+    return getattr(cfg, "progress", "auto") != "off" and not show_progress(cfg)
 
 
 def show_progress(cfg: Any) -> bool:

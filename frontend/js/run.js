@@ -1,6 +1,10 @@
-// The Run page: live curves, state and log tail over the run's WebSocket (/ws/runs/<id>/).
+// The Run page: live state, progress, log and curves over the run's WebSocket (/ws/runs/<id>/).
 // The server sends {type: "snapshot", state…, metrics: [...]} on connect, then
-// {type: "metrics", metrics: [...]} as the trainer logs and {type: "state", …} on changes.
+// {type: "metrics", metrics: [...]} as the trainer logs and {type: "state", …} on changes
+// (progress and the output tail included). When the run has ended, the page asks the server
+// for its results again (the [data-results] region, through follow.js), so the summary,
+// what it produced and its files appear without a reload; later state events (the loop's step
+// noting what became of a new version) refresh them too.
 // Chart.js comes from npm (frontend/package.json); its UMD build sets globalThis.Chart when
 // loaded as a module (the ES build imports a bare "@kurkle/color" a browser cannot resolve).
 // Log text and metric names are untrusted: they are set with textContent or drawn on canvas.
@@ -9,14 +13,28 @@ import "../vendor/chart.js/chart.umd.min.js";
 const Chart = globalThis.Chart;
 const FINAL = new Set(["succeeded", "failed", "cancelled"]);
 const SKIP = new Set(["step", "epoch", "elapsed_s"]);
+// A metric's chart is the first group whose test matches its name, so each chart holds one kind
+// of quantity: timings come first, so "timing/score_s" never lands on the reward chart. Main
+// groups are shown at once, the others under "More metrics"; a name no group takes gets a chart
+// of its own there.
 const GROUPS = [
-  ["Loss", (k) => /loss/i.test(k)],
-  ["Accuracy", (k) => /accurac/i.test(k)],
-  ["KL coefficient", (k) => k === "kl_coef"],
-  ["KL", (k) => /(^|[/_])kl([/_]|$)|approxkl/i.test(k)],
-  ["Reward", (k) => /reward|score|margin/i.test(k)],
+  { title: "Time (s)", main: false, test: (k) => /^timing\/|_runtime$/.test(k) },
+  { title: "Throughput", main: false, test: (k) => /per_second$|_per_s$/.test(k) },
+  { title: "Learning rate", main: false, test: (k) => /(^|\/)(lr|learning_rate)$/.test(k) },
+  { title: "KL coefficient", main: true, test: (k) => k === "kl_coef" },
+  { title: "KL", main: true, test: (k) => /(^|[/_])kl([/_]|$)|approxkl/i.test(k) },
+  { title: "Accuracy", main: true, test: (k) => /accurac/i.test(k) },
+  { title: "Loss", main: true, test: (k) => /loss/i.test(k) },
+  { title: "Reward", main: true, test: (k) => /reward|score|margin/i.test(k) },
+  { title: "Entropy", main: false, test: (k) => /entropy/i.test(k) },
+  { title: "Clip fraction", main: false, test: (k) => /clipfrac/i.test(k) },
+  { title: "Answer length (tokens)", main: false, test: (k) => /length/i.test(k) },
 ];
 const COLORS = ["#3b6fd8", "#d8663b", "#2f9e6e", "#9b59b6", "#c0392b", "#7f8c8d", "#d4a017", "#16a085"];
+
+export function groupOf(key) {
+  return GROUPS.find((g) => g.test(key)) || { title: key, main: false };
+}
 
 function connect(url, page, delay) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -25,39 +43,54 @@ function connect(url, page, delay) {
   socket.addEventListener("message", (event) => page.handle(JSON.parse(event.data)));
   socket.addEventListener("close", (event) => {
     if (event.code >= 4400 && event.code < 4500) { page.live("not allowed"); return; }
-    if (page.finished) { page.live("ended"); return; }
     page.live("reconnecting…");
     setTimeout(() => connect(url, page, Math.min(delay * 2, 30000)), delay);
   });
 }
 
 class RunPage {
-  constructor(doc, initialState) {
+  constructor(doc, root) {
     this.doc = doc;
-    this.initialState = initialState;
-    this.finished = FINAL.has(initialState);
+    this.root = root;
+    this.loadedFinal = FINAL.has(root.querySelector("[data-field=state]").textContent.trim());
+    this.finished = this.loadedFinal;
+    this.messages = 0;
     this.lastId = 0;
     this.charts = new Map(); // chart title -> Chart
-    this.series = new Map(); // metric key -> dataset
+    this.series = new Map(); // "<run id or ''>:<metric key>" -> dataset
+    this.compareId = "";
+    this.compareRows = [];
   }
 
   field(name) { return this.doc.querySelector(`[data-field="${name}"]`); }
 
-  live(text) { this.field("live").textContent = text; }
+  live(text) {
+    const badge = this.field("live");
+    badge.textContent = text;
+    badge.hidden = this.finished && text !== "not allowed"; // "live" means the run can still change
+  }
 
   handle(message) {
+    if (message.type === "metrics") {
+      this.addMetrics(message.metrics);
+      return;
+    }
+    if (message.type !== "snapshot" && message.type !== "state") return;
     if (message.type === "snapshot") {
       this.reset();
-      this.setState(message);
       this.addMetrics(message.metrics);
-    } else if (message.type === "metrics") {
-      this.addMetrics(message.metrics);
-    } else if (message.type === "state") {
-      this.setState(message);
+      if (this.compareId) this.overlay(this.compareId, this.compareRows);
     }
+    this.setState(message);
+    // The results region is rendered by the server: ask for it again once the run has ended,
+    // and on every later change, but not for the first message to a page that was rendered
+    // after the end (it has them already).
+    if (this.finished && !(this.loadedFinal && this.messages === 0)) this.refreshResults();
+    this.messages += 1;
   }
 
   setState(s) {
+    this.finished = FINAL.has(s.state);
     const badge = this.field("state");
     badge.textContent = s.state;
     badge.className = `badge run-${s.state}`;
@@ -65,65 +98,45 @@ class RunPage {
       if (s[name]) this.field(name).textContent = new Date(s[name]).toLocaleString();
     }
     this.field("exit_code").textContent = s.exit_code ?? "—";
+    this.field("flagged").hidden = !s.flagged;
     const error = this.field("error");
     error.textContent = s.error || "";
     error.hidden = !s.error;
-    const log = this.field("error_tail");
-    const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-    log.textContent = s.error_tail || "";
-    if (atBottom) log.scrollTop = log.scrollHeight;
-    this.finished = FINAL.has(s.state);
+    this.showLog(s.error_tail || "");
+    this.showProgress(s);
     const cancel = this.doc.querySelector("form[data-cancel]");
     if (cancel) cancel.hidden = this.finished || s.cancel_requested;
-    if (this.finished && s.state !== this.initialState) this.field("refresh").hidden = false;
-    if (s.guards) this.showGuards(s.guards);
+    this.field("cancel-requested").hidden = this.finished || !s.cancel_requested;
+    this.live(this.field("live").textContent);
+    if (this.finished && this.charts.size === 0) {
+      const curves = this.field("curves");
+      if (curves) curves.hidden = true; // the run ended without logging a step: nothing to draw
+    }
   }
 
-  // The guards of a finished PPO/DPO/RLOO run, as training/_guards.html renders them (the page
-  // has them already when it was loaded after the run ended).
-  showGuards(g) {
-    const body = this.field("guard-body");
-    if (!body || body.childElementCount > 0) return;
-    const el = (tag, text, cls) => {
-      const node = this.doc.createElement(tag);
-      if (text !== undefined) node.textContent = text;
-      if (cls) node.className = cls;
-      return node;
-    };
-    const num = (v, digits) => (typeof v === "number" ? v.toFixed(digits) : "—");
-    const pct = (v) => (typeof v === "number" ? `${Math.round(v * 100)}%` : "—");
-    const table = el("table", undefined, "list guard-figures");
-    const head = el("tr");
-    head.append(el("th"), el("th", "Policy"), el("th", "Base"));
-    table.append(el("thead"));
-    table.tHead.append(head);
-    const rows = [
-      ["Words per answer", num(g.policy?.length_words, 1), num(g.base?.length_words, 1)],
-      ["Words in the base's vocabulary", pct(g.policy?.in_vocab), pct(g.base?.in_vocab)],
-      ["Distinct-2", num(g.policy?.distinct_2, 3), num(g.base?.distinct_2, 3)],
-      ["KL to the base (nats per answer)", num(g.kl, 2), g.kl_target == null ? "no target" : `target ${g.kl_target}`],
-    ];
-    const tbody = el("tbody");
-    for (const [label, policy, base] of rows) {
-      const tr = el("tr");
-      tr.append(el("th", label), el("td", policy), el("td", base));
-      tbody.append(tr);
-    }
-    table.append(tbody);
-    const checks = el("ul", undefined, "plain guard-checks");
-    for (const c of g.checks || []) {
-      const li = el("li", undefined, `guard-${c.name}`);
-      const limit = c.limit == null ? " (reported, no limit)" : ` (limit ${num(c.limit, 3)})`;
-      li.append(el("span", c.ok ? "ok" : "failed", `badge ${c.ok ? "guard-ok" : "guard-flagged"}`), " ",
-        el("strong", c.name), `: ${c.ok ? num(c.value, 3) + limit : c.reason}`);
-      checks.append(li);
-    }
-    body.append(table, checks);
-    this.field("guard-prompts").textContent = g.prompts;
-    this.field("guards").hidden = false;
-    const reasons = this.field("guard-reasons");
-    reasons.replaceChildren(...(g.flagged ? g.reasons || [] : []).map((r) => el("li", r)));
-    this.field("guard-warning").hidden = !g.flagged;
+  showLog(text) {
+    const log = this.field("error_tail");
+    const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+    log.textContent = text;
+    log.hidden = text === "";
+    if (atBottom) log.scrollTop = log.scrollHeight;
+    const none = this.field("no-log");
+    none.hidden = text !== "";
+    if (!text) none.textContent = this.finished ? "The trainer wrote nothing." : "Nothing yet.";
+  }
+
+  showProgress(s) {
+    const box = this.field("progress");
+    box.hidden = this.finished;
+    this.field("progress-text").textContent = s.progress_text || "";
+    const bar = this.field("progress-bar");
+    if (typeof s.progress_share === "number") bar.value = s.progress_share;
+    else bar.removeAttribute("value"); // indeterminate: not known yet
+  }
+
+  refreshResults() {
+    const region = this.doc.querySelector("[data-results]");
+    if (region) region.dispatchEvent(new CustomEvent("follow:refresh"));
   }
 
   reset() {
@@ -135,40 +148,46 @@ class RunPage {
   }
 
   addMetrics(rows) {
+    if (!this.doc.querySelector("[data-charts]")) return; // a kind that draws no curves
     const touched = new Set();
     for (const row of rows || []) {
       if (row.id <= this.lastId) continue; // already drawn (a snapshot after a reconnect)
       this.lastId = row.id;
-      for (const [key, value] of Object.entries(row.values || {})) {
-        if (SKIP.has(key) || typeof value !== "number" || !Number.isFinite(value)) continue;
-        this.dataset(key).data.push({ x: row.step, y: value });
-        touched.add(this.titleOf(key));
-      }
+      this.addRow(row, "", touched);
     }
     for (const title of touched) this.charts.get(title).update("none");
     const empty = this.field("no-metrics");
     if (empty) empty.hidden = this.charts.size > 0;
   }
 
-  titleOf(key) {
-    const group = GROUPS.find(([, test]) => test(key));
-    return group ? group[0] : key;
+  addRow(row, runId, touched) {
+    for (const [key, value] of Object.entries(row.values || {})) {
+      if (SKIP.has(key) || typeof value !== "number" || !Number.isFinite(value)) continue;
+      this.dataset(key, runId).data.push({ x: row.step, y: value });
+      touched.add(groupOf(key).title);
+    }
   }
 
-  dataset(key) {
-    let dataset = this.series.get(key);
+  dataset(key, runId) {
+    const id = `${runId}:${key}`;
+    let dataset = this.series.get(id);
     if (dataset) return dataset;
-    const title = this.titleOf(key);
-    const chart = this.charts.get(title) || this.chart(title, GROUPS.some(([t]) => t === title));
-    const color = COLORS[chart.data.datasets.length % COLORS.length];
-    dataset = { label: key, data: [], borderColor: color, backgroundColor: color, pointRadius: 0, borderWidth: 1.5 };
+    const group = groupOf(key);
+    const chart = this.charts.get(group.title) || this.chart(group.title, group.main);
+    const own = this.series.get(`:${key}`);
+    const color = own ? own.borderColor : COLORS[chart.data.datasets.length % COLORS.length];
+    dataset = {
+      label: runId ? `#${runId} ${key}` : key, data: [], borderColor: color, backgroundColor: color,
+      pointRadius: 0, borderWidth: 1.5, borderDash: runId ? [5, 4] : [],
+    };
     chart.data.datasets.push(dataset);
-    this.series.set(key, dataset);
+    this.series.set(id, dataset);
     return dataset;
   }
 
   chart(title, main) {
     const figure = this.doc.createElement("figure");
+    figure.dataset.chart = title;
     const caption = this.doc.createElement("figcaption");
     caption.textContent = title;
     const box = this.doc.createElement("div");
@@ -186,17 +205,64 @@ class RunPage {
         normalized: true,
         maintainAspectRatio: false,
         interaction: { mode: "nearest", intersect: false },
-        scales: { x: { type: "linear", title: { display: true, text: "step" } } },
+        scales: { x: { type: "linear", title: { display: true, text: "step" }, ticks: { precision: 0 } } },
         plugins: { legend: { display: true, position: "bottom" } },
       },
     });
     this.charts.set(title, chart);
     return chart;
   }
+
+  // Another run's curves on the same charts (dashed, in the colour of the same metric here).
+  async compare(runId) {
+    this.removeOverlay();
+    this.compareId = runId;
+    this.compareRows = [];
+    const note = this.field("compare-note");
+    if (note) note.textContent = "";
+    if (!runId) return;
+    const response = await fetch(`${this.root.dataset.metricsUrl}${runId}/metrics/`, {
+      credentials: "same-origin", headers: { Accept: "application/json" },
+    });
+    if (!response.ok) {
+      if (note) note.textContent = `Could not read run ${runId}'s curves (${response.status}).`;
+      return;
+    }
+    if (this.compareId !== runId) return; // another choice meanwhile
+    this.compareRows = await response.json();
+    this.overlay(runId, this.compareRows);
+  }
+
+  overlay(runId, rows) {
+    const touched = new Set();
+    for (const row of rows) this.addRow(row, runId, touched);
+    for (const title of touched) this.charts.get(title).update("none");
+    const empty = this.field("no-metrics");
+    if (empty) empty.hidden = this.charts.size > 0;
+  }
+
+  removeOverlay() {
+    for (const [id, dataset] of [...this.series]) {
+      if (id.startsWith(":")) continue;
+      this.series.delete(id);
+      for (const [title, chart] of this.charts) {
+        chart.data.datasets = chart.data.datasets.filter((d) => d !== dataset);
+        if (chart.data.datasets.length === 0) {
+          chart.destroy();
+          this.charts.delete(title);
+          this.doc.querySelector(`figure[data-chart="${CSS.escape(title)}"]`)?.remove();
+        } else {
+          chart.update("none");
+        }
+      }
+    }
+  }
 }
 
 const root = document.querySelector("[data-run-ws]");
 if (root) {
-  const page = new RunPage(document, root.querySelector("[data-field=state]").textContent.trim());
+  const page = new RunPage(document, root);
+  const select = document.querySelector("[data-compare]");
+  if (select) select.addEventListener("change", () => page.compare(select.value));
   connect(root.dataset.runWs, page, 1000);
 }

@@ -96,3 +96,40 @@ def prompt_get(*, campaign: Campaign, pk: int) -> Prompt:
     if prompt is None:
         raise Http404("No such prompt.")
     return prompt
+
+
+def comparison_policies(policy: Policy) -> list[Policy]:
+    """Earlier versions to judge ``policy`` against: its parent, the best, the root base."""
+    chain, ancestor = [], policy.parent
+    while ancestor is not None:
+        chain.append(ancestor)
+        ancestor = ancestor.parent
+    best = Policy.objects.filter(campaign_id=policy.campaign_id, is_best=True).exclude(pk=policy.pk).first()
+    picked = []
+    for candidate in (chain[0] if chain else None, best, chain[-1] if chain else None):
+        if candidate is not None and candidate not in picked:
+            picked.append(candidate)
+    return picked
+
+
+def has_held_out_completions(policy: Policy) -> bool:
+    held_out = Prompt.objects.filter(campaign_id=policy.campaign_id, split=Prompt.Split.HELD_OUT)
+    return Completion.objects.filter(policy=policy, prompt__in=held_out).exists()
+
+
+def comparable_against(policy: Policy) -> list[Policy]:
+    """The versions ``policy`` can be judged against on the held-out prompts: those of
+    :func:`comparison_policies` that have held-out completions or can generate them."""
+    return [p for p in comparison_policies(policy) if p.base_model or has_held_out_completions(p)]
+
+
+def policies_ready_to_send(*, campaign: Campaign, policies) -> set[int]:
+    """Of ``policies``, those that going to labeling would add to: no completions on the
+    held-out prompts yet (a version the loop sent has them), a base model to generate them
+    with, and an earlier version to be compared with — on a campaign with held-out prompts."""
+    if not campaign.prompts.filter(split=Prompt.Split.HELD_OUT).exists():
+        return set()
+    with_held_out = set(Completion.objects.filter(prompt__campaign=campaign, prompt__split=Prompt.Split.HELD_OUT)
+                        .values_list("policy_id", flat=True).distinct())
+    return {p.id for p in policies
+            if p.base_model and p.id not in with_held_out and comparable_against(p)}

@@ -10,6 +10,9 @@ from labelhub.campaigns import selectors, services
 from labelhub.campaigns.imports import ImportRejected
 from labelhub.campaigns.models import Role
 from labelhub.campaigns.selectors import CONTENT_READERS
+from labelhub.core.pages import render_part, requested_part
+
+DETAIL_PARTS = {"policies": "campaigns/_policy_list.html"}
 
 
 @login_required
@@ -30,6 +33,10 @@ def campaign_detail(request, slug):
     campaign = selectors.campaign_get(user=request.user, slug=slug)
     roles = campaign.roles_of(request.user)
     context = {"campaign": campaign, "roles": sorted(roles), "is_lead": Role.LEAD in roles}
+    if part := requested_part(request, DETAIL_PARTS):  # a part the page follows: readers of its content only
+        if not roles & CONTENT_READERS:
+            raise PermissionDenied("Labelers see this campaign's completions in their tasks.")
+        return render_part(request, part, context | {"policies": selectors.policy_list(campaign=campaign)})
     if roles & CONTENT_READERS:
         split = request.GET.get("split") or None
         search = request.GET.get("q") or None

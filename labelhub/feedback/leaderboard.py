@@ -31,6 +31,9 @@ from labelhub.labeling.models import Judgment
 # Cached figures are keyed by the data they come from, so they never go stale; the timeout
 # only lets the keys of past states leave the cache.
 CACHE_SECONDS = 24 * 3600
+#: Bootstrap rounds of the intervals: the page, the API and the promotion gate use the same fit,
+#: so a promotion quotes the interval the table shows.
+ROUNDS = 200
 
 
 @dataclass
@@ -91,7 +94,7 @@ def policy_comparisons(*, campaign: Campaign) -> list[tuple[int, int, float]]:
     return comparisons
 
 
-def leaderboard(*, campaign: Campaign, reference: Policy | None = None, rounds: int = 200, seed: int = 0) -> Leaderboard:
+def leaderboard(*, campaign: Campaign, reference: Policy | None = None, rounds: int = ROUNDS, seed: int = 0) -> Leaderboard:
     """The standings, read from the cache while the campaign's comparisons are unchanged.
 
     The figures (tallies and the bootstrap fit) are cached under the campaign's
@@ -198,6 +201,13 @@ def _cached(key: tuple, compute, *, store_if):
     return value
 
 
+def promotable(board: Leaderboard, standing: Standing) -> bool:
+    """The gate, without the guards: not the reference (nor already best), and the lower end of
+    its interval above the reference's 0."""
+    is_reference = board.reference is not None and board.reference.id == standing.policy.id
+    return not is_reference and not standing.policy.is_best and standing.low > 0
+
+
 def promotion_overrides(*, campaign: Campaign) -> dict[int, Promotion]:
     """The latest promotion over failed guards of each version that has one."""
     latest: dict[int, Promotion] = {}
@@ -216,14 +226,16 @@ def _default_reference(campaign, policies):
 
 @transaction.atomic
 def policy_promote(
-    *, campaign: Campaign, policy: Policy, user=None, override: bool = False, note: str = "", rounds: int = 400,
+    *, campaign: Campaign, policy: Policy, user=None, override: bool = False, note: str = "", rounds: int = ROUNDS,
 ) -> Standing:
     """Make ``policy`` the campaign's best version if its lower bound beats the current best.
 
-    Strengths are fitted relative to the current best (or the base when there is none), so
-    "beats" means the lower end of the 95% interval is above 0. A version whose run broke a
-    guard is refused (:class:`PromotionFlagged`) unless ``override`` is set with a ``note``;
-    every promotion is recorded, an override with the reasons it overrode.
+    Strengths are fitted relative to the leaderboard's reference — the current best, or the
+    base when there is none — with the leaderboard's own fit (same reference, rounds and seed,
+    so the same cached figures): the interval it quotes is the one the table shows. "Beats"
+    means the lower end of the 95% interval is above 0. A version whose run broke a guard is
+    refused (:class:`PromotionFlagged`) unless ``override`` is set with a ``note``; every
+    promotion is recorded, an override with the reasons it overrode.
     """
     note = (note or "").strip()
     if override and not note:
@@ -231,13 +243,13 @@ def policy_promote(
     if policy.flagged and not override:
         raise PromotionFlagged(policy)
     current = Policy.objects.select_for_update().filter(campaign=campaign, is_best=True).first()
-    board = leaderboard(campaign=campaign, reference=current or _default_reference(campaign, {p.id: p for p in campaign.policies.all()}), rounds=rounds)
+    board = leaderboard(campaign=campaign, reference=current, rounds=rounds)
     standing = next((s for s in board.standings if s.policy.id == policy.id), None)
     if standing is None:
         raise PromotionRefused(f"{policy.name} has no human comparisons yet.")
     if board.reference is not None and board.reference.id == policy.id:
         raise PromotionRefused(f"{policy.name} is already the reference.")
-    if standing.low <= 0:
+    if not promotable(board, standing):
         raise PromotionRefused(
             f"{policy.name}'s 95% interval [{standing.low:.2f}, {standing.high:.2f}] does not clear "
             f"{board.reference.name if board.reference else 'the reference'}."

@@ -4,18 +4,22 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import floatformat
 from django.views.decorators.http import require_POST
 
 from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.campaigns.models import Role
-from labelhub.campaigns.selectors import CONTENT_READERS
+from labelhub.campaigns.selectors import CONTENT_READERS, policies_ready_to_send
 from labelhub.core.inputs import whole_number
+from labelhub.core.pages import render_part, requested_part
 from labelhub.feedback import leaderboard as leaderboard_lib
 from labelhub.feedback import services
 from labelhub.feedback.api import snapshot_create_and_queue
 from labelhub.feedback.models import Snapshot
 
 BUILDERS = {Role.LEAD, Role.ENGINEER}
+SNAPSHOT_PARTS = {"snapshots": "feedback/_snapshot_table.html"}
+LEADERBOARD_PARTS = {"standings": "feedback/_leaderboard.html"}
 
 
 def _campaign_for(request, slug, roles):
@@ -25,6 +29,9 @@ def _campaign_for(request, slug, roles):
 @login_required
 def snapshots(request, slug):
     campaign, roles = _campaign_for(request, slug, CONTENT_READERS)
+    listed = Snapshot.objects.filter(campaign=campaign).select_related("created_by")
+    if part := requested_part(request, SNAPSHOT_PARTS):
+        return render_part(request, part, {"campaign": campaign, "snapshots": listed})
     errors = {}
     if request.method == "POST":
         if not roles & BUILDERS:
@@ -47,7 +54,7 @@ def snapshots(request, slug):
             messages.success(request, f"Snapshot v{snapshot.version} is being written.")
             return redirect("feedback:snapshots", slug=campaign.slug)
     return render(request, "feedback/snapshots.html", {
-        "campaign": campaign, "snapshots": Snapshot.objects.filter(campaign=campaign).select_related("created_by"),
+        "campaign": campaign, "snapshots": listed,
         "can_build": bool(roles & BUILDERS), "errors": errors,
         "aggregations": Snapshot.Aggregation.choices, "kinds": Snapshot.Kind.choices,
     }, status=400 if errors else 200)
@@ -55,14 +62,25 @@ def snapshots(request, slug):
 
 @login_required
 def leaderboard(request, slug):
+    """The standings; ``?part=standings`` is the table alone, which the page asks for again
+    to follow new judgments and promotions."""
     campaign, roles = _campaign_for(request, slug, CONTENT_READERS)
     board = leaderboard_lib.leaderboard(campaign=campaign)
     ids = [s.policy.id for s in board.standings]
-    matrix = [(s.policy, [board.win_rates[s.policy.id][other] for other in ids]) for s in board.standings]
-    rows = [(s, board.overrides.get(s.policy.id)) for s in board.standings]
-    return render(request, "feedback/leaderboard.html", {
-        "campaign": campaign, "board": board, "rows": rows, "matrix": matrix, "can_promote": bool(roles & BUILDERS),
-    })
+    can_act = bool(roles & BUILDERS)
+    sendable = policies_ready_to_send(campaign=campaign, policies=[s.policy for s in board.standings]) if can_act else set()
+    rows = [{
+        "standing": s, "override": board.overrides.get(s.policy.id),
+        "is_reference": board.reference is not None and board.reference.id == s.policy.id,
+        "can_promote": can_act and leaderboard_lib.promotable(board, s), "can_send": s.policy.id in sendable,
+    } for s in board.standings]
+    context = {
+        "campaign": campaign, "board": board, "rows": rows, "can_promote": can_act,
+        "matrix": [(s.policy, [board.win_rates[s.policy.id][other] for other in ids]) for s in board.standings],
+    }
+    if part := requested_part(request, LEADERBOARD_PARTS):
+        return render_part(request, part, context)
+    return render(request, "feedback/leaderboard.html", context)
 
 
 @require_POST
@@ -81,6 +99,6 @@ def promote(request, slug):
         messages.error(request, str(exc))
     else:
         over = " over its guards (your note is recorded)" if policy.flagged else ""
-        messages.success(request, f"{policy.name} is now the best version{over} "
-                                  f"(95% interval {standing.low:.2f} to {standing.high:.2f}).")
+        messages.success(request, f"{policy.name} is now the best version{over} (95% interval "
+                                  f"[{floatformat(standing.low, 2)}, {floatformat(standing.high, 2)}], as in the table).")
     return redirect("feedback:leaderboard", slug=campaign.slug)

@@ -26,7 +26,8 @@ def state_payload(run) -> dict:
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "produced_policy": run.produced_policy_id, "produced_reward_model": run.produced_reward_model_id,
-        "guards": run.guards,
+        "guards": run.guards, "flagged": run.output_flagged, "progress": run.progress, "progress_text": run.progress_text,
+        "progress_share": run.progress_share,
     }
 
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from django.db import transaction
 
-from labelhub.campaigns.models import Completion, Policy, Prompt
+from labelhub.campaigns.models import Policy, Prompt
+from labelhub.campaigns.selectors import comparable_against, has_held_out_completions
 from labelhub.campaigns.services import completions_add_generated
 from labelhub.labeling.services import version_tasks_create
 from labelhub.training import events, kinds, services
@@ -34,38 +35,23 @@ class LoopInvalid(Exception):
     pass
 
 
-def comparison_policies(policy: Policy) -> list[Policy]:
-    """Earlier versions to judge ``policy`` against: its parent, the best, the root base."""
-    chain, ancestor = [], policy.parent
-    while ancestor is not None:
-        chain.append(ancestor)
-        ancestor = ancestor.parent
-    best = Policy.objects.filter(campaign_id=policy.campaign_id, is_best=True).exclude(pk=policy.pk).first()
-    picked = []
-    for candidate in (chain[0] if chain else None, best, chain[-1] if chain else None):
-        if candidate is not None and candidate not in picked:
-            picked.append(candidate)
-    return picked
-
-
-def _has_held_out_completions(policy: Policy) -> bool:
-    held_out = Prompt.objects.filter(campaign_id=policy.campaign_id, split=Prompt.Split.HELD_OUT)
-    return Completion.objects.filter(policy=policy, prompt__in=held_out).exists()
-
-
 @transaction.atomic
 def send_to_labeling(*, policy: Policy, user=None) -> LoopRound:
-    """Start a loop round for ``policy``; generation runs are queued where completions are missing."""
+    """Start a loop round for ``policy``; generation runs are queued where completions are missing.
+    Refused (:class:`LoopInvalid`) while an earlier round for it is generating or labeling."""
     campaign = policy.campaign
     if not campaign.prompts.filter(split=Prompt.Split.HELD_OUT).exists():
         raise LoopInvalid("The campaign has no held-out prompts to compare versions on.")
-    against = [p for p in comparison_policies(policy) if p.base_model or _has_held_out_completions(p)]
+    current = LoopRound.objects.filter(policy=policy).exclude(state=LoopRound.State.FAILED).order_by("-id").first()
+    if current is not None:
+        raise LoopInvalid(f"{policy.name} is already sent to labeling (round {current.pk}: {current.get_state_display().lower()}).")
+    against = comparable_against(policy)
     if not against:
         raise LoopInvalid(f"{policy.name} has no earlier version to be compared with.")
     loop_round = LoopRound.objects.create(campaign=campaign, policy=policy, created_by=user)
     loop_round.against.set(against)
     for p in [policy, *against]:
-        if not _has_held_out_completions(p):
+        if not has_held_out_completions(p):
             run = services.run_create(campaign=campaign, user=user, kind=Run.Kind.GENERATE, policy=p)
             loop_round.generation_runs.add(run)
     _round_advance(loop_round.pk)  # every version has its completions: the tasks now
@@ -152,6 +138,8 @@ def advance(*, run_id: int) -> str:
     if run.state == Run.State.SUCCEEDED and run.error != note:
         run.error = note
         run.save(update_fields=["error"])
+        events.state_changed_on_commit(run=run)
+    elif done:  # what became of its output changed (completions stored, a round opened): its page shows it
         events.state_changed_on_commit(run=run)
     return "; ".join(done) or "nothing to do"
 

@@ -14,6 +14,16 @@ from labelhub.campaigns.models import Campaign, Policy
 from labelhub.feedback.models import Snapshot
 
 
+def duration_text(seconds: float) -> str:
+    """12 s, 3 min 05 s, 1 h 02 min."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
 class RewardModel(models.Model):
     """A reward model trained by a ``reward`` run: a base plus a LoRA adapter (and score head)."""
 
@@ -28,7 +38,16 @@ class RewardModel(models.Model):
         "training.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     heldout_accuracy = models.FloatField(null=True, blank=True, help_text="Pairwise accuracy on held-out pairs.")
+    heldout_pairs = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How many held-out pairs the accuracy was measured on (null: not known)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    #: Chance for a pairwise preference: a model below it prefers the rejected answer more often.
+    CHANCE = 0.5
+    #: Fewer held-out pairs than this and the accuracy cannot be told from chance: at 50 pairs a
+    #: 95% interval around an accuracy of 0.7 is still about ±0.13 wide.
+    MIN_HELDOUT_PAIRS = 50
 
     class Meta:
         ordering = ["campaign", "-id"]
@@ -36,6 +55,34 @@ class RewardModel(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def flag_reasons(self) -> list[str]:
+        """Why its held-out accuracy does not show that it learned the preference (empty: it does)."""
+        reasons = []
+        if self.heldout_accuracy is None:
+            reasons.append("no held-out accuracy (its run held out no pairs)")
+        elif self.heldout_accuracy < self.CHANCE:
+            reasons.append(f"held-out accuracy {self.heldout_accuracy:.2f} is below chance ({self.CHANCE:.2f}): "
+                           "it prefers the rejected answer more often than the chosen one")
+        if self.heldout_pairs is not None and self.heldout_pairs < self.MIN_HELDOUT_PAIRS:
+            reasons.append(f"only {self.heldout_pairs} held-out pairs (fewer than {self.MIN_HELDOUT_PAIRS}): "
+                           "its accuracy cannot be told from chance")
+        return reasons
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flag_reasons)
+
+    @property
+    def choice_label(self) -> str:
+        """How a form offers it: name, held-out accuracy and pairs, and "flagged" when it is."""
+        label = self.name
+        if self.heldout_accuracy is not None:
+            label += f" · held-out accuracy {self.heldout_accuracy:.3f}"
+            if self.heldout_pairs is not None:
+                label += f" on {self.heldout_pairs} pairs"
+        return label + (" · flagged" if self.flagged else "")
 
     @property
     def trainer_spec(self) -> str:
@@ -95,8 +142,12 @@ class Run(models.Model):
         RewardModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="produced_by_runs"
     )
     summary = models.JSONField(default=dict, blank=True, help_text="The trainer's summary.json.")
+    progress = models.JSONField(
+        default=dict, blank=True,
+        help_text="The trainer's progress.json while it runs: phase, unit, done, total, elapsed_s, eta_s.",
+    )
     error = models.TextField(blank=True, help_text="Why the run failed or was cancelled, in one line.")
-    error_tail = models.TextField(blank=True, help_text="The last few KB of the trainer's stderr.")
+    error_tail = models.TextField(blank=True, help_text="The last few KB of the trainer's output (stdout and stderr).")
     exit_code = models.IntegerField(null=True, blank=True, help_text="Negative: killed by that signal.")
     job_id = models.BigIntegerField(null=True, blank=True, help_text="The procrastinate job running it.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -118,6 +169,40 @@ class Run(models.Model):
     def is_final(self) -> bool:
         return self.state in self.FINAL_STATES
 
+    #: Kinds that log curves (metrics lines step by step); the others log one line at the end.
+    CURVE_KINDS = {Kind.SFT, Kind.REWARD, Kind.DPO, Kind.PPO, Kind.RLOO}
+
+    @property
+    def draws_curves(self) -> bool:
+        return self.kind in self.CURVE_KINDS
+
+    @property
+    def progress_text(self) -> str:
+        """How far the run is, in words: "step 12 of 30 · about 18 s left" (empty once it ended)."""
+        if self.state == self.State.QUEUED:
+            return "waiting for a worker"
+        if self.state != self.State.RUNNING:
+            return ""
+        p = self.progress if isinstance(self.progress, dict) else {}
+        done, total = p.get("done"), p.get("total")
+        if not isinstance(done, int) or not isinstance(total, int) or total <= 0:
+            return "starting (loading models and data)"
+        unit = str(p.get("unit") or "step")
+        text = f"{unit} {done} of {total}" if unit == "step" else f"{done} of {total} {unit}s"
+        eta = p.get("eta_s")
+        if isinstance(eta, (int, float)) and done < total:
+            text += f" · about {duration_text(eta)} left"
+        return text
+
+    @property
+    def progress_share(self) -> float | None:
+        """done / total of the current phase while it runs (None: not known)."""
+        p = self.progress if isinstance(self.progress, dict) else {}
+        done, total = p.get("done"), p.get("total")
+        if self.state != self.State.RUNNING or not isinstance(done, int) or not isinstance(total, int) or total <= 0:
+            return None
+        return min(max(done / total, 0.0), 1.0)
+
     @property
     def guards(self) -> dict | None:
         """The trainer's guards of a finished PPO/DPO/RLOO run (summary.json "guards"), or None."""
@@ -132,6 +217,11 @@ class Run(models.Model):
     @property
     def flag_reasons(self) -> list[str]:
         return [str(r) for r in self.guards.get("reasons") or []] if self.flagged else []
+
+    @property
+    def output_flagged(self) -> bool:
+        """What it made needs a second look: its guards broke, or its reward model is flagged."""
+        return self.flagged or bool(self.produced_reward_model_id and self.produced_reward_model.flagged)
 
 
 class RunMetric(models.Model):

@@ -1,6 +1,7 @@
 """The trainer subprocess: prepare the run folder, run ``python -m trainer <kind>``, follow
-``metrics.jsonl`` into the database (and the run's group), keep the stderr tail, honour
-cancel, record the outcome. Called by the job in ``tasks.py``; the job takes only the id.
+``metrics.jsonl`` and ``progress.json`` into the database (and the run's group), keep the
+tail of its output (stdout and stderr, as they come), honour cancel, record the outcome.
+Called by the job in ``tasks.py``; the job takes only the id.
 
 A trainer crash is a failed run, never a dead worker: the trainer is a separate process,
 and every way out of :func:`run_job` records a final state.
@@ -134,12 +135,31 @@ class Tail:
         return self.data.decode("utf-8", errors="replace").replace("\x00", "")
 
 
-async def _pump(stream: asyncio.StreamReader, tail: Tail, log_path: Path) -> None:
+async def _pump(stream: asyncio.StreamReader, tails: tuple[Tail, ...], log_path: Path) -> None:
     with open(log_path, "ab") as log:
         while chunk := await stream.read(4096):
-            tail.add(chunk)
+            for tail in tails:
+                tail.add(chunk)
             log.write(chunk)
             log.flush()
+
+
+class ProgressFollower:
+    """progress.json each time the trainer rewrites it (None when it has not changed)."""
+
+    def __init__(self, path: Path):
+        self.path, self.seen = path, None
+
+    def read(self) -> dict | None:
+        try:
+            stamp = self.path.stat().st_mtime_ns
+            if stamp == self.seen:
+                return None
+            progress = json.loads(self.path.read_text("utf-8"))
+        except (OSError, ValueError):  # not written yet, or replaced while read: next time
+            return None
+        self.seen = stamp
+        return progress if isinstance(progress, dict) else None
 
 
 def _signal(proc, sig: int) -> None:
@@ -180,25 +200,25 @@ async def run_job(*, run_id: int, job_id: int | None = None, command: list[str] 
     run = await sync_to_async(services.run_start)(run_id=run_id, job_id=job_id)
     if run is None:
         return None
-    tail, proc = Tail(), None
+    tail, stderr_tail, proc = Tail(), Tail(), None  # the output as shown; stderr alone, for the cause
     try:
         run = await sync_to_async(_load_for_prepare)(run_id)
         argv = await sync_to_async(prepare)(run)
         folder = Path(run.run_dir)
-        with open(folder / "stdout.log", "ab") as stdout:
-            proc = await asyncio.create_subprocess_exec(
-                *(command or argv), cwd=settings.BASE_DIR, env=trainer_env(), stdin=asyncio.subprocess.DEVNULL,
-                stdout=stdout, stderr=asyncio.subprocess.PIPE, start_new_session=True,
-            )
-        pump = asyncio.create_task(_pump(proc.stderr, tail, folder / "stderr.log"))
-        stopped = await _follow(run_id, proc, MetricsFollower(folder / "metrics.jsonl"), tail)
-        try:
-            await asyncio.wait_for(pump, timeout=5)
-        except TimeoutError:  # a grandchild still holds stderr open
+        proc = await asyncio.create_subprocess_exec(
+            *(command or argv), cwd=settings.BASE_DIR, env=trainer_env(), stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+        )
+        pumps = [asyncio.create_task(_pump(proc.stdout, (tail,), folder / "stdout.log")),
+                 asyncio.create_task(_pump(proc.stderr, (tail, stderr_tail), folder / "stderr.log"))]
+        followers = (MetricsFollower(folder / "metrics.jsonl"), ProgressFollower(folder / "progress.json"))
+        stopped = await _follow(run_id, proc, followers, tail)
+        done, pending = await asyncio.wait(pumps, timeout=5)
+        for pump in pending:  # a grandchild still holds the pipe open
             pump.cancel()
         run = await sync_to_async(services.run_finish)(
             run_id=run_id, exit_code=proc.returncode, summary=_read_summary(folder),
-            error_tail=tail.text(), stopped=stopped,
+            error_tail=tail.text(), stderr_tail=stderr_tail.text(), stopped=stopped,
         )
         return run.state
     except asyncio.CancelledError:
@@ -219,9 +239,10 @@ async def run_job(*, run_id: int, job_id: int | None = None, command: list[str] 
         raise
 
 
-async def _follow(run_id: int, proc, follower: MetricsFollower, tail: Tail) -> str | None:
-    """Until the trainer exits: metrics into the database, heartbeats, stderr tail, cancel.
-    Returns why the job stopped the trainer ("cancel", another reason), or None."""
+async def _follow(run_id: int, proc, followers: tuple[MetricsFollower, ProgressFollower], tail: Tail) -> str | None:
+    """Until the trainer exits: metrics and progress into the database, heartbeats, the output
+    tail, cancel. Returns why the job stopped the trainer ("cancel", another reason), or None."""
+    metrics, progress_file = followers
     stopped, term_at, killed, beat_at, checked_at, tail_seen = None, None, False, 0.0, 0.0, -1
     grace = cancel_grace_seconds()
     while True:
@@ -230,13 +251,14 @@ async def _follow(run_id: int, proc, follower: MetricsFollower, tail: Tail) -> s
         except TimeoutError:
             pass
         exited = proc.returncode is not None
-        rows = follower.read(final=exited)
+        rows, progress = metrics.read(final=exited), progress_file.read()
         now = time.monotonic()
         tail_changed = tail.version != tail_seen and now - beat_at >= 1.0
-        if rows or exited or tail_changed or now - beat_at >= HEARTBEAT_SECONDS:
+        if rows or exited or tail_changed or progress is not None or now - beat_at >= HEARTBEAT_SECONDS:
             new_tail = tail.text() if tail.version != tail_seen else None
             tail_seen = tail.version
-            state, cancel = await sync_to_async(services.run_progress)(run_id=run_id, rows=rows, error_tail=new_tail)
+            state, cancel = await sync_to_async(services.run_progress)(
+                run_id=run_id, rows=rows, error_tail=new_tail, progress=progress)
             beat_at = checked_at = now
         elif now - checked_at >= CANCEL_CHECK_SECONDS:
             state, cancel = await sync_to_async(selectors.run_flags)(run_id=run_id)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from django.http import Http404
 
-from labelhub.campaigns.models import Campaign, Role
-from labelhub.training.models import Run, RunMetric
+from labelhub.campaigns.models import Campaign, Completion, Role
+from labelhub.training.models import LoopRound, Run, RunMetric
 
 #: Who may watch runs and read reward models; who may start and cancel runs.
 RUN_READERS = {Role.LEAD, Role.REVIEWER, Role.ENGINEER}
@@ -15,6 +16,8 @@ RUN_STARTERS = {Role.LEAD, Role.ENGINEER}
 
 METRICS_PAGE = 5000
 ARTIFACTS_MAX = 200
+COMPARE_CHOICES = 20
+SUMMARY_VALUE_CHARS = 300
 
 
 def run_list(*, campaign: Campaign):
@@ -87,3 +90,69 @@ def lineage(*, run: Run) -> list[dict]:
     if run.produced_policy_id:
         steps.append({"kind": "policy", "id": run.produced_policy_id, "label": run.produced_policy.name})
     return steps
+
+
+def has_metrics(*, run: Run) -> bool:
+    return RunMetric.objects.filter(run=run).exists()
+
+
+def comparable_runs(*, run: Run) -> list[Run]:
+    """Runs of the same kind in the campaign whose curves can be overlaid on this run's."""
+    if not run.draws_curves:
+        return []
+    others = run.campaign.runs.filter(kind=run.kind, metrics__isnull=False).exclude(pk=run.pk).distinct()
+    return list(others.select_related("policy", "snapshot", "reward_model").order_by("-id")[:COMPARE_CHOICES])
+
+
+def summary_rows(*, summary: dict) -> list[tuple[str, str]]:
+    """summary.json as (field, value) rows for a table, by field name: nested objects as dotted
+    fields, numbers to 4 significant digits, long values cut. "status" is the run's state and
+    "guards" has a section of its own."""
+    rows: list[tuple[str, str]] = []
+
+    def add(prefix: str, value) -> None:
+        if isinstance(value, dict) and value:
+            for key, inner in value.items():
+                add(f"{prefix}.{key}" if prefix else str(key), inner)
+        else:
+            rows.append((prefix, _summary_value(value)))
+
+    for key, value in (summary or {}).items():
+        if key not in ("status", "guards"):
+            add(str(key), value)
+    return sorted(rows)  # the database keeps no key order
+
+
+def _summary_value(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list) and all(isinstance(v, (str, int, float, bool)) or v is None for v in value):
+        text = ", ".join(_summary_value(v) for v in value)
+    elif isinstance(value, (list, dict)):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = str(value)
+    return text if len(text) <= SUMMARY_VALUE_CHARS else text[: SUMMARY_VALUE_CHARS - 1] + "…"
+
+
+def loop_rounds_of(*, run: Run) -> list[LoopRound]:
+    """The loop rounds that send the run's new policy version to labeling, newest first."""
+    if not run.produced_policy_id:
+        return []
+    return list(LoopRound.objects.filter(policy_id=run.produced_policy_id).order_by("-created_at"))
+
+
+def generated_completions(*, run: Run) -> dict | None:
+    """For a generate run: how many completions it wrote, and how many its policy now has on
+    the prompts it generated for (they are stored when the loop's step records them)."""
+    if run.kind != Run.Kind.GENERATE or run.policy is None or run.state != Run.State.SUCCEEDED:
+        return None
+    split = run.prompt_split or "held_out"
+    stored = Completion.objects.filter(policy=run.policy, prompt__campaign=run.campaign, prompt__split=split).count()
+    written = run.summary.get("completions") if isinstance(run.summary, dict) else None
+    return {"written": written if isinstance(written, int) else None, "stored": stored, "split": split,
+            "policy": run.policy}

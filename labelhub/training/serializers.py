@@ -20,7 +20,7 @@ class RunSerializer(serializers.ModelSerializer):
         model = Run
         fields = [
             "id", "kind", "state", "config", "snapshot", "policy", "reward_model", "prompt_split", "cancel_requested",
-            "run_dir", "produced_policy", "produced_reward_model", "summary", "guards", "flagged", "flag_reasons",
+            "run_dir", "produced_policy", "produced_reward_model", "summary", "progress", "guards", "flagged", "flag_reasons",
             "error", "error_tail", "exit_code", "job_id", "created_by", "created_at", "started_at", "heartbeat_at",
             "finished_at",
         ]
@@ -61,10 +61,15 @@ class RunMetricSerializer(serializers.ModelSerializer):
 class RewardModelSerializer(serializers.ModelSerializer):
     base_model = PathField(read_only=True)
     adapter_path = PathField(read_only=True, help_text="Relative to the data directory.")
+    flagged = serializers.BooleanField(
+        read_only=True, help_text="Its held-out accuracy does not show it learned the preference (see flag_reasons).")
+    flag_reasons = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                         help_text="Below chance, too few held-out pairs, or no held-out accuracy.")
 
     class Meta:
         model = RewardModel
-        fields = ["id", "name", "base_model", "adapter_path", "snapshot", "run", "heldout_accuracy", "created_at"]
+        fields = ["id", "name", "base_model", "adapter_path", "snapshot", "run", "heldout_accuracy", "heldout_pairs",
+                  "flagged", "flag_reasons", "created_at"]
         read_only_fields = fields
 
 

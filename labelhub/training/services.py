@@ -201,9 +201,11 @@ def run_start(*, run_id: int, job_id: int | None = None) -> Run | None:
 
 
 @transaction.atomic
-def run_progress(*, run_id: int, rows: list[dict], error_tail: str | None = None) -> tuple[str, bool]:
-    """Store new metrics lines and a heartbeat (and the stderr tail when it changed); broadcast
-    them after commit. Returns the run's (state, cancel_requested) for the job to act on."""
+def run_progress(*, run_id: int, rows: list[dict], error_tail: str | None = None,
+                 progress: dict | None = None) -> tuple[str, bool]:
+    """Store new metrics lines and a heartbeat (and the output tail and progress.json when they
+    changed); broadcast them after commit. Returns the run's (state, cancel_requested) for the
+    job to act on."""
     metrics = RunMetric.objects.bulk_create(
         RunMetric(run_id=run_id, step=_step(row), values={k: v for k, v in row.items() if k != "step"})
         for row in rows if unstorable(row) is None
@@ -211,11 +213,14 @@ def run_progress(*, run_id: int, rows: list[dict], error_tail: str | None = None
     fields: dict[str, Any] = {"heartbeat_at": timezone.now()}
     if error_tail is not None:
         fields["error_tail"] = error_tail
+    if progress is not None and unstorable(progress) is None:
+        fields["progress"] = progress
     Run.objects.filter(pk=run_id, state=State.RUNNING).update(**fields)
     events.metrics_added_on_commit(run_id=run_id, metrics=metrics)
     run = Run.objects.only("state", "cancel_requested", "error_tail", "error", "exit_code", "started_at",
-                           "finished_at", "produced_policy", "produced_reward_model").get(pk=run_id)
-    if error_tail is not None:
+                           "finished_at", "produced_policy", "produced_reward_model", "progress", "kind",
+                           "summary").get(pk=run_id)
+    if error_tail is not None or "progress" in fields:
         events.state_changed_on_commit(run=run)
     return run.state, run.cancel_requested
 
@@ -229,9 +234,11 @@ def _step(row: dict) -> int:
 
 @transaction.atomic
 def run_finish(*, run_id: int, exit_code: int | None, summary: dict | None, error_tail: str,
-               stopped: str | None = None) -> Run:
+               stopped: str | None = None, stderr_tail: str | None = None) -> Run:
     """Record how the trainer ended. ``stopped`` is "cancel" when the job stopped it on request,
-    or a reason when it stopped it for another cause. On success, register what it produced."""
+    or a reason when it stopped it for another cause. On success, register what it produced.
+    ``error_tail`` is the output shown on the run page; a failure's cause is the last line of
+    ``stderr_tail`` (where the trainer writes it), or of ``error_tail`` when that is not given."""
     run = Run.objects.select_for_update(of=("self",)).select_related("policy", "snapshot").get(pk=run_id)
     if run.is_final:  # the sweep gave up on it meanwhile; keep its verdict
         return run
@@ -243,7 +250,8 @@ def run_finish(*, run_id: int, exit_code: int | None, summary: dict | None, erro
     if (summary or {}).get("status") == "cancelled":  # SIGTERM'd by someone else; it saved a checkpoint
         return _finish(run, State.CANCELLED, "the trainer was stopped by SIGTERM (it saved a checkpoint)")
     if exit_code != 0 or (summary or {}).get("status") != "succeeded":
-        return _finish(run, State.FAILED, _failure_cause(exit_code, summary, error_tail))
+        cause_tail = error_tail if stderr_tail is None else stderr_tail
+        return _finish(run, State.FAILED, _failure_cause(exit_code, summary, cause_tail))
     try:
         with transaction.atomic():
             _register_outputs(run)
@@ -331,12 +339,13 @@ def _model_json(run: Run) -> dict:
 def reward_model_register(*, run: Run) -> RewardModel:
     """A RewardModel for a finished reward run (adapter and held-out accuracy from its folder)."""
     adapter, info = _adapter_dir(run), _model_json(run)
-    accuracy = run.summary.get("eval_accuracy")
+    accuracy, pairs = run.summary.get("eval_accuracy"), run.summary.get("eval_pairs")
     return RewardModel.objects.create(
         campaign_id=run.campaign_id, name=f"reward-r{run.pk}",
         base_model=str(info.get("base") or run.config.get("model", "")), adapter_path=str(adapter),
         snapshot=run.snapshot, run=run,
         heldout_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
+        heldout_pairs=pairs if isinstance(pairs, int) and pairs >= 0 else None,
     )
 
 

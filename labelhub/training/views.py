@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.core.inputs import whole_number
+from labelhub.core.pages import render_part, requested_part
 from labelhub.feedback.models import Snapshot
 from labelhub.training import kinds, loop, selectors, services
 from labelhub.training.forms import RunStartForm
@@ -20,14 +21,21 @@ def _campaign_and_roles(request, slug, allowed):
     return campaign_selectors.campaign_with_role(user=request.user, slug=slug, allowed=allowed)
 
 
+LIST_PARTS = {"runs": "training/_run_table.html"}
+DETAIL_PARTS = {"results": "training/_run_results.html"}
+
+
 @login_required
 def run_list(request, slug):
     campaign, roles = _campaign_and_roles(request, slug, RUN_READERS)
+    if part := requested_part(request, LIST_PARTS):
+        return render_part(request, part, {"campaign": campaign, "runs": selectors.run_list(campaign=campaign)[:100]})
     return _render_list(request, campaign, roles)
 
 
 def _render_list(request, campaign, roles, errors=None, posted=None, status=200):
     context = {"campaign": campaign, "runs": selectors.run_list(campaign=campaign)[:100],
+               "reward_models": selectors.reward_model_list(campaign=campaign),
                "can_start": bool(roles & RUN_STARTERS), "errors": errors or {}, "posted": posted or {}}
     if context["can_start"]:
         context["start_forms"] = _start_forms(campaign, posted or {})
@@ -97,16 +105,30 @@ def run_start(request, slug):
 
 @login_required
 def run_detail(request, slug, pk):
+    """The Run page; ``?part=results`` is what it shows once the run has ended (follow.js
+    asks for it when the run's WebSocket says so, and while a loop round is generating)."""
     campaign, roles = _campaign_and_roles(request, slug, RUN_READERS)
     run = selectors.run_get(campaign=campaign, pk=pk)
-    return render(request, "training/run_detail.html", {
-        "campaign": campaign, "run": run, "can_cancel": bool(roles & RUN_STARTERS) and not run.is_final,
-        "can_send": bool(roles & RUN_STARTERS) and run.produced_policy_id is not None,
-        "loop_rounds": run.produced_policy.loop_rounds.all() if run.produced_policy_id else [],
+    context = _results_context(run, roles) | {"campaign": campaign}
+    if part := requested_part(request, DETAIL_PARTS):
+        return render_part(request, part, context)
+    return render(request, "training/run_detail.html", context | {
+        "can_cancel": bool(roles & RUN_STARTERS) and not run.is_final and not run.cancel_requested,
         "config_json": json.dumps(run.config, indent=2, ensure_ascii=False),
-        "summary_json": json.dumps(run.summary, indent=2, ensure_ascii=False) if run.summary else "",
-        "artifacts": selectors.artifact_list(run=run), "lineage": selectors.lineage(run=run), "guards": run.guards,
+        "lineage": selectors.lineage(run=run), "compare_with": selectors.comparable_runs(run=run),
+        "shows_curves": run.draws_curves and (not run.is_final or selectors.has_metrics(run=run)),
     })
+
+
+def _results_context(run, roles) -> dict:
+    loop_rounds = selectors.loop_rounds_of(run=run)
+    sent = any(r.state != r.State.FAILED for r in loop_rounds)
+    return {
+        "run": run, "guards": run.guards, "loop_rounds": loop_rounds,
+        "can_send": bool(roles & RUN_STARTERS) and run.produced_policy_id is not None and not sent,
+        "summary_rows": selectors.summary_rows(summary=run.summary) if isinstance(run.summary, dict) else [],
+        "artifacts": selectors.artifact_list(run=run), "completions": selectors.generated_completions(run=run),
+    }
 
 
 @login_required

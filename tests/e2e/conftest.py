@@ -8,6 +8,7 @@ check; DJANGO_ALLOW_ASYNC_UNSAFE is set only while the browser runs. One sync_pl
 per test: two in one thread hang.
 """
 
+import asyncio
 import os
 import socket
 import threading
@@ -32,8 +33,9 @@ def chromium_path() -> str:
 
 
 @pytest.fixture
-def asgi_server(transactional_db, end_stray_connections):
-    """The port of uvicorn serving ``labelhub.config.asgi:application`` (as ``make demo`` does)."""
+def asgi_server_and_loop(transactional_db, end_stray_connections):
+    """(port, event loop) of uvicorn serving ``labelhub.config.asgi:application`` (as ``make
+    demo`` does) in a thread of its own."""
     import uvicorn
 
     from labelhub.config.asgi import application
@@ -42,18 +44,35 @@ def asgi_server(transactional_db, end_stray_connections):
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     server = uvicorn.Server(uvicorn.Config(application, lifespan="off", log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(sockets=[listener]),), daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
     try:
-        yield listener.getsockname()[1]
+        yield listener.getsockname()[1], loop
     finally:
         server.should_exit = True
         thread.join(10)
+        loop.close()
         listener.close()
+
+
+@pytest.fixture
+def asgi_server(asgi_server_and_loop):
+    """The port of uvicorn serving ``labelhub.config.asgi:application``."""
+    return asgi_server_and_loop[0]
+
+
+@pytest.fixture
+def on_server(asgi_server_and_loop):
+    """``on_server(coroutine)`` → a concurrent Future: the coroutine runs in the server's event
+    loop, as a training job's work would in a worker — its broadcasts reach the server's
+    WebSocket consumers through the channel layer, as in production."""
+    loop = asgi_server_and_loop[1]
+    return lambda coroutine: asyncio.run_coroutine_threadsafe(coroutine, loop)
 
 
 @pytest.fixture

@@ -1,13 +1,14 @@
-"""The Run page draws the guards when a state event brings them (a run that finishes while the
-page is open): the policy-vs-base table, each check, and the flagged warning with its reasons.
+"""The Run page draws the guards when the run finishes while the page is open: the
+policy-vs-base table, each check, and the flagged warning with its reasons.
 
-The server broadcasts the event as in production (HTTP → service → channel layer → consumer →
-browser): the cancel request's state event stands in for the job's finish event, on a running
-run whose summary already holds the guards.
+The job's finish (``services.run_finish``, in the server's event loop as a worker would call
+it) broadcasts the final state as in production (service → channel layer → consumer →
+browser); the page then asks the server for the run's results again and draws them.
 """
 
-import http.client
+import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -18,18 +19,22 @@ from tests.guard_samples import flagged_guards
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_state_event_with_guards_draws_them_and_the_warning(settings, tmp_path, asgi_server, campaign, engineer):
+def test_a_run_that_ends_with_guards_draws_them_and_the_warning(settings, tmp_path, asgi_server, on_server, campaign,
+                                                                 engineer):
+    from asgiref.sync import sync_to_async
     from playwright.sync_api import expect, sync_playwright
 
-    from labelhub.accounts.services import token_get_or_create
     from labelhub.campaigns.models import Policy
+    from labelhub.training import services
 
     settings.LABELHUB_DATA_DIR = tmp_path
     policy = Policy.objects.create(campaign=campaign, name="base", base_model="tiny")
     guards = flagged_guards()
     run = Run.objects.create(campaign=campaign, kind=Run.Kind.PPO, policy=policy, state=Run.State.RUNNING,
                              created_by=engineer, run_dir=str(tmp_path / "run"))
-    token = token_get_or_create(user=engineer).key
+    adapter = Path(run.run_dir, "adapter")
+    adapter.mkdir(parents=True)
+    Path(run.run_dir, "model.json").write_text(json.dumps({"base": "tiny", "adapter": "adapter"}))
 
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
@@ -49,18 +54,15 @@ def test_a_state_event_with_guards_draws_them_and_the_warning(settings, tmp_path
                 expect(section).to_be_hidden()
                 expect(page.locator("[data-field=guard-warning]")).to_be_hidden()
 
-                Run.objects.filter(pk=run.pk).update(summary={"status": "succeeded", "guards": guards})
-                conn = http.client.HTTPConnection("127.0.0.1", asgi_server, timeout=10)
-                conn.request("POST", f"/api/campaigns/helpful/runs/{run.pk}/cancel/", body="{}",
-                             headers={"Authorization": f"Token {token}", "Content-Type": "application/json"})
-                assert conn.getresponse().status == 200
-                conn.close()
+                finish = sync_to_async(services.run_finish)(
+                    run_id=run.pk, exit_code=0, summary={"status": "succeeded", "guards": guards}, error_tail="")
+                assert on_server(finish).result(timeout=10).state == "succeeded"
 
                 expect(section).to_be_visible()
                 expect(section.locator("[data-field=guard-prompts]")).to_have_text("8")
                 rows = section.locator("table.guard-figures tbody tr")
                 expect(rows.nth(0)).to_have_text("Words per answer1.016.0")
-                expect(rows.nth(3)).to_have_text("KL to the base (nats per answer)14.00target 4")
+                expect(rows.nth(3)).to_have_text("KL to the base (nats per answer)14.00target 4.0")
                 length = section.locator("li.guard-length")
                 expect(length.locator(".badge")).to_have_text("failed")
                 expect(length).to_contain_text("length: answers collapsed to 1.0 words on average (fewer than 5)")

@@ -47,4 +47,16 @@ def test_the_page_shows_the_figures_and_flags_the_version(client, users_by_role,
     assert '<span class="badge guard-flagged">flagged</span>' in rows["mixed"]
     assert "<li>answers collapsed to 1.0 words on average (fewer than 5)</li>" in rows["mixed"]
     assert "guard-" not in rows["bad"]
-    assert ("Promote anyway" in rows["mixed"]) == (role in ("lead", "engineer"))
+    assert "Promote" not in rows["mixed"]  # below the reference (good): promoting it cannot work, with or without a note
+
+
+@pytest.mark.parametrize("role, offered", [("lead", True), ("engineer", True), ("reviewer", False)])
+def test_the_page_offers_an_override_for_a_flagged_version_that_clears_the_best(client, users_by_role, guarded, role, offered):
+    Policy.objects.filter(campaign=guarded, name="bad").update(is_best=True)  # the reference now: mixed clears it
+    client.force_login(users_by_role[role])
+    html = client.get("/campaigns/helpful/leaderboard/").content.decode()
+    row = html[html.index("<td>mixed"):]
+    row = row[:row.index("</tr>")]
+    assert ("Promote anyway" in row) == offered
+    assert ("Why promote it despite its guards?" in row) == offered
+    assert ">Promote</button>" not in row  # flagged: only with a note

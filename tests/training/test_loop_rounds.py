@@ -1,12 +1,17 @@
 """Sending a new policy version to labeling: generation runs, then comparison tasks."""
 
+import asyncio
 import json
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 
 from labelhub.campaigns.models import Completion, Policy, Prompt, content_hash
+from labelhub.campaigns.selectors import comparison_policies
 from labelhub.campaigns.services import completions_add_generated
 from labelhub.training import loop, services
+from labelhub.training.events import run_group
 from labelhub.training.models import LoopRound, Run
 from tests.training.conftest import loop_steps_queued
 
@@ -110,7 +115,15 @@ def test_it_compares_with_the_parent_the_best_and_the_root(campaign, versions):
     base, new = versions
     best = Policy.objects.create(campaign=campaign, name="best", base_model="/m", is_best=True, parent=base)
     child = Policy.objects.create(campaign=campaign, name="child", base_model="/m", parent=new)
-    assert loop.comparison_policies(child) == [new, best, base]
+    assert comparison_policies(child) == [new, best, base]
+
+
+def test_it_refuses_a_version_already_on_its_way_to_labeling(campaign, lead, versions):
+    first = loop.send_to_labeling(policy=versions[1], user=lead)
+    with pytest.raises(loop.LoopInvalid, match=f"already sent to labeling \\(round {first.pk}: generating completions\\)"):
+        loop.send_to_labeling(policy=versions[1], user=lead)
+    LoopRound.objects.filter(pk=first.pk).update(state=LoopRound.State.FAILED)
+    assert loop.send_to_labeling(policy=versions[1], user=lead).pk != first.pk  # a failed round may be sent again
 
 
 def test_it_refuses_a_version_with_nothing_to_compare(campaign, versions):
@@ -162,3 +175,26 @@ def test_it_has_a_send_to_labeling_button(client, users_by_role, versions, role,
     if expected == 302:
         assert response["Location"] == "/campaigns/helpful/runs/"  # no open redirect
         assert LoopRound.objects.count() == 1
+
+
+def test_the_step_tells_the_run_page_once_the_completions_are_stored(campaign, lead, versions,
+                                                                    django_capture_on_commit_callbacks):
+    loop_round = loop.send_to_labeling(policy=versions[1], user=lead)
+    run = loop_round.generation_runs.get(policy=versions[1])
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(run_group(run.pk), channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        finish_generation(run, {p: f"answer {p}" for p in held_out(campaign)}, django_capture_on_commit_callbacks)
+
+    async def drain():
+        events = []
+        while True:
+            try:
+                events.append(await asyncio.wait_for(layer.receive(channel), timeout=0.2))
+            except TimeoutError:
+                return events
+
+    events = async_to_sync(drain)()
+    assert [e["state"] for e in events if e["type"] == "run.state"][-2:] == ["succeeded", "succeeded"]
+    assert Completion.objects.filter(policy=versions[1]).count() == len(held_out(campaign))

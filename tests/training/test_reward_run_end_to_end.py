@@ -1,8 +1,9 @@
 """A real reward run: judgments → snapshot → the job runs `python -m trainer reward` → metrics
-rows, broadcasts, state succeeded, a RewardModel registered."""
+rows, progress and log lines, broadcasts, state succeeded, a RewardModel registered."""
 
 import asyncio
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,9 @@ def test_it_trains_a_reward_model_and_registers_it(campaign, lead, labeler, make
     assert run.produced_reward_model == rm
     assert (rm.snapshot, rm.run, rm.base_model) == (snapshot, run, "tiny-rm")
     assert rm.heldout_accuracy == run.summary["eval_accuracy"] is not None
+    assert rm.heldout_pairs == run.summary["eval_pairs"] > 0
+    assert (run.progress["phase"], run.progress["done"], run.progress["total"]) == ("train", 4, 4)
+    assert re.search(r"^step 4/4 .*loss=", run.error_tail, re.MULTILINE)  # the trainer's lines reach the log tail
     assert (Path(rm.adapter_path) / "adapter_config.json").is_file()
     assert rm.trainer_spec == run.run_dir
     assert Path(run.run_dir, "trainer-config.json").is_file() and Path(run.run_dir, "config.json").is_file()

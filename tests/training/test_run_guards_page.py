@@ -47,7 +47,7 @@ def test_it_shows_a_fine_runs_guards_without_a_warning(page_as, make_run, policy
     run = finished(make_run, policy, fine_guards(), kind=Run.Kind.DPO)
     html = page_as("engineer").get(f"/campaigns/helpful/runs/{run.pk}/").content.decode()
     assert '<div class="message warning" role="alert" data-field="guard-warning" hidden>' in html
-    section = html[html.index('data-field="guards"'):html.index("<h2>Curves</h2>")]
+    section = html[html.index('data-field="guards"'):html.index('data-field="summary"')]
     assert section.count('<span class="badge guard-ok">ok</span>') == 4 and "guard-flagged" not in section
     assert "<th>Words per answer</th><td>14.0</td><td>16.0</td>" in html
     assert "(limit 4.000)" in html  # the KL check's limit: the run's target

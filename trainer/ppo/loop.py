@@ -117,7 +117,7 @@ def run(cfg: PPOConfig) -> RunResult:
 
         # The loop: sample, score, prepare, update; checkpoint every save_every steps, at the
         # end, and after the step in which SIGTERM arrived.
-        bar = folder.progress(cfg.steps - start, "ppo")
+        bar = folder.progress(cfg.steps, "ppo", initial=start)
         step, saved_at, last, completions = start, None, {}, []
         while step < cfg.steps and not cancel.requested:
             step += 1
