@@ -1,5 +1,6 @@
 // Live campaign progress on the campaign page: a WebSocket to the campaign's group.
-// The server sends {type: "progress", tasks_total, tasks_done, judgments} on connect and
+// The server sends {type: "progress", tasks_total, tasks_done, tasks_started, tasks_open,
+// in_progress, judgments, judgments_needed} on connect and
 // while judgments come in (at most about one per LABELHUB_PROGRESS_INTERVAL, and once more
 // after the last). Reconnects with backoff; numbers are set with textContent.
 
@@ -21,7 +22,7 @@ function connect(el, delay) {
 
 function render(el, data) {
   if (data.type !== "progress") return;
-  for (const name of ["tasks_total", "tasks_done", "judgments"]) {
+  for (const name of ["tasks_total", "tasks_done", "tasks_started", "tasks_open", "in_progress", "judgments", "judgments_needed"]) {
     const field = el.querySelector(`[data-field=${name}]`);
     if (field) field.textContent = String(data[name]);
   }

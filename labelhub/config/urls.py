@@ -30,6 +30,7 @@ urlpatterns = [
     path("campaigns/", include("labelhub.feedback.urls")),
     path("label/", include("labelhub.labeling.urls")),
     path("campaigns/<slug:slug>/tasks/make/", labeling_views.tasks_make, name="tasks-make"),
+    path("campaigns/<slug:slug>/skips/", labeling_views.skips, name="skips"),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
     # pages without the base template (admin, API docs) and browsers that ask anyway

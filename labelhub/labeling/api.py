@@ -21,9 +21,11 @@ from labelhub.labeling.serializers import (
     JudgmentInputSerializer,
     JudgmentSerializer,
     LeaseSerializer,
+    SkipReadSerializer,
     SkipSerializer,
     TaskGenerateSerializer,
     TaskSerializer,
+    TasksMadeSerializer,
     assignment_payload,
     lease_payload,
 )
@@ -130,24 +132,35 @@ class TaskViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveMo
         fields = {k: v for k, v in serializer.validated_data.items() if k in {"priority", "is_gold", "gold_answer"}}
         services.task_update(task=serializer.instance, **fields)
 
-    @extend_schema(request=TaskGenerateSerializer, responses={201: None})
+    @extend_schema(request=TaskGenerateSerializer, responses={201: TasksMadeSerializer})
     @action(detail=False, methods=["post"])
     def generate(self, request, campaign_slug=None):
         """Make tasks from the campaign's completions (K per prompt, or pairs)."""
         params = TaskGenerateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        created = services.tasks_create(
+        made = services.tasks_create(
             campaign=self._campaign, policy_ids=data.get("policies"), split=data.get("split"),
             priority=data["priority"], seed=data["seed"],
         )
-        return Response({"created": created}, status=status.HTTP_201_CREATED)
+        return Response({"created": made.made, **made.as_dict(), "message": made.message()}, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: None})
     @action(detail=False, methods=["get"])
     def progress(self, request, campaign_slug=None):
         """Tasks done / total and judgments."""
         return Response(selectors.campaign_progress(campaign_id=self._campaign.pk))
+
+
+class SkipViewSet(CampaignChildViewSet, mixins.ListModelMixin):
+    """Tasks labelers skipped and why, newest first: leads, reviewers and engineers (labelers
+    see their own skips on no list — a skip is the labeler telling the lead)."""
+
+    serializer_class = SkipReadSerializer
+    role_rules = {"*": CONTENT_READERS}
+
+    def campaign_queryset(self):
+        return selectors.skip_list(campaign=self._campaign)
 
 
 class JudgmentViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):

@@ -6,6 +6,7 @@ from labelhub.labeling import api
 nested = SimpleRouter()
 nested.register("tasks", api.TaskViewSet, basename="campaign-task")
 nested.register("judgments", api.JudgmentViewSet, basename="campaign-judgment")
+nested.register("skips", api.SkipViewSet, basename="campaign-skip")
 
 urlpatterns = [
     path("labeling/next/", api.NextTaskView.as_view(), name="labeling-next"),

@@ -14,12 +14,20 @@ from labelhub.labeling.models import Assignment, Judgment, Task
 
 
 def campaign_progress(*, campaign_id: int) -> dict:
-    """Tasks done / total and judgments counted, in one query."""
+    """Where the campaign's labeling stands, in one query.
+
+    A task is *done* when it has as many judgments as its overlap (that many labelers judge
+    it), *started* when it has some but not all, *open* when it has none; ``in_progress`` is
+    the leases labelers hold now, ``judgments_needed`` the judgments all tasks need in all."""
     row = Task.objects.filter(campaign_id=campaign_id).aggregate(
         tasks_total=Count("id"),
         tasks_done=Count("id", filter=Q(judgment_count__gte=F("overlap"))),
+        tasks_started=Count("id", filter=Q(judgment_count__gt=0, judgment_count__lt=F("overlap"))),
         judgments=Coalesce(Sum("judgment_count"), 0),
+        judgments_needed=Coalesce(Sum("overlap"), 0),
+        in_progress=Coalesce(Sum("lease_count"), 0),
     )
+    row["tasks_open"] = row["tasks_total"] - row["tasks_done"] - row["tasks_started"]
     return {"campaign_id": campaign_id, **row}
 
 
@@ -107,6 +115,15 @@ def judgment_list(*, campaign: Campaign, user, roles: set[str]):
     if not roles & {Role.LEAD, Role.REVIEWER, Role.ENGINEER}:
         judgments = judgments.filter(labeler=user)
     return judgments.order_by("id")
+
+
+def skip_list(*, campaign: Campaign):
+    """Tasks labelers skipped, with their reasons, newest first (for leads, reviewers, engineers)."""
+    return (
+        Assignment.objects.filter(task__campaign=campaign, state=Assignment.State.SKIPPED)
+        .select_related("labeler", "task__prompt")
+        .order_by("-closed_at", "-id")
+    )
 
 
 def task_list(*, campaign: Campaign):

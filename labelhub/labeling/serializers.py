@@ -4,7 +4,7 @@ from rest_framework import serializers
 from labelhub.campaigns.models import Prompt
 from labelhub.campaigns.templatetags.markdown import render_markdown
 from labelhub.core.inputs import INT_MAX, id_field
-from labelhub.labeling.models import Judgment, Strength, Task
+from labelhub.labeling.models import Assignment, Judgment, Strength, Task
 
 
 class JudgmentInputSerializer(serializers.Serializer):
@@ -37,6 +37,20 @@ class JudgmentSerializer(serializers.ModelSerializer):
             "flags", "rationale", "better_answer", "display_order", "time_spent_ms", "guideline_version",
             "idempotency_key", "supersedes", "created_at",
         ]
+        read_only_fields = fields
+
+
+class SkipReadSerializer(serializers.ModelSerializer):
+    """A skipped task and the labeler's reason (read-only; for the campaign's leads)."""
+
+    labeler = serializers.CharField(source="labeler.username", read_only=True)
+    prompt = serializers.IntegerField(source="task.prompt_id", read_only=True)
+    skipped_at = serializers.DateTimeField(source="closed_at", read_only=True)
+    reason = serializers.CharField(source="skip_reason", read_only=True)
+
+    class Meta:
+        model = Assignment
+        fields = ["id", "task", "prompt", "labeler", "reason", "skipped_at"]
         read_only_fields = fields
 
 
@@ -112,6 +126,19 @@ class TaskSerializer(serializers.ModelSerializer):
 
     def get_completion_ids(self, task) -> list[int]:
         return [tc.completion_id for tc in task.task_completions.all()]
+
+
+class TasksMadeSerializer(serializers.Serializer):
+    """What POST …/tasks/generate/ did: tasks made, and per reason the prompts or sets that made none."""
+
+    created = serializers.IntegerField(help_text="New tasks (the same as `made`).")
+    made = serializers.IntegerField(help_text="New tasks.")
+    already_queued = serializers.IntegerField(help_text="Completion sets that already were a task (not made twice).")
+    too_few_completions = serializers.IntegerField(
+        help_text="Prompts with fewer completions (from the chosen policies) than a task shows.")
+    without_completions = serializers.IntegerField(help_text="Prompts with no completion from the chosen policies.")
+    needed = serializers.IntegerField(help_text="Completions a task shows: K, or 2 for pairwise campaigns.")
+    message = serializers.CharField(help_text="The same, in one sentence per reason, with the fix.")
 
 
 class TaskGenerateSerializer(serializers.Serializer):

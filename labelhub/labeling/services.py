@@ -7,10 +7,12 @@ campaign) with SKIP LOCKED and only then inserts the lease, so labelers never wa
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
 import random
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -44,28 +46,72 @@ def lease_duration() -> timedelta:
 # --- making tasks ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TasksMade:
+    """What "Make tasks" did, per reason, so a lead can see why a prompt got no task."""
+
+    made: int = 0
+    #: completion sets that already were a task (made earlier; not made twice)
+    already_queued: int = 0
+    #: prompts with some completions but fewer than a task shows (K; 2 for pairwise)
+    too_few_completions: int = 0
+    #: prompts (in the chosen split) with no completion from the chosen policies at all
+    without_completions: int = 0
+    #: how many completions a task shows
+    needed: int = 0
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def message(self) -> str:
+        """One line for the lead: what was made, and each reason nothing was made, with its fix."""
+        parts = [f"{self.made} new task{'s' if self.made != 1 else ''}."]
+        if self.already_queued:
+            parts.append(f"{self.already_queued} completion set{' was' if self.already_queued == 1 else 's were'} "
+                         "already in the queue (not made twice).")
+        if self.too_few_completions:
+            parts.append(f"{self.too_few_completions} prompt{' has' if self.too_few_completions == 1 else 's have'} "
+                         f"fewer than the {self.needed} completions a task shows: import or generate more "
+                         "completions for them, or choose more policies.")
+        if self.without_completions:
+            parts.append(f"{self.without_completions} prompt{' has' if self.without_completions == 1 else 's have'} "
+                         "no completions yet: import completions or run a generate run for a policy.")
+        return " ".join(parts)
+
+
 @transaction.atomic
 def tasks_create(
     *, campaign: Campaign, policy_ids: list[int] | None = None, split: str | None = None,
     priority: int = 0, seed: int = 0,
-) -> int:
-    """Make tasks from a campaign's prompts and completions; return how many are new.
+) -> TasksMade:
+    """Make tasks from a campaign's prompts and completions; say how many are new and why the
+    others were not made.
 
     Rank and rating tasks take K completions per prompt (drawn with ``seed`` when there are
     more); pairwise tasks take pairs of completions, preferring pairs from different policies.
     A completion set that already is a task is not made again.
     """
     completions = Completion.objects.filter(prompt__campaign=campaign).order_by("prompt_id", "id")
+    prompts = campaign.prompts.all()
     if policy_ids:
         completions = completions.filter(policy_id__in=policy_ids)
     if split:
         completions = completions.filter(prompt__split=split)
-    sets = []
+        prompts = prompts.filter(split=split)
+    sets, too_few, with_completions = [], 0, 0
     for prompt_id, group in itertools.groupby(completions.values_list("prompt_id", "id", "policy_id"), key=lambda r: r[0]):
         rows = [(cid, pid) for _, cid, pid in group]
         rng = random.Random(f"{seed}:{prompt_id}")
-        sets += [(prompt_id, ids) for ids in _completion_sets(campaign, rows, rng)]
-    return _write_tasks(campaign, sets, priority)
+        made = _completion_sets(campaign, rows, rng)
+        with_completions += 1
+        too_few += not made
+        sets += [(prompt_id, ids) for ids in made]
+    made = _write_tasks(campaign, sets, priority)
+    return TasksMade(
+        made=made, already_queued=len({_completion_key(ids) for _, ids in sets}) - made,
+        too_few_completions=too_few, without_completions=prompts.count() - with_completions,
+        needed=2 if campaign.task_kind == Campaign.TaskKind.PAIRWISE else campaign.completions_per_task,
+    )
 
 
 def _completion_sets(campaign: Campaign, rows: list[tuple[int, int]], rng: random.Random):

@@ -4,11 +4,13 @@ from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.campaigns.models import Role
+from labelhub.campaigns.selectors import CONTENT_READERS
 from labelhub.core.inputs import INT_MAX, whole_number
 from labelhub.labeling import selectors, services
 
@@ -52,7 +54,17 @@ def tasks_make(request, slug):
     if priority is None:
         messages.error(request, "Priority must be a whole number.")
         return redirect("campaigns:detail", slug=campaign.slug)
-    created = services.tasks_create(campaign=campaign, policy_ids=policy_ids or None,
-                                    split=split if split in ("train", "held_out") else None, priority=priority)
-    messages.success(request, f"{created} new tasks" + (" (completion sets already in the queue were skipped)." if created == 0 else "."))
+    made = services.tasks_create(campaign=campaign, policy_ids=policy_ids or None,
+                                 split=split if split in ("train", "held_out") else None, priority=priority)
+    (messages.success if made.made else messages.warning)(request, made.message())
     return redirect("campaigns:detail", slug=campaign.slug)
+
+
+@login_required
+def skips(request, slug):
+    """Leads, reviewers, engineers: the tasks labelers skipped and the reasons they gave."""
+    campaign = campaign_selectors.campaign_get(user=request.user, slug=slug)
+    if not campaign.roles_of(request.user) & CONTENT_READERS:
+        raise PermissionDenied("Skip reasons are for the campaign's leads, reviewers and engineers.")
+    page = Paginator(selectors.skip_list(campaign=campaign), 50).get_page(request.GET.get("page"))
+    return render(request, "labeling/skips.html", {"campaign": campaign, "page": page})

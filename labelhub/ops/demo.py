@@ -80,5 +80,5 @@ def demo_load() -> DemoResult:
             campaign=campaign, user=users["lead"], filename=path.name, data=path.read_bytes()
         ).as_dict()
         prompts, completions = result["prompts_created"], result["completions_created"]
-    tasks = labeling_services.tasks_create(campaign=campaign) if not campaign.tasks.exists() else 0
+    tasks = labeling_services.tasks_create(campaign=campaign).made if not campaign.tasks.exists() else 0
     return DemoResult(campaign, created, prompts, completions, tasks)

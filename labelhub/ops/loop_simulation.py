@@ -346,7 +346,7 @@ class Simulation:
         cfg, seed = self.cfg, self.cfg.seed * 100 + number
         self.say(f"round {number}: {current.name} samples {cfg.samples} answers per train prompt")
         self.generate(current, Prompt.Split.TRAIN, cfg.samples, seed=seed)
-        tasks = labeling.tasks_create(campaign=self.campaign, policy_ids=[current.pk], split=Prompt.Split.TRAIN, seed=seed)
+        tasks = labeling.tasks_create(campaign=self.campaign, policy_ids=[current.pk], split=Prompt.Split.TRAIN, seed=seed).made
         judgments = self.label("train tasks", seed)
         self.say(f"round {number}: {judgments} judgments on {tasks} tasks; writing a snapshot of the train prompts")
         snapshot = feedback.snapshot_create(campaign=self.campaign, user=self.lead, filters={"split": Prompt.Split.TRAIN})

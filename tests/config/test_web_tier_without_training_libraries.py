@@ -102,7 +102,7 @@ def judged_once(campaign, labeler):
         for policy in policies:
             text = f"answer of {policy.name} to {i}"
             Completion.objects.create(prompt=prompt, policy=policy, text=text, content_hash=content_hash(text))
-    assert labeling.tasks_create(campaign=campaign) == 2
+    assert labeling.tasks_create(campaign=campaign).made == 2
     assignment = labeling.next_task(labeler=labeler)
     labeling.judgment_submit(labeler=labeler, assignment_id=assignment.pk,
                              data={"idempotency_key": "first-judgment", "ranking": [[c] for c in assignment.display_order]})

@@ -34,7 +34,7 @@ def labeling_campaign(
             Completion(prompt=prompt, policy=policy, text=text, content_hash=content_hash(text))
             for policy, text in zip(policies, texts, strict=True)
         )
-    assert labeling_services.tasks_create(campaign=campaign) == len(prompts)
+    assert labeling_services.tasks_create(campaign=campaign).made == len(prompts)
     return campaign
 
 

@@ -37,7 +37,7 @@ def judge_one_more(campaign, labeler, best_first: list[str], key="one-more"):
     for name in best_first:
         Completion.objects.create(prompt=prompt, policy=policies[name], text=f" An answer by {name}.",
                                   content_hash=content_hash(f"{key} {name}"))
-    assert labeling.tasks_create(campaign=campaign) == 1
+    assert labeling.tasks_create(campaign=campaign).made == 1
     assignment = labeling.next_task(labeler=labeler)
     by_policy = {c.policy.name: c.id for c in Completion.objects.filter(prompt=prompt).select_related("policy")}
     labeling.judgment_submit(labeler=labeler, assignment_id=assignment.pk, data={

@@ -22,7 +22,7 @@ def add_prompts(campaign, n, per_prompt=3, policies=("base", "tuned", "other")):
 def tasks(campaign):
     """Five rank tasks of K=3 in the shared campaign (overlap 2)."""
     add_prompts(campaign, 5)
-    assert services.tasks_create(campaign=campaign) == 5
+    assert services.tasks_create(campaign=campaign).made == 5
     return list(campaign.tasks.order_by("id"))
 
 

@@ -89,7 +89,7 @@ def second_campaign(lead, labeler):
                             completions_per_task=3, overlap=2, status=Campaign.Status.ACTIVE)
     membership_add(campaign=other, user=labeler, role=Role.LABELER)
     add_prompts(other, 3)
-    assert services.tasks_create(campaign=other) == 3
+    assert services.tasks_create(campaign=other).made == 3
     return other
 
 

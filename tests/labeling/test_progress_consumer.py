@@ -65,6 +65,9 @@ async def test_it_pushes_progress_after_a_submit(session_cookie, labeler, tasks)
     await label_one()
     message = await communicator.receive_json_from(timeout=5)
     assert (message["type"], message["judgments"], message["tasks_done"]) == ("progress", 1, 0)
+    # overlap 2: the judged task is started, not done; 10 judgments are needed in all; the
+    # labeler's prefetched next task is leased
+    assert (message["tasks_started"], message["tasks_open"], message["judgments_needed"]) == (1, 4, 10)
     await communicator.disconnect()
 
 

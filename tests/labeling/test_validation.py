@@ -115,6 +115,6 @@ def test_it_requires_every_rating_in_rating_campaigns(campaign):
 
 def test_it_makes_pairwise_tasks_from_pairs_of_policies(pairwise):
     add_prompts(pairwise, 2, per_prompt=3)
-    assert services.tasks_create(campaign=pairwise) == 6  # 3 pairs of policies × 2 prompts
-    assert services.tasks_create(campaign=pairwise) == 0  # the same sets are not made twice
+    assert services.tasks_create(campaign=pairwise).made == 6  # 3 pairs of policies × 2 prompts
+    assert services.tasks_create(campaign=pairwise).made == 0  # the same sets are not made twice
     assert all(t.task_completions.count() == 2 for t in pairwise.tasks.all())

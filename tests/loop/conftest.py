@@ -54,7 +54,7 @@ def first_round(lead, *, with_reward_model: bool) -> Round1:
     training.run_create(campaign=campaign, user=lead, kind="generate", policy=base, prompt_split="train",
                         config={"num_samples": 4, "max_new_tokens": 40, "seed": 1})
     run_queued(campaign)
-    assert labeling.tasks_create(campaign=campaign, policy_ids=[base.pk], split="train") == 48
+    assert labeling.tasks_create(campaign=campaign, policy_ids=[base.pk], split="train").made == 48
     result = simulate(campaign=campaign, client_for=api_client_factory(), labelers=3, preference=PREFERENCE, noise=0.1)
     # the 48 new tasks × overlap 3, and the demo's own 60 hand-written tasks × overlap 2
     assert result.errors == {} and result.judgments == 48 * 3 + 60 * 2
