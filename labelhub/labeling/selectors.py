@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -97,6 +97,24 @@ def judgment_list(*, campaign: Campaign, user, roles: set[str]):
     if not roles & {Role.LEAD, Role.REVIEWER, Role.ENGINEER}:
         judgments = judgments.filter(labeler=user)
     return judgments.order_by("id")
+
+
+def member_activity(*, campaign: Campaign) -> dict[int, dict]:
+    """Per member (user id): their judgments in the campaign (corrections not counted) and
+    their last activity there — their latest judgment or lease. Two grouped queries."""
+    activity: dict[int, dict] = {}
+    judged = (
+        Judgment.objects.filter(campaign=campaign, labeler__isnull=False).values("labeler_id")
+        .annotate(n=Count("id", filter=Q(supersedes__isnull=True)), last=Max("created_at"))
+    )
+    for row in judged:
+        activity[row["labeler_id"]] = {"judgments": row["n"], "last_activity": row["last"]}
+    leased = Assignment.objects.filter(task__campaign=campaign).values("labeler_id").annotate(last=Max("leased_at"))
+    for row in leased:
+        figures = activity.setdefault(row["labeler_id"], {"judgments": 0, "last_activity": None})
+        if figures["last_activity"] is None or row["last"] > figures["last_activity"]:
+            figures["last_activity"] = row["last"]
+    return activity
 
 
 def task_list(*, campaign: Campaign):
