@@ -5,7 +5,7 @@ from labelhub.campaigns import api
 
 router = DefaultRouter()
 router.register("campaigns", api.CampaignViewSet, basename="campaign")
-router.register("invitations", api.MyInvitationViewSet, basename="invitation")
+router.register("invitations", api.MyInvitationViewSet, basename="my-invitation")
 
 nested = SimpleRouter()
 nested.register("invitations", api.InvitationViewSet, basename="campaign-invitation")

@@ -18,7 +18,8 @@ def test_pages_draw_without_csp_violations(log_in, browser_page, campaign, lead)
     page.goto("/api/docs/")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("LabelHub API", timeout=20_000)
     expect(page.locator(".opblock").first).to_be_visible()
-    for path in ["/campaigns/", "/campaigns/helpful/", "/campaigns/helpful/leaderboard/", "/label/work/"]:
+    for path in ["/campaigns/", "/campaigns/helpful/", "/campaigns/helpful/leaderboard/", "/label/work/",
+                 "/campaigns/helpful/members/", "/invitations/"]:
         page.goto(path)
         page.wait_for_load_state("networkidle")
     assert violations == []
