@@ -122,3 +122,15 @@ def test_anonymous_callers_get_401(client_as, campaign):
 @pytest.mark.parametrize("pk", ["abc", "99999999999999999999999"])
 def test_an_id_that_is_no_number_or_too_large_is_a_404(api_as, outsider, pk):
     assert api_as(outsider).post(f"/api/invitations/{pk}/accept/").status_code == 404
+
+
+def test_a_stale_answer_is_a_conflict(campaign, lead, outsider):
+    """Two answers at once (two tabs): the second finds the invitation answered and changes nothing."""
+    from labelhub.campaigns import services
+
+    invitation = services.invitation_create(campaign=campaign, invited_by=lead, name="outsider", by_email=False,
+                                            role="labeler")
+    services.invitation_decline(invitation=invitation, user=outsider)
+    with pytest.raises(services.InvitationClosed, match="already declined"):
+        services.invitation_accept(invitation=invitation, user=outsider)
+    assert not campaign.memberships.filter(user=outsider).exists()
