@@ -4,13 +4,17 @@
 // (`state.upcoming`, POST next?after=<task on screen>), so it appears at once after submit.
 // Submissions carry an idempotency key made when the task is shown; on a network failure the
 // answer stays on screen and is sent again with the same key until the server answers.
+// A half-done answer is kept per lease in localStorage (lib/draft.js) and comes back after a
+// reload. The last submit can be undone while its lease lasts: the task comes back with that
+// answer, and what is submitted then is a correction (a new judgment; the first one stays).
 import Sortable from "../vendor/sortablejs/sortable.esm.js";
 import { NetworkError, newKey, request } from "./lib/api.js";
+import { clearDraft, loadDraft, pruneDrafts, saveDraft } from "./lib/draft.js";
 import { fill, h } from "./lib/el.js";
-import { isTextEntry, ownsArrowKeys, ownsEnter } from "./lib/keys.js";
+import { isRatingOption, isTextEntry, ownsArrowKeys, ownsEnter } from "./lib/keys.js";
 import { Ranking } from "./lib/ranking.js";
 import {
-  STRENGTHS, answerPanel, completionCard, guidelinesContent, labelsFor, nothingLeft, notesSection,
+  STRENGTHS, answerPanel, completionCard, flagKeysList, guidelinesContent, labelsFor, nothingLeft, notesSection,
   promptSection, rankChip,
 } from "./lib/task-view.js";
 import { ActiveTimer } from "./lib/timer.js";
@@ -25,12 +29,13 @@ const cfg = {
   loginUrl: root.dataset.loginUrl,
   assignmentUrl: (action, id) => root.dataset[`${action}Url`].replace("/0/", `/${id}/`),
 };
+const DRAFT_DELAY_MS = 300; // typing is saved this long after the last key
 const els = {
-  task: $("#task"), panel: $("#answer-panel"), progress: $("#progress"), notice: $("#notice"),
+  task: $("#task"), panel: $("#answer-panel"), notes: $("#notes-panel"), progress: $("#progress"), notice: $("#notice"),
   announce: $("#announce"), title: $("#campaign-name"), guidelines: $("#guidelines"),
   guidelinesBody: $("#guidelines-body"), guidelinesVersion: $("#guidelines-version"),
   shortcuts: $("#shortcuts-dialog"), skip: $("#skip-dialog"), skipForm: $("#skip-form"),
-  skipReason: $("#skip-reason"), skipError: $("#skip-error"),
+  skipReason: $("#skip-reason"), skipError: $("#skip-error"), flagKeys: $("#flag-keys"),
 };
 const RETRY_MAX_S = 30;
 
@@ -41,6 +46,9 @@ const state = {
   judged: 0,
   busy: false, // a submit or skip is being sent (or waits to be sent again)
   guidelinesKey: null,
+  last: null, // {assignment, judgment, expiresAt}: the last submit, which "undo" reopens
+  resume: null, // while correcting: the lease that was on screen (null: "nothing left")
+  pendingFlag: false, // "f" was pressed: the next digit toggles that flag
 };
 
 // --- loading tasks ----------------------------------------------------------------------------
@@ -74,6 +82,7 @@ function prefetch(taskId) {
 async function start() {
   bindEvents();
   restoreGuidelinesToggle();
+  pruneDrafts();
   try {
     present(await fetchNext(null));
   } catch (error) {
@@ -118,6 +127,7 @@ function showLoadError(error) {
       ? h("a", { class: "button primary", href: `${cfg.loginUrl}?next=${encodeURIComponent(location.pathname + location.search)}` }, "Sign in")
       : h("button", { type: "button", class: "primary", data: { action: "reload" } }, "Try again"))));
   fill(els.panel);
+  fill(els.notes);
 }
 
 function showNothingLeft() {
@@ -126,14 +136,19 @@ function showNothingLeft() {
   els.task.removeAttribute("aria-busy");
   els.task.removeAttribute("data-task-id");
   fill(els.task, nothingLeft({ judged: state.judged, homeUrl: cfg.homeUrl }));
+  updateUndo();
   fill(els.panel);
+  fill(els.notes);
+  root.classList.remove("fit");
   refreshProgress();
   els.task.querySelector("a")?.focus();
 }
 
 // --- showing a task ---------------------------------------------------------------------------
 
-function showTask(lease) {
+/** Show a lease. `correcting`: the judgment being changed ("undo"), whose answer is shown. */
+function showTask(lease, { correcting = null } = {}) {
+  state.view?.sortables?.forEach((sortable) => sortable.destroy());
   const ids = lease.completions.map((c) => c.id);
   const view = {
     lease, kind: lease.task.kind, campaign: lease.campaign, ids,
@@ -141,20 +156,28 @@ function showTask(lease) {
     labels: labelsFor(lease.task.kind, ids),
     ranking: lease.task.kind === "rank" ? new Ranking(ids) : null,
     strength: null, selected: ids[0], key: newKey(), timer: new ActiveTimer(), dirty: false,
-    cards: new Map(), chips: new Map(), sortables: [],
+    cards: new Map(), chips: new Map(), sortables: [], correcting, draftTimer: null,
   };
   state.view = view;
   els.title.textContent = lease.campaign.name;
   for (const completion of lease.completions) view.cards.set(completion.id, completionCard(view, completion));
   fill(els.task, promptSection(lease.prompt),
-    h("section", { class: `completions kind-${view.kind}`, "aria-label": "Responses" }, [...view.cards.values()]),
-    notesSection());
+    h("section", { class: `completions kind-${view.kind}`, "aria-label": "Responses" }, [...view.cards.values()]));
+  fill(els.notes, notesSection());
+  // up to four responses fit one screen side by side (label.css); more flow in rows
+  root.classList.toggle("fit", ids.length <= 4);
+  root.style.setProperty("--k", String(ids.length));
   els.task.dataset.taskId = lease.task.id;
   els.task.removeAttribute("aria-busy");
   fill(els.panel, answerPanel(view));
+  fill(els.flagKeys, flagKeysList(lease.campaign.flag_vocabulary || []));
   if (view.ranking) setUpRanking(view);
   showGuidelines(lease.campaign);
   clearNotice();
+  const restored = correcting ? restoreAnswer(view, answerOf(view, correcting)) : restoreDraft(view);
+  if (correcting) showCorrecting(view);
+  else if (restored) announce("Your unsent answer to this task is back.");
+  updateUndo();
   select(view, view.selected, { focus: false });
   window.scrollTo(0, 0);
   view.cards.get(view.selected).focus({ preventScroll: true });
@@ -218,7 +241,7 @@ function badge(view, id, text, ranked) {
 }
 
 function rankingChanged(view, id) {
-  view.dirty = true;
+  changed(view);
   clearErrors();
   layoutRanking(view);
   select(view, id, { focus: false });
@@ -316,7 +339,7 @@ function setStrength(view, key) {
   const choice = STRENGTHS.find((s) => s.key === key);
   if (!choice) return false;
   view.strength = choice;
-  view.dirty = true;
+  changed(view);
   clearErrors();
   for (const button of els.panel.querySelectorAll("[data-action=strength]")) {
     button.setAttribute("aria-pressed", String(button.dataset.key === key));
@@ -331,7 +354,8 @@ function setStrength(view, key) {
 function toggleFlag(view, button) {
   const pressed = button.getAttribute("aria-pressed") !== "true";
   button.setAttribute("aria-pressed", String(pressed));
-  view.dirty = true;
+  changed(view);
+  return pressed;
 }
 
 function editAsBetterAnswer(view, id) {
@@ -342,7 +366,7 @@ function editAsBetterAnswer(view, id) {
   if (isOwnDraft && !window.confirm("Replace your better answer with this response's text?")) return;
   editor.value = completion.text;
   $("#better-source").textContent = `Started from response ${view.labels.get(id)}.`;
-  view.dirty = true;
+  changed(view);
   editor.focus();
   editor.setSelectionRange(0, 0);
   editor.scrollTop = 0;
@@ -360,7 +384,8 @@ function missing(view) {
   return null;
 }
 
-function answer(view) {
+/** The answer on screen, complete or not: what a draft keeps and a submit sends. */
+function collect(view) {
   const ratings = {};
   for (const input of els.task.querySelectorAll(".rating input")) {
     const checked = input.type === "radio" ? input.checked : input.value !== "";
@@ -371,18 +396,94 @@ function answer(view) {
   for (const button of els.task.querySelectorAll("[data-action=flag][aria-pressed=true]")) {
     (flags[button.dataset.id] ||= []).push(button.dataset.flag);
   }
-  const body = {
-    idempotency_key: view.key, ratings, flags,
+  return {
+    ranking: view.ranking ? view.ranking.toJSON() : null, strength: view.strength?.key ?? null, ratings, flags,
     rationale: $("#rationale").value, better_answer: $("#better-answer").value,
-    time_spent_ms: view.timer.ms(),
+    better_source: $("#better-source").textContent,
   };
-  if (view.kind === "rank") body.ranking = view.ranking.toJSON();
+}
+
+function answer(view) {
+  const { ranking, ratings, flags, rationale, better_answer } = collect(view);
+  const body = { idempotency_key: view.key, ratings, flags, rationale, better_answer, time_spent_ms: view.timer.ms() };
+  if (view.kind === "rank") body.ranking = ranking;
   if (view.kind === "pairwise") {
     const side = view.strength.side;
     body.preferred = side === null ? null : view.ids[side === "A" ? 0 : 1];
     body.strength = view.strength.strength;
   }
+  if (view.correcting) body.corrects = view.correcting.id;
   return body;
+}
+
+/** A judgment (the server's shape) as the page's answer, to show it again for a correction. */
+function answerOf(view, judgment) {
+  let strength = null;
+  if (view.kind === "pairwise") {
+    const side = judgment.preferred === view.ids[0] ? "A" : judgment.preferred === view.ids[1] ? "B" : null;
+    strength = STRENGTHS.find((s) => s.side === side && s.strength === judgment.strength)?.key ?? null;
+  }
+  return {
+    ranking: judgment.ranking, strength, ratings: judgment.ratings || {}, flags: judgment.flags || {},
+    rationale: judgment.rationale || "", better_answer: judgment.better_answer || "", better_source: "",
+  };
+}
+
+/** Put a kept answer back on screen; false when there was nothing to put back. */
+function restoreAnswer(view, saved) {
+  if (!saved) return false;
+  if (view.ranking && saved.ranking) {
+    view.ranking.restore(saved.ranking);
+    layoutRanking(view);
+  }
+  if (saved.strength) setStrength(view, saved.strength);
+  for (const [id, axes] of Object.entries(saved.ratings || {})) {
+    for (const [axis, value] of Object.entries(axes || {})) {
+      for (const input of els.task.querySelectorAll(".rating input")) {
+        if (input.dataset.id !== id || input.dataset.axis !== axis) continue;
+        if (input.type === "radio") input.checked = Number(input.value) === value;
+        else input.value = String(value);
+      }
+    }
+  }
+  for (const [id, flags] of Object.entries(saved.flags || {})) {
+    for (const button of els.task.querySelectorAll(`[data-action=flag][data-id="${CSS.escape(id)}"]`)) {
+      if ((flags || []).includes(button.dataset.flag)) button.setAttribute("aria-pressed", "true");
+    }
+  }
+  $("#rationale").value = saved.rationale || "";
+  $("#better-answer").value = saved.better_answer || "";
+  $("#better-source").textContent = saved.better_source || "";
+  view.dirty = false;
+  return true;
+}
+
+// --- drafts: a half-done answer survives a reload ----------------------------------------------
+
+/** The answer changed: remember it (at once, or `later` for typing). */
+function changed(view, { later = false } = {}) {
+  view.dirty = true;
+  clearTimeout(view.draftTimer);
+  if (later) view.draftTimer = setTimeout(() => keepDraft(view), DRAFT_DELAY_MS);
+  else keepDraft(view);
+}
+
+function keepDraft(view) {
+  clearTimeout(view.draftTimer);
+  if (view.correcting || state.view !== view || !view.dirty) return;
+  saveDraft({
+    assignment: view.lease.assignment, taskId: view.lease.task.id, expiresAt: view.lease.expires_at,
+    key: view.key, answer: collect(view),
+  });
+}
+
+function restoreDraft(view) {
+  const draft = loadDraft(view.lease.assignment, view.lease.task.id);
+  if (!draft) return false;
+  if (typeof draft.key === "string") view.key = draft.key; // a sent-but-unanswered submit stays idempotent
+  restoreAnswer(view, draft.answer);
+  view.dirty = true;
+  return true;
 }
 
 async function submit() {
@@ -430,9 +531,18 @@ async function send(view, action, body) {
 function finish(view, action, { status, data }) {
   if (status === 200 || status === 201) {
     clearNotice();
-    if (action === "submit") state.judged += 1;
+    clearDraft(view.lease.assignment);
+    if (action === "submit" && !view.correcting) state.judged += 1;
+    state.last = action === "submit"
+      ? { assignment: view.lease.assignment, judgment: data.id, expiresAt: view.lease.expires_at }
+      : null;
     view.dirty = false;
     setBusy(false);
+    if (view.correcting) {
+      announce("Your answer was changed.");
+      leaveCorrection();
+      return;
+    }
     announce(action === "submit" ? "Saved." : "Skipped.");
     advance();
     return;
@@ -447,9 +557,73 @@ function finish(view, action, { status, data }) {
   }
   // 404 / 409: this lease can no longer take an answer (expired and taken, already judged…).
   view.dirty = false;
-  notice([`Your answer to this task could not be saved: ${data?.detail || `error ${status}`}`,
-    " ", h("button", { type: "button", class: "primary", data: { action: "next" } }, "Go to the next task")]);
+  clearDraft(view.lease.assignment);
+  if (view.correcting) {
+    state.last = null;
+    notice([`Your answer could not be changed: ${data?.detail || `error ${status}`} The first answer stands.`,
+      " ", h("button", { type: "button", class: "primary", data: { action: "cancel-correction" } }, "Back")]);
+  } else {
+    notice([`Your answer to this task could not be saved: ${data?.detail || `error ${status}`}`,
+      " ", h("button", { type: "button", class: "primary", data: { action: "next" } }, "Go to the next task")]);
+  }
   els.notice.querySelector("button").focus();
+}
+
+// --- undo: change the last answer while its lease lasts -----------------------------------------
+
+function canUndo() {
+  return Boolean(state.last) && Date.parse(state.last.expiresAt) > Date.now() && !state.view?.correcting;
+}
+
+function updateUndo() {
+  for (const button of root.querySelectorAll("[data-action=undo]")) button.hidden = !canUndo();
+}
+
+async function undo() {
+  if (state.busy || state.view?.correcting) return;
+  if (!canUndo()) {
+    announce(state.last ? "Too late to undo: the lease on that task has ended." : "Nothing to undo.");
+    state.last = null;
+    updateUndo();
+    return;
+  }
+  const { assignment } = state.last;
+  let result;
+  try {
+    result = await request("GET", cfg.assignmentUrl("assignment", assignment));
+  } catch (error) {
+    notice(`Could not reopen the last task: ${error.message}`);
+    return;
+  }
+  const lease = result.data;
+  if (result.status !== 200 || !lease?.correctable || !lease.judgment) {
+    state.last = null;
+    updateUndo();
+    notice(`The last answer can no longer be changed: ${result.data?.detail || "its lease has ended"}.`);
+    return;
+  }
+  if (state.view) keepDraft(state.view);
+  state.resume = state.view ? state.view.lease : null;
+  showTask(lease, { correcting: lease.judgment });
+}
+
+function showCorrecting(view) {
+  notice([h("strong", {}, "Changing your last answer. "),
+    "Submit stores the change as a correction (your first answer stays on record). ",
+    h("button", { type: "button", data: { action: "cancel-correction" } }, "Cancel")], "warning");
+}
+
+/** Back from a correction to the task that was on screen (its draft comes back with it). */
+function leaveCorrection() {
+  const lease = state.resume;
+  state.resume = null;
+  if (state.view) state.view.correcting = null;
+  clearNotice();
+  if (lease && Date.parse(lease.expires_at) > Date.now()) {
+    showTask(lease);
+    return;
+  }
+  advance();
 }
 
 function waitToRetry(action, result, attempt) {
@@ -483,6 +657,7 @@ function setBusy(busy) {
   state.busy = busy;
   root.classList.toggle("busy", busy);
   els.task.inert = busy;
+  els.notes.inert = busy;
   for (const button of els.panel.querySelectorAll("button")) button.disabled = busy;
   els.task.setAttribute("aria-busy", String(busy));
 }
@@ -546,6 +721,15 @@ function onKeyDown(event) {
   if (document.querySelector("dialog[open]")) return; // dialogs handle their own keys
   const view = state.view;
   const target = event.target;
+  if (state.pendingFlag && !["Shift", "Control", "Alt", "Meta"].includes(event.key)) {
+    setPendingFlag(false);
+    if (view && !isTextEntry(target) && /^[1-9]$/.test(event.key)) {
+      event.preventDefault();
+      flagKey(view, Number(event.key));
+      return;
+    }
+    if (event.key === "Escape") return;
+  }
   if (event.key === "Escape") {
     if (view && isTextEntry(target)) select(view, view.selected);
     return;
@@ -556,6 +740,11 @@ function onKeyDown(event) {
     return;
   }
   if (isTextEntry(target) || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.key === "u" && !state.busy) { // also from the "nothing left" screen
+    event.preventDefault();
+    undo();
+    return;
+  }
   if (!view || state.busy) return;
   if (shortcut(view, event)) event.preventDefault();
 }
@@ -569,6 +758,7 @@ function shortcut(view, event) {
     if (!event.repeat) submit(); // a held Enter must not also submit the next task
     return true;
   }
+  if (isRatingOption(target) && /^[0-9]$/.test(key)) return rateKey(view, target, Number(key));
   const common = {
     "?": () => els.shortcuts.showModal(),
     g: () => setGuidelinesOpen(els.guidelines.hidden),
@@ -576,6 +766,8 @@ function shortcut(view, event) {
     r: () => $("#rationale").focus(),
     w: () => $("#better-answer").focus(),
     e: () => editAsBetterAnswer(view, view.selected),
+    v: () => focusRating(view, view.selected),
+    f: () => setPendingFlag(true),
   };
   if (common[key]) {
     common[key]();
@@ -594,6 +786,58 @@ function shortcut(view, event) {
     Delete: () => unrank(view, view.selected) ?? true,
   };
   return rankKeys[key] ? rankKeys[key]() : false;
+}
+
+// --- ratings and flags by keyboard: v, then the value; f, then the flag's number --------------
+
+/** Focus the first rating of response `id` (the checked option, or the first). */
+function focusRating(view, id) {
+  const fieldset = view.cards.get(id)?.querySelector(".rating");
+  if (!fieldset) {
+    announce("This campaign has no ratings.");
+    return;
+  }
+  const control = fieldset.querySelector("input:checked") || fieldset.querySelector("input");
+  control.focus();
+  announce(`Rate response ${view.labels.get(id)}, ${fieldset.dataset.axis}: type the value.`);
+}
+
+/** A digit typed on a rating: set that value and go to the next rating (then the next response's). */
+function rateKey(view, input, digit) {
+  const fieldset = input.closest(".rating");
+  const options = [...fieldset.querySelectorAll("input[type=radio]")];
+  const value = options.some((o) => Number(o.value) === digit) ? digit : digit === 0 ? 10 : null;
+  const option = options.find((o) => Number(o.value) === value);
+  if (!option) {
+    announce(`${fieldset.dataset.axis} goes from ${options[0].value} to ${options.at(-1).value}.`);
+    return true;
+  }
+  option.checked = true;
+  fieldset.classList.remove("invalid");
+  changed(view);
+  const all = [...els.task.querySelectorAll(".rating")];
+  const next = all[all.indexOf(fieldset) + 1];
+  if (next) (next.querySelector("input:checked") || next.querySelector("input")).focus();
+  else select(view, view.selected);
+  announce(`${fieldset.dataset.axis} ${value}.`);
+  return true;
+}
+
+function setPendingFlag(pending) {
+  state.pendingFlag = pending;
+  root.classList.toggle("flag-keys", pending);
+  if (pending && state.view) {
+    const names = (state.view.campaign.flag_vocabulary || []).map((flag, i) => `${i + 1} ${flag}`).join(", ");
+    announce(names ? `Flag response ${state.view.labels.get(state.view.selected)}: ${names}.` : "This campaign has no flags.");
+  }
+  return true;
+}
+
+function flagKey(view, n) {
+  const button = view.cards.get(view.selected)?.querySelectorAll("[data-action=flag]")[n - 1];
+  if (!button) return;
+  const on = toggleFlag(view, button);
+  announce(`Response ${view.labels.get(view.selected)}: ${button.dataset.flag} ${on ? "on" : "off"}.`);
 }
 
 function pairwiseKey(view, key) {
@@ -630,6 +874,8 @@ function onClick(event) {
     strength: () => view && setStrength(view, button.dataset.key),
     edit: () => view && editAsBetterAnswer(view, id),
     next: () => { clearNotice(); advance(); },
+    undo: () => undo(),
+    "cancel-correction": () => leaveCorrection(),
     reload: () => location.reload(),
     "close-dialog": () => button.closest("dialog").close(),
   };
@@ -637,7 +883,7 @@ function onClick(event) {
 }
 
 function openSkip() {
-  if (!state.view || state.busy) return;
+  if (!state.view || state.busy || state.view.correcting) return;
   els.skipForm.reset();
   els.skipError.textContent = "";
   els.skip.showModal();
@@ -664,8 +910,8 @@ function bindEvents() {
     if (card && state.view) select(state.view, Number(card.dataset.id), { focus: false });
   });
   root.addEventListener("input", (event) => {
-    if (state.view && els.task.contains(event.target)) {
-      state.view.dirty = true;
+    if (state.view && (els.task.contains(event.target) || els.notes.contains(event.target))) {
+      changed(state.view, { later: isTextEntry(event.target) });
       event.target.closest(".rating")?.classList.remove("invalid");
     }
   });
@@ -681,9 +927,13 @@ function bindEvents() {
     if (document.visibilityState === "visible") state.view.timer.resume();
     else state.view.timer.pause();
   });
+  // A half-done answer is kept as a draft, so only a submit still on its way asks to stay.
   window.addEventListener("beforeunload", (event) => {
-    if (state.busy || state.view?.dirty) event.preventDefault();
+    if (state.view) keepDraft(state.view);
+    if (state.busy) event.preventDefault();
   });
+  window.addEventListener("pagehide", () => state.view && keepDraft(state.view));
+  setInterval(updateUndo, 15_000); // the undo button goes when the last task's lease ends
 }
 
 start();

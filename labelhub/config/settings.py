@@ -237,13 +237,18 @@ STATIC_ROOT = BASE_DIR / "labelhub" / "staticfiles"
 FRONTEND_DIR = BASE_DIR / "frontend"
 STATICFILES_DIRS = [("app", FRONTEND_DIR / "js"), ("css", FRONTEND_DIR / "css")]
 # Browser libraries come from npm (frontend/package.json, installed by `make install`). Only the
-# files the pages load are served, each as static/vendor/<package>/<file name>; a missing one
-# is a system check error (labelhub/config/staticfiles.py).
+# files the pages load are served, each as static/vendor/<package>/<path below dist/, or the file
+# name>; a missing one is a system check error (labelhub/config/staticfiles.py).
 FRONTEND_NODE_MODULES = FRONTEND_DIR / "node_modules"
 FRONTEND_VENDOR_FILES = [
     "chart.js/dist/chart.umd.min.js",  # run.js
     "dompurify/dist/purify.es.mjs",  # lib/sanitize.js
     "sortablejs/modular/sortable.esm.js",  # label.js
+    "katex/dist/katex.mjs",  # lib/content.js, loaded when a text has math
+    "katex/dist/katex.min.css",  # labeling and campaign pages
+    "katex/dist/fonts/*.woff2",  # katex.min.css (its first choice of each font)
+    "@highlightjs/cdn-assets/es/highlight.min.js",  # lib/content.js, loaded when a text has code
+    "@highlightjs/cdn-assets/styles/github.min.css",  # labeling and campaign pages
 ]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",

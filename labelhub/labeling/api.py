@@ -26,12 +26,14 @@ from labelhub.core.errors import BadRequest, Conflict
 from labelhub.core.inputs import query_int, query_text
 from labelhub.labeling import selectors, services
 from labelhub.labeling.serializers import (
+    AssignmentSerializer,
     JudgmentInputSerializer,
     JudgmentSerializer,
     LeaseSerializer,
     SkipSerializer,
     TaskGenerateSerializer,
     TaskSerializer,
+    assignment_payload,
     lease_payload,
 )
 from labelhub.labeling.validation import JudgmentInvalid
@@ -61,6 +63,20 @@ class NextTaskView(APIView):
                 campaign_selectors.campaign_get(user=request.user, slug=slug)
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(lease_payload(selectors.lease_for_display(assignment=assignment)))
+
+
+@extend_schema(responses={200: AssignmentSerializer})
+@api_view(["GET"])
+def assignment(request, assignment_id: int):
+    """One of your leases as the labeling page shows it, with your judgment on it that counts
+    (``judgment``, the latest correction; null when not judged) and whether it can still be
+    changed (``correctable``: judged and the lease still lasts; send the change to submit/ with
+    ``corrects``). The page's "undo the last submit" reopens a task this way."""
+    found = selectors.assignment_with_judgment(user=request.user, assignment_id=assignment_id)
+    if found is None:
+        raise HttpNotFound("No such assignment for you.")
+    lease, judgment = found
+    return Response(assignment_payload(lease, judgment, selectors.lease_for_display(assignment=lease)))
 
 
 @extend_schema(request=JudgmentInputSerializer, responses={201: JudgmentSerializer, 200: JudgmentSerializer})

@@ -11,6 +11,7 @@ nested.register("judgments", api.JudgmentViewSet, basename="campaign-judgment")
 urlpatterns = [
     path("labeling/next/", api.NextTaskView.as_view(), name="labeling-next"),
     path("labeling/home/", api.home, name="labeling-home"),
+    path("labeling/assignments/<int:assignment_id>/", api.assignment, name="labeling-assignment"),
     path("labeling/assignments/<int:assignment_id>/submit/", api.submit, name="labeling-submit"),
     path("labeling/assignments/<int:assignment_id>/skip/", api.skip, name="labeling-skip"),
     path("campaigns/<slug:campaign_slug>/", include(nested.urls)),

@@ -8,7 +8,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from labelhub.campaigns.models import Campaign, Role
+from labelhub.campaigns.models import Campaign, Membership, Role
 from labelhub.core.db import prepared_cursor
 from labelhub.labeling.models import Assignment, Judgment, Task
 
@@ -54,6 +54,17 @@ def lease_for_display(*, assignment: Assignment) -> dict:
         "prompt": {"id": prompt_id, "text": prompt_text, "messages": None if messages is None else json.loads(messages)},
         "completions": [{"id": cid, "text": texts[str(cid)]} for cid in assignment.display_order],
     }
+
+
+def assignment_with_judgment(*, user, assignment_id: int) -> tuple[Assignment, Judgment | None] | None:
+    """One of the user's own leases and the judgment on it that counts (the latest correction),
+    or None when the lease is not theirs or they are no longer a labeler in its campaign."""
+    still_labeler = Membership.objects.filter(campaign_id=OuterRef("task__campaign_id"), user=user, role=Role.LABELER)
+    assignment = Assignment.objects.filter(Exists(still_labeler), pk=assignment_id, labeler=user).first()
+    if assignment is None:
+        return None
+    latest = Judgment.objects.filter(assignment=assignment, corrections__isnull=True).order_by("-id").first()
+    return assignment, latest
 
 
 def labeler_home(*, user) -> list[dict]:

@@ -1,3 +1,4 @@
+from django.utils import timezone
 from rest_framework import serializers
 
 from labelhub.campaigns.models import PRIORITY_HELP, PRIORITY_MAX, PRIORITY_MIN, Prompt
@@ -40,14 +41,42 @@ class JudgmentSerializer(serializers.ModelSerializer):
 
 
 def lease_payload(lease: dict) -> dict:
-    """The labeling page's view of a lease. Completion text comes raw and as sanitized HTML."""
+    """The labeling page's view of a lease. The prompt (each chat turn), the completions and the
+    guidelines come as raw text and as sanitized HTML, all from the one markdown renderer."""
     campaign = dict(lease["campaign"])
     campaign["guidelines_html"] = render_markdown(campaign.pop("guidelines"))
+    prompt = {**lease["prompt"], "html": render_markdown(lease["prompt"]["text"])}
+    if isinstance(prompt["messages"], list):
+        prompt["messages"] = [_turn_with_html(turn) for turn in prompt["messages"]]
     return {
         **lease,
         "expires_at": lease["expires_at"].isoformat(),
         "campaign": campaign,
+        "prompt": prompt,
         "completions": [{**c, "html": render_markdown(c["text"])} for c in lease["completions"]],
+    }
+
+
+def _turn_with_html(turn) -> dict:
+    """A chat turn plus ``html``: its content (text, or the text parts of a list) as markdown."""
+    if not isinstance(turn, dict):
+        return {"role": "", "content": turn, "html": render_markdown(str(turn))}
+    content = turn.get("content")
+    if isinstance(content, list):
+        content = "\n".join(str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content)
+    elif not isinstance(content, str):
+        content = "" if content is None else str(content)
+    return {**turn, "html": render_markdown(content)}
+
+
+def assignment_payload(assignment, judgment, lease: dict) -> dict:
+    """A lease (any state) with the judgment that counts on it and whether it may still change."""
+    correctable = judgment is not None and assignment.expires_at > timezone.now()
+    return {
+        **lease_payload(lease),
+        "state": assignment.state,
+        "judgment": None if judgment is None else JudgmentSerializer(judgment).data,
+        "correctable": correctable,
     }
 
 
@@ -60,6 +89,14 @@ class LeaseSerializer(serializers.Serializer):
     campaign = serializers.DictField()
     prompt = serializers.DictField()
     completions = serializers.ListField(child=serializers.DictField())
+
+
+class AssignmentSerializer(LeaseSerializer):
+    """Documents the assignment payload for the schema."""
+
+    state = serializers.CharField()
+    judgment = JudgmentSerializer(allow_null=True)
+    correctable = serializers.BooleanField()
 
 
 class TaskSerializer(serializers.ModelSerializer):

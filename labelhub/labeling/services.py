@@ -275,7 +275,9 @@ def judgment_submit(*, labeler, assignment_id: int, data: dict) -> tuple[Judgmen
 
     Idempotent by ``data["idempotency_key"]``: a retry (even a concurrent one) returns the
     first judgment. A second answer to the same task must name the judgment it corrects
-    (``corrects``); corrections are new rows and do not count twice.
+    (``corrects``: the latest one, so corrections form one chain whose end is the answer that
+    counts); corrections are new rows, do not count twice, and are taken only while the task's
+    lease lasts (the page's "undo the last submit").
     """
     key = data.get("idempotency_key")
     if not isinstance(key, str) or not 8 <= len(key) <= 64:
@@ -296,7 +298,7 @@ KEY_REUSED = "This idempotency key was already used for another task."
 # The lease and its task, locked in that order (the lock order of this module), with what
 # validating the answer needs from the campaign, and whether the labeler still is one there.
 _SUBMIT_LOCK_SQL = """
-SELECT a.state, a.display_order, t.id, t.kind, t.campaign_id, t.judgment_count, t.lease_count, t.overlap,
+SELECT a.state, a.display_order, a.expires_at, t.id, t.kind, t.campaign_id, t.judgment_count, t.lease_count, t.overlap,
        c.rating_axes, c.flag_vocabulary, c.guidelines_version,
        EXISTS (SELECT 1 FROM campaigns_membership m
                WHERE m.campaign_id = c.id AND m.user_id = %(user)s AND m.role = %(role)s)
@@ -323,7 +325,7 @@ def _submit(*, labeler, assignment_id, key, data):
         row = cursor.fetchone()
     if row is None:
         raise NotFound("No such assignment for you.")
-    (state, order, task_id, kind, campaign_id, judgment_count, lease_count, overlap,
+    (state, order, expires_at, task_id, kind, campaign_id, judgment_count, lease_count, overlap,
      rating_axes, flag_vocabulary, guidelines_version, is_labeler) = row
     order = json.loads(order)
     if state == Assignment.State.SUBMITTED:
@@ -336,7 +338,7 @@ def _submit(*, labeler, assignment_id, key, data):
     _may_still_label(is_labeler, state)
     supersedes = None
     if state == Assignment.State.SUBMITTED:  # a correction
-        supersedes = _correction_target(assignment_id, data.get("corrects"))
+        supersedes = _correction_target(assignment_id, data.get("corrects"), expires_at)
     elif data.get("corrects") is not None:
         raise LabelingConflict("Nothing to correct yet: submit a first judgment.")
     rules = Campaign.from_db(connection.alias, ["id", "rating_axes", "flag_vocabulary"],
@@ -373,15 +375,28 @@ def _may_still_label(is_labeler: bool, state: str) -> None:
         raise LabelingConflict(REVOKED)
 
 
-def _correction_target(assignment_id: int, corrects) -> Judgment:
+def _correction_target(assignment_id: int, corrects, expires_at) -> Judgment:
+    """The judgment a correction supersedes: the latest one on this lease, while the lease lasts."""
     if corrects is None:
         raise LabelingConflict("This task is already judged; to change the answer send 'corrects': <judgment id>.")
+    if expires_at <= timezone.now():
+        raise LabelingConflict(
+            f"Too late to change this answer: the lease on this task ended at {expires_at.isoformat(timespec='seconds')}."
+        )
     target = (
         Judgment.objects.filter(assignment_id=assignment_id, pk=corrects).first() if isinstance(corrects, int) else None
     )
     if target is None:
         raise LabelingConflict("'corrects' must be the id of your judgment on this task.")
+    latest = _latest_judgment(assignment_id)
+    if latest.pk != target.pk:
+        raise LabelingConflict(f"Judgment {target.pk} was already corrected: correct the latest one, {latest.pk}.")
     return target
+
+
+def _latest_judgment(assignment_id: int) -> Judgment | None:
+    """The end of the lease's correction chain: the answer that counts."""
+    return Judgment.objects.filter(assignment_id=assignment_id, corrections__isnull=True).order_by("-id").first()
 
 
 @transaction.atomic

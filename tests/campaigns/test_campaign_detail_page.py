@@ -48,8 +48,18 @@ def test_it_shows_chat_prompts_turn_by_turn(page_as, campaign):
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi!"}]
     Prompt.objects.create(campaign=campaign, messages=messages, content_hash=content_hash(messages))
     html = page_as("reviewer").get(URL).content.decode()
-    assert '<li class="turn turn-system"><span class="role">system</span><div class="text">Be brief.</div></li>' in html
-    assert '<li class="turn turn-user"><span class="role">user</span><div class="text">Hi!</div></li>' in html
+    assert '<li class="turn turn-system"><span class="role">system</span><div class="text markdown"><p>Be brief.</p>\n</div></li>' in html
+    assert '<li class="turn turn-user"><span class="role">user</span><div class="text markdown"><p>Hi!</p>\n</div></li>' in html
+
+
+def test_it_renders_prompts_as_sanitized_markdown_keeping_code_indentation(page_as, campaign):
+    text = "Fix **this**:\n\n```python\ndef f():\n    return 1\n```\n\n<script>alert(1)</script> and $x^2$"
+    Prompt.objects.create(campaign=campaign, text=text, content_hash=content_hash(text))
+    html = page_as("reviewer").get(URL).content.decode()
+    assert "<p>Fix <strong>this</strong>:</p>" in html
+    assert '<pre><code class="language-python">def f():\n    return 1\n</code></pre>' in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
+    assert '<span class="math inline">x^2</span>' in html  # typeset in the browser (app/markdown.js)
 
 
 @pytest.fixture

@@ -97,3 +97,28 @@ def test_it_is_used_as_a_template_filter():
     rendered = Template("{% load markdown %}{{ text|markdown }}").render(Context({"text": "<b>x</b> **y**"}))
     assert rendered == "<p>&lt;b&gt;x&lt;/b&gt; <strong>y</strong></p>\n"
     assert isinstance(markdown.markdown_filter("x"), SafeString)
+
+
+def test_it_keeps_tex_away_from_markdown_as_escaped_text():
+    html = render_markdown(
+        "Euler: $e^{i\\pi} + 1 = 0$ costs $5 and $10; $a*b*c$ and \\(x_1 < y_1\\)\n\n"
+        "$$\n\\frac{1}{2}\\\\ x\n$$\n\nand \\[\\sum_i x_i\\] too; `$code$`"
+    )
+    assert '<span class="math inline">e^{i\\pi} + 1 = 0</span>' in html
+    assert "costs $5 and $10" in html  # prices are not math
+    assert '<span class="math inline">a*b*c</span>' in html  # no <em> inside a formula
+    assert '<span class="math inline">x_1 &lt; y_1</span>' in html  # escaped, backslash form kept
+    assert '<div class="math display">\\frac{1}{2}\\\\ x</div>' in html
+    assert '<span class="math display">\\sum_i x_i</span>' in html
+    assert "<code>$code$</code>" in html
+    assert_inert(render_markdown("$<img src=x onerror=alert(1)>$ \\(<script>alert(1)</script>\\)"))
+
+
+def test_it_keeps_only_the_math_classes_on_spans_and_divs(monkeypatch):
+    monkeypatch.setattr(markdown._md, "render", lambda text: (
+        '<span class="math inline evil" style="position:fixed" id="x">a</span>'
+        '<div class="overlay" onclick="alert(1)">b</div>'))
+    html = render_markdown("anything else")
+    assert html.startswith('<span class="math inline">a</span><div')
+    for dropped in ("evil", "style", 'id="x"', "overlay", "onclick"):
+        assert dropped not in html

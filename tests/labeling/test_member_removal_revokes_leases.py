@@ -132,3 +132,11 @@ def test_a_lease_left_by_a_removal_outside_the_services_is_never_handed_back(lab
     with pytest.raises(services.NotALabeler):
         services.judgment_submit(labeler=labeler, assignment_id=lease.pk,
                                  data={"idempotency_key": "key-admin-01", "ranking": ranking_for(lease)})
+
+
+def test_a_removed_labeler_can_no_longer_reopen_a_lease(api_as, lead, campaign, labeler, held):
+    """The undo view (GET …/assignments/<id>/) shows the task's content: not to someone who left."""
+    url = f"/api/labeling/assignments/{held[0].pk}/"
+    assert api_as(labeler).get(url).status_code == 200
+    remove(api_as, lead, campaign, labeler)
+    assert api_as(labeler).get(url).status_code == 404

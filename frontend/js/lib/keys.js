@@ -15,14 +15,20 @@ export function ownsArrowKeys(target) {
 }
 
 /**
- * Controls that Enter activates natively (buttons, links, summaries).
+ * Controls that Enter activates natively: links and action buttons (Skip, Edit, Undo…).
  *
- * Toggle buttons (flags, pairwise strengths: anything with aria-pressed) are not among them:
- * the page promises "Enter submits, everywhere", and a focused toggle that Enter flipped would
- * change the answer silently, perhaps on a response scrolled off-screen. Space toggles them.
+ * Controls that hold a state are not among them — toggle buttons (flags, ties, pairwise
+ * strengths: aria-pressed), disclosures (aria-expanded), radios, checkboxes: the page
+ * promises "Enter submits, everywhere", and a focused toggle that Enter flipped would change
+ * the answer silently, perhaps on a response scrolled off-screen. Space toggles them.
  */
 export function ownsEnter(target) {
   if (!(target instanceof Element)) return false;
   const control = target.closest("button, a[href], summary, [role=button]");
-  return Boolean(control) && !control.hasAttribute("aria-pressed");
+  return Boolean(control) && !control.hasAttribute("aria-pressed") && !control.hasAttribute("aria-expanded");
+}
+
+/** A rating option (radio) of a response: digits typed there set the rating. */
+export function isRatingOption(target) {
+  return target instanceof Element && target.matches(".rating input[type=radio]");
 }

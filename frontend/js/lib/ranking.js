@@ -97,6 +97,17 @@ export class Ranking {
     this.pool = this.ids.filter((id) => poolIds.includes(id));
   }
 
+  /** Take a saved ranking (groups best first; the ids not in it stay unranked). False, and no
+   *  change, when it does not fit this task's ids. */
+  restore(groups) {
+    if (!Array.isArray(groups) || !groups.every((group) => Array.isArray(group) && group.length)) return false;
+    const flat = groups.flat();
+    if (new Set(flat).size !== flat.length || !flat.every((id) => this.ids.includes(id))) return false;
+    this.groups = groups.map((group) => [...group]);
+    this.pool = this.ids.filter((id) => !flat.includes(id));
+    return true;
+  }
+
   /** The submitted shape: groups best first, ids inside a tie in display order. */
   toJSON() {
     return this.groups.map((group) => this.#inDisplayOrder(group));

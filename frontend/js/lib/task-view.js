@@ -1,7 +1,8 @@
 // The DOM of one labeling task: prompt, completion cards, the answer panel. Everything a
-// model or a user wrote goes in as text (h() makes text nodes) or through the sanitizer.
+// model or a user wrote goes in as text (h() makes text nodes) or through richContent (the
+// sanitizer, then code highlighting and TeX), the same for prompts, responses and chips.
+import { richContent } from "./content.js";
 import { h } from "./el.js";
-import { sanitizedFragment } from "./sanitize.js";
 
 /** Pairwise preferences, in key order. `side` is the preferred response (null: none). */
 export const STRENGTHS = [
@@ -15,7 +16,6 @@ export const STRENGTHS = [
   { key: "0", side: null, strength: "both_bad", label: "Both are bad" },
 ];
 
-const SNIPPET_CHARS = 90;
 const MAX_RADIO_STEPS = 11;
 
 /** Labels the labeler sees and types: 1…K, or A/B in pairwise tasks. */
@@ -29,8 +29,8 @@ export function promptSection(prompt) {
   const body = turns
     ? h("ol", { class: "chat" }, turns.map((turn) => h("li", { class: `turn turn-${roleClass(turn.role)}` },
       h("span", { class: "role" }, String(turn.role ?? "")),
-      h("div", { class: "text" }, contentText(turn.content)))))
-    : h("div", { class: "prompt-text" }, prompt.text);
+      richContent(turn.html, contentText(turn.content), { className: "text" }))))
+    : richContent(prompt.html, prompt.text, { className: "prompt-text" });
   return h("section", { class: "prompt card", "aria-labelledby": "prompt-title" },
     h("h2", { id: "prompt-title" }, "Prompt"), body);
 }
@@ -57,7 +57,7 @@ export function completionCard(view, completion) {
     h("kbd", { class: "key", "aria-hidden": "true" }, label),
     h("h3", { id: `completion-${id}-title` }, `Response ${label}`),
     h("span", { class: "rank-badge", id: `completion-${id}-rank` })),
-  h("div", { class: "markdown completion-body" }, sanitizedFragment(completion.html, completion.text)),
+  richContent(completion.html, completion.text, { className: "completion-body" }),
   ratingControls(view.campaign.rating_axes || [], id, label),
   h("footer", { class: "card-foot" },
     flagControls(view.campaign.flag_vocabulary || [], id, label),
@@ -89,9 +89,15 @@ function flagControls(vocabulary, id, label) {
   if (!vocabulary.length) return null;
   return h("div", { class: "flags", role: "group", "aria-label": `Flags for response ${label}` },
     h("span", { class: "meta" }, "Flags:"),
-    vocabulary.map((flag) => h("button", {
+    vocabulary.map((flag, index) => h("button", {
       type: "button", class: "flag", "aria-pressed": "false", data: { action: "flag", id, flag },
-    }, flag)));
+    }, h("kbd", { class: "key-hint", "aria-hidden": "true" }, index + 1), flag)));
+}
+
+/** The campaign's flags with their keys, for the shortcuts list ("f, then 1: unsafe"). */
+export function flagKeysList(vocabulary) {
+  if (!vocabulary.length) return "This campaign has no flags.";
+  return vocabulary.map((flag, index) => [index ? " · " : "", h("kbd", {}, index + 1), ` ${flag}`]);
 }
 
 export function notesSection() {
@@ -104,9 +110,16 @@ export function notesSection() {
     h("p", { id: "better-source", class: "meta" }));
 }
 
-const ACTIONS = () => h("div", { class: "actions" },
-  h("button", { type: "button", class: "primary", data: { action: "submit" } }, "Submit ", h("kbd", {}, "Enter")),
-  h("button", { type: "button", data: { action: "skip" } }, "Skip… ", h("kbd", {}, "s")));
+const undoButton = () => h("button", {
+  type: "button", class: "undo", data: { action: "undo" }, hidden: true,
+  title: "Change your answer to the previous task while its lease lasts (u)",
+}, "↶ Undo", h("span", { class: "more" }, " last submit"), " ", h("kbd", {}, "u"));
+
+const ACTIONS = (view) => h("div", { class: "actions" },
+  h("button", { type: "button", class: "primary", data: { action: "submit" } },
+    view.correcting ? "Submit the change " : "Submit ", h("kbd", {}, "Enter")),
+  view.correcting ? null : h("button", { type: "button", data: { action: "skip" } }, "Skip… ", h("kbd", {}, "s")),
+  undoButton());
 
 /** The side panel: how to answer, the answer so far, errors, submit and skip. */
 export function answerPanel(view) {
@@ -135,17 +148,19 @@ export function answerPanel(view) {
   return h("section", { class: "answer card", "aria-labelledby": "answer-title" },
     (parts[view.kind] || parts.rating)(),
     h("div", { id: "answer-errors", class: "errors", role: "alert" }),
-    ACTIONS());
+    ACTIONS(view));
 }
 
-/** A draggable chip for the ranking list. */
+/** A draggable chip for the ranking list: the response's beginning, rendered as on its card
+ *  (clipped by CSS; inert, so a link in it neither takes focus nor a click from the drag). */
 export function rankChip(view, completion) {
-  const snippet = completion.text.replace(/\s+/g, " ").trim();
+  const snippet = richContent(completion.html, completion.text, { className: "snippet" });
+  snippet.inert = true;
   return h("li", { class: "chip", data: { id: completion.id } },
     h("span", { class: "drag-handle", "aria-hidden": "true" }, "⠿"),
     h("span", { class: "chip-rank" }),
     h("kbd", {}, view.labels.get(completion.id)),
-    h("span", { class: "snippet" }, snippet.length > SNIPPET_CHARS ? `${snippet.slice(0, SNIPPET_CHARS)}…` : snippet),
+    snippet,
     h("button", {
       type: "button", class: "tie", "aria-pressed": "false", data: { action: "tie", id: completion.id },
       title: "Tie with the rank above (t)", "aria-label": `Tie response ${view.labels.get(completion.id)} with the rank above`,
@@ -158,11 +173,11 @@ export function nothingLeft({ judged, homeUrl }) {
     h("p", {}, judged ? `You judged ${judged} task${judged === 1 ? "" : "s"} in this session. Thank you!`
       : "There are no tasks for you right now."),
     h("p", {}, "New tasks show up on your labeling home when a lead adds them."),
-    h("p", {}, h("a", { class: "button primary", href: homeUrl }, "Back to your campaigns")));
+    h("p", {}, h("a", { class: "button primary", href: homeUrl }, "Back to your campaigns"), " ", undoButton()));
 }
 
 /** Guidelines HTML → sanitized nodes (or a note when there are none). */
 export function guidelinesContent(campaign) {
   if (!campaign.guidelines_html) return h("p", { class: "empty" }, "This campaign has no guidelines.");
-  return sanitizedFragment(campaign.guidelines_html);
+  return richContent(campaign.guidelines_html);
 }
