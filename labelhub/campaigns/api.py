@@ -4,6 +4,7 @@ from django.db.models import ProtectedError
 from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -17,9 +18,12 @@ from labelhub.campaigns.serializers import (
     CompletionSerializer,
     ImportResultSerializer,
     ImportUploadSerializer,
-    MembershipSerializer,
+    InvitationAnsweredSerializer,
+    InvitationSerializer,
+    MyInvitationSerializer,
     PolicySerializer,
     PromptSerializer,
+    invitation_answered,
 )
 from labelhub.core.errors import BadRequest, Conflict
 from labelhub.core.inputs import FormParser, MultiPartParser, query_int, query_text
@@ -107,28 +111,57 @@ class CampaignChildViewSet(viewsets.GenericViewSet):
         return super().get_serializer_context() | {"campaign": self._campaign}
 
 
-class MembershipViewSet(
-    CampaignChildViewSet, mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin
-):
-    """Members and their roles. Only leads manage them."""
+class InvitationViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.DestroyModelMixin):
+    """A campaign's invitations (leads). DELETE revokes a pending one; the row stays, revoked.
+    Invite with ``POST …/members/``."""
 
-    serializer_class = MembershipSerializer
-    role_rules = {"list": LEAD | {Role.REVIEWER, Role.ENGINEER}, "*": LEAD}
+    serializer_class = InvitationSerializer
+    role_rules = {"*": LEAD}
 
     def campaign_queryset(self):
-        return selectors.member_list(campaign=self._campaign)
-
-    def perform_create(self, serializer):
-        serializer.instance = services.membership_add(
-            campaign=self._campaign, user=serializer.validated_data["user"],
-            role=serializer.validated_data["role"],
-        )
+        return selectors.invitation_list(campaign=self._campaign)
 
     def perform_destroy(self, instance):
         try:
-            services.membership_remove(membership=instance)
-        except services.LastLead as exc:
+            services.invitation_revoke(invitation=instance)
+        except services.InvitationClosed as exc:
             raise Conflict(str(exc)) from None
+
+
+class MyInvitationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Invitations waiting for your answer. Accepting one makes you a member with its role."""
+
+    serializer_class = MyInvitationSerializer
+    permission_classes = [IsAuthenticated]
+    lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self):
+        return selectors.invitations_pending(user=self.request.user)
+
+    def get_object(self):
+        return selectors.invitation_pending_get(user=self.request.user, pk=self.kwargs["pk"])
+
+    @extend_schema(request=None, responses={200: InvitationAnsweredSerializer})
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        """Join the campaign with the invited role."""
+        invitation = self.get_object()
+        try:
+            services.invitation_accept(invitation=invitation, user=request.user)
+        except services.InvitationClosed as exc:
+            raise Conflict(str(exc)) from None
+        return Response(invitation_answered(invitation, "accepted"))
+
+    @extend_schema(request=None, responses={200: InvitationAnsweredSerializer})
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        """Say no; the campaign's leads see the invitation as declined."""
+        invitation = self.get_object()
+        try:
+            services.invitation_decline(invitation=invitation, user=request.user)
+        except services.InvitationClosed as exc:
+            raise Conflict(str(exc)) from None
+        return Response(invitation_answered(invitation, "declined"))
 
 
 class PromptViewSet(

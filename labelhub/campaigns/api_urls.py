@@ -5,9 +5,10 @@ from labelhub.campaigns import api
 
 router = DefaultRouter()
 router.register("campaigns", api.CampaignViewSet, basename="campaign")
+router.register("invitations", api.MyInvitationViewSet, basename="my-invitation")
 
 nested = SimpleRouter()
-nested.register("members", api.MembershipViewSet, basename="campaign-member")
+nested.register("invitations", api.InvitationViewSet, basename="campaign-invitation")
 nested.register("prompts", api.PromptViewSet, basename="campaign-prompt")
 nested.register("policies", api.PolicyViewSet, basename="campaign-policy")
 nested.register("completions", api.CompletionViewSet, basename="campaign-completion")

@@ -10,7 +10,7 @@ import json
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
 from labelhub.core.inputs import JSON_MAX_DEPTH, unstorable  # noqa: F401  (re-exported)
 
@@ -22,6 +22,13 @@ def content_hash(value) -> str:
     else:
         payload = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+#: Task priority (and a campaign's ``loop_priority``) lies in this range. It orders tasks within
+#: their own campaign only: across campaigns the queue serves the oldest open task first, so no
+#: campaign's priority can push another campaign's work aside (``labeling.services.next_task``).
+PRIORITY_MIN, PRIORITY_MAX = 0, 100
+PRIORITY_HELP = f"{PRIORITY_MIN}–{PRIORITY_MAX}; orders tasks within their campaign only (higher first)."
 
 
 class Role(models.TextChoices):
@@ -78,7 +85,8 @@ class Campaign(models.Model):
         default=True, help_text="Send each new policy version to labeling as soon as its run succeeds."
     )
     loop_priority = models.IntegerField(
-        default=10, help_text="Queue priority of tasks that compare a new version with earlier ones."
+        default=10, validators=[MinValueValidator(PRIORITY_MIN), MaxValueValidator(PRIORITY_MAX)],
+        help_text="Queue priority of tasks that compare a new version with earlier ones: " + PRIORITY_HELP,
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -90,6 +98,12 @@ class Campaign(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(loop_priority__gte=PRIORITY_MIN) & Q(loop_priority__lte=PRIORITY_MAX),
+                name="campaign_loop_priority_range",
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -118,6 +132,68 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.role} · {self.campaign}"
+
+
+class InvitationQuerySet(models.QuerySet):
+    def addressed_to(self, user):
+        """Invitations for this user: pending ones naming their username or e-mail address, and
+        the ones they answered. An invitation to a name no account has yet reaches the account
+        that later has it."""
+        if not user.is_authenticated:
+            return self.none()
+        named = Q(by_email=False, invitee_name=user.username)
+        if user.email:
+            named |= Q(by_email=True, invitee_name=user.email.strip().lower())
+        return self.filter((Q(state=Invitation.State.PENDING) & named) | Q(invitee=user))
+
+
+class Invitation(models.Model):
+    """A role in a campaign offered to a person named by username or e-mail address. It makes a
+    membership only when that person accepts it: no one is enrolled without consent.
+
+    The row is written whether or not an account has that name, so inviting tells the lead
+    nothing about who exists; the lead sees the name as they wrote it.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        REVOKED = "revoked", "Revoked"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="invitations")
+    invitee_name = models.CharField(
+        max_length=254, help_text="The username, or the e-mail address (lower-cased), the lead invited."
+    )
+    by_email = models.BooleanField(default=False, help_text="invitee_name is an e-mail address.")
+    role = models.CharField(max_length=16, choices=Role)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=16, choices=State, default=State.PENDING)
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations",
+        help_text="Who answered it (set on accept or decline).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True, help_text="Accepted, declined or revoked at.")
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "invitee_name", "by_email", "role"], condition=Q(state="pending"),
+                name="invitation_one_pending",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["invitee_name"], condition=Q(state="pending"), name="invitation_pending_by_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.invitee_name} · {self.role} · {self.campaign} ({self.state})"
 
 
 class ImportBatch(models.Model):

@@ -5,7 +5,15 @@ from __future__ import annotations
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 
-from labelhub.campaigns.models import Campaign, Completion, Membership, Policy, Prompt, Role
+from labelhub.campaigns.models import (
+    Campaign,
+    Completion,
+    Invitation,
+    Membership,
+    Policy,
+    Prompt,
+    Role,
+)
 
 #: Roles that may read a campaign's prompts, policies and completions. Labelers see
 #: completions only inside the tasks they are given.
@@ -53,6 +61,41 @@ def roles_by_campaign(*, user) -> dict[int, set[str]]:
 
 def member_list(*, campaign: Campaign):
     return campaign.memberships.select_related("user").order_by("role", "user__username")
+
+
+def membership_get(*, campaign: Campaign, pk: int) -> Membership:
+    membership = campaign.memberships.select_related("user").filter(pk=pk).first()
+    if membership is None:
+        raise Http404("No such member.")
+    return membership
+
+
+def invitation_list(*, campaign: Campaign):
+    """A campaign's invitations, newest first, each naming the invitee as the lead wrote it."""
+    return campaign.invitations.select_related("invited_by").order_by("-created_at", "-id")
+
+
+def invitation_get(*, campaign: Campaign, pk: int) -> Invitation:
+    invitation = campaign.invitations.filter(pk=pk).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    return invitation
+
+
+def invitations_pending(*, user):
+    """The invitations waiting for this user's answer."""
+    return (
+        Invitation.objects.addressed_to(user).filter(state=Invitation.State.PENDING)
+        .select_related("campaign", "invited_by").order_by("-created_at", "-id")
+    )
+
+
+def invitation_pending_get(*, user, pk: int) -> Invitation:
+    """One of the user's pending invitations; 404 for any other (answered, or someone else's)."""
+    invitation = invitations_pending(user=user).filter(pk=pk).first()
+    if invitation is None:
+        raise Http404("No such invitation for you.")
+    return invitation
 
 
 def prompt_list(*, campaign: Campaign, split: str | None = None, search: str | None = None):

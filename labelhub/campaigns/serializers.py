@@ -1,10 +1,12 @@
-from django.contrib.auth import get_user_model
+from datetime import datetime
+
 from django.db import models
 from rest_framework import serializers
 
 from labelhub.campaigns.models import (
     Campaign,
     Completion,
+    Invitation,
     Membership,
     Policy,
     Prompt,
@@ -75,15 +77,106 @@ class CampaignSerializer(ModelSerializer):
 
 
 class MembershipSerializer(ModelSerializer):
-    username = serializers.SlugRelatedField(
-        source="user", slug_field="username", queryset=get_user_model().objects.all()
-    )
-    role = serializers.ChoiceField(choices=Role.choices)
+    """A member and one of their roles; ``judgments`` and ``last_activity`` come from the
+    labeling app through the context (``activity``: user id → figures)."""
+
+    username = serializers.CharField(source="user.username", read_only=True)
+    judgments = serializers.SerializerMethodField(help_text="Their judgments in this campaign (corrections not counted).")
+    last_activity = serializers.SerializerMethodField(help_text="Their latest judgment or lease here; null if none.")
 
     class Meta:
         model = Membership
-        fields = ["id", "username", "role", "created_at"]
-        read_only_fields = ["created_at"]
+        fields = ["id", "username", "role", "created_at", "judgments", "last_activity"]
+        read_only_fields = ["role", "created_at"]
+
+    def _activity(self, membership) -> dict:
+        return self.context.get("activity", {}).get(membership.user_id, {})
+
+    def get_judgments(self, membership) -> int:
+        return self._activity(membership).get("judgments", 0)
+
+    def get_last_activity(self, membership) -> datetime | None:
+        last = self._activity(membership).get("last_activity")
+        return serializers.DateTimeField().to_representation(last) if last else None
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices, help_text="The role this membership holds instead.")
+
+
+class InviteSerializer(serializers.Serializer):
+    """Whom to invite, by username or by e-mail address (one of the two), and as what."""
+
+    _ONE = "Give the person's username or their e-mail address (one of the two)."
+    username = serializers.CharField(required=False, allow_blank=True, max_length=150,
+                                     help_text="The person's username.")
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254,
+                                   help_text="Or their e-mail address.")
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    def validate(self, attrs):
+        username, email = attrs.get("username", "").strip(), attrs.get("email", "").strip()
+        if bool(username) == bool(email):
+            field = "email" if email else "username"
+            raise serializers.ValidationError({field: self._ONE})
+        return {"name": username or email, "by_email": bool(email), "role": attrs["role"]}
+
+
+class InviteAnswerSerializer(serializers.Serializer):
+    """The same answer whether or not an account has that name."""
+
+    detail = serializers.CharField()
+    invitee = serializers.CharField()
+    by = serializers.ChoiceField(choices=["username", "email"])
+    role = serializers.CharField()
+
+
+def invite_answer(*, name: str, by_email: bool, role: str) -> dict:
+    return {
+        "detail": f"Invited {name} as {Role(role).label.lower()}: if they have an account, they see the "
+                  "invitation in their account and join when they accept it.",
+        "invitee": name, "by": "email" if by_email else "username", "role": role,
+    }
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    """A campaign's invitation as its leads see it."""
+
+    invitee = serializers.CharField(source="invitee_name", help_text="The username or e-mail address invited.")
+    by = serializers.SerializerMethodField(help_text="Whether `invitee` is a username or an e-mail address.")
+    invited_by = serializers.CharField(source="invited_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "invitee", "by", "role", "state", "invited_by", "created_at", "answered_at"]
+        read_only_fields = fields
+
+    def get_by(self, invitation) -> str:
+        return "email" if invitation.by_email else "username"
+
+
+class InvitationAnsweredSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=["accepted", "declined"])
+    campaign = serializers.CharField(help_text="The campaign's slug.")
+    role = serializers.CharField()
+
+
+def invitation_answered(invitation: Invitation, state: str) -> dict:
+    return {"id": invitation.pk, "state": state, "campaign": invitation.campaign.slug, "role": invitation.role}
+
+
+class MyInvitationSerializer(serializers.ModelSerializer):
+    """An invitation waiting for your answer."""
+
+    campaign = serializers.CharField(source="campaign.slug", read_only=True)
+    campaign_name = serializers.CharField(source="campaign.name", read_only=True)
+    invited_by = serializers.CharField(source="invited_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "campaign", "campaign_name", "role", "invited_by", "created_at"]
+        read_only_fields = fields
 
 
 class CompletionSerializer(ModelSerializer):

@@ -6,13 +6,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from labelhub.campaigns import imports
+from labelhub.campaigns import events, imports
 from labelhub.campaigns.imports import ImportRejected, RowError
 from labelhub.campaigns.models import (
     Campaign,
     Completion,
     ImportBatch,
+    Invitation,
     Membership,
     Policy,
     Prompt,
@@ -53,6 +55,9 @@ def campaign_delete(*, campaign: Campaign) -> None:
 
 
 def membership_add(*, campaign: Campaign, user, role: str) -> Membership:
+    """Enrol a user directly, without asking them: for fixtures, management commands (the demo,
+    simulations) and the Django admin. The API and the pages invite instead
+    (``invitation_create``); the person joins when they accept."""
     membership, _ = Membership.objects.get_or_create(campaign=campaign, user=user, role=role)
     return membership
 
@@ -61,13 +66,110 @@ class LastLead(Exception):
     """A campaign must keep at least one lead."""
 
 
+class InvitationClosed(Exception):
+    """The invitation was already accepted, declined or revoked (HTTP 409)."""
+
+
+def _keep_a_lead(membership: Membership) -> None:
+    """Refuse to take the lead role from ``membership`` when it is the campaign's last lead."""
+    if membership.role != Role.LEAD:
+        return
+    leads = list(Membership.objects.select_for_update().filter(campaign_id=membership.campaign_id, role=Role.LEAD))
+    if len(leads) <= 1:
+        raise LastLead("A campaign needs at least one lead: add another lead first.")
+
+
 @transaction.atomic
 def membership_remove(*, membership: Membership) -> None:
-    if membership.role == Role.LEAD:
-        leads = Membership.objects.select_for_update().filter(campaign_id=membership.campaign_id, role=Role.LEAD)
-        if leads.count() <= 1:
-            raise LastLead("A campaign needs at least one lead: add another lead first.")
+    """Take one role from a member. Their open WebSockets for the campaign check their roles
+    again after the commit (``events``). Leases are the labeling app's:
+    ``labeling.services.member_remove`` revokes them in the same transaction."""
+    _keep_a_lead(membership)
     membership.delete()
+    events.membership_changed_on_commit(campaign_id=membership.campaign_id, user_id=membership.user_id)
+
+
+@transaction.atomic
+def membership_role_change(*, membership: Membership, role: str) -> Membership:
+    """Give a member another role in place of this one; if they already hold it, the two
+    memberships become one. Returns the membership that holds ``role``."""
+    if role == membership.role:
+        return membership
+    _keep_a_lead(membership)
+    holder = Membership.objects.filter(campaign_id=membership.campaign_id, user_id=membership.user_id, role=role).first()
+    if holder is not None:
+        membership.delete()
+    else:
+        membership.role = role
+        membership.save(update_fields=["role"])
+        holder = membership
+    events.membership_changed_on_commit(campaign_id=membership.campaign_id, user_id=membership.user_id)
+    return holder
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def invitation_create(*, campaign: Campaign, invited_by, name: str, by_email: bool, role: str) -> Invitation | None:
+    """Invite the person with this username (or e-mail address) to take ``role``.
+
+    The outcome does not depend on whether an account has that name: the invitation is
+    recorded either way (an account that gets the name later sees it), so inviting reveals
+    nothing about users outside the lead's campaigns. Inviting again while one is pending
+    changes nothing. Returns the pending invitation, or None when a member of this campaign
+    with that name already holds the role.
+    """
+    name = name.strip().lower() if by_email else name.strip()
+    members = Membership.objects.filter(campaign=campaign, role=role)
+    named = members.filter(user__email__iexact=name) if by_email else members.filter(user__username=name)
+    if named.exists():
+        return None
+    invitation, _ = Invitation.objects.get_or_create(
+        campaign=campaign, invitee_name=name, by_email=by_email, role=role, state=Invitation.State.PENDING,
+        defaults={"invited_by": invited_by},
+    )
+    return invitation
+
+
+def _answerable(invitation: Invitation, user) -> Invitation:
+    """The invitation locked, if it is still pending and addressed to ``user``."""
+    locked = Invitation.objects.addressed_to(user).select_for_update().filter(pk=invitation.pk).first()
+    if locked is None:  # answered meanwhile by another account with the same e-mail address
+        raise InvitationClosed("This invitation is no longer open.")
+    if locked.state != Invitation.State.PENDING:
+        raise InvitationClosed(f"This invitation was already {locked.get_state_display().lower()}.")
+    return locked
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user) -> Membership:
+    """The invited person says yes: they become a member with the invited role."""
+    invitation = _answerable(invitation, user)
+    membership, _ = Membership.objects.get_or_create(campaign_id=invitation.campaign_id, user=user, role=invitation.role)
+    invitation.state, invitation.invitee, invitation.answered_at = Invitation.State.ACCEPTED, user, timezone.now()
+    invitation.save(update_fields=["state", "invitee", "answered_at"])
+    return membership
+
+
+@transaction.atomic
+def invitation_decline(*, invitation: Invitation, user) -> Invitation:
+    """The invited person says no; the lead sees the invitation as declined."""
+    invitation = _answerable(invitation, user)
+    invitation.state, invitation.invitee, invitation.answered_at = Invitation.State.DECLINED, user, timezone.now()
+    invitation.save(update_fields=["state", "invitee", "answered_at"])
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation) -> Invitation:
+    """A lead withdraws a pending invitation; it can no longer be accepted."""
+    locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if locked.state != Invitation.State.PENDING:
+        raise InvitationClosed(f"This invitation was already {locked.get_state_display().lower()}.")
+    locked.state, locked.answered_at = Invitation.State.REVOKED, timezone.now()
+    locked.save(update_fields=["state", "answered_at"])
+    return locked
 
 
 @dataclass

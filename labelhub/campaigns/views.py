@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from labelhub.campaigns import selectors, services
 from labelhub.campaigns.imports import ImportRejected
@@ -25,7 +26,8 @@ def campaign_list(request):
         for role in campaign.my_roles:
             by_role[role].append(campaign)
     sections = [(Role(role).label, items) for role, items in by_role.items() if items]
-    return render(request, "campaigns/campaign_list.html", {"sections": sections})
+    invitations = selectors.invitations_pending(user=request.user).count()
+    return render(request, "campaigns/campaign_list.html", {"sections": sections, "invitations": invitations})
 
 
 @login_required
@@ -78,3 +80,55 @@ def campaign_import(request, slug):
                 return redirect("campaigns:detail", slug=campaign.slug)
     status = 400 if errors else 200
     return render(request, "campaigns/campaign_import.html", {"campaign": campaign, "errors": errors}, status=status)
+
+
+# --- invitations ----------------------------------------------------------------------------
+
+
+@login_required
+def invitation_list(request):
+    """Your invitations: accept one to join its campaign, or decline it."""
+    return render(request, "campaigns/invitations.html", {"invitations": selectors.invitations_pending(user=request.user)})
+
+
+@require_POST
+@login_required
+def invitation_accept(request, pk):
+    invitation = selectors.invitation_pending_get(user=request.user, pk=pk)
+    try:
+        services.invitation_accept(invitation=invitation, user=request.user)
+    except services.InvitationClosed as exc:
+        messages.error(request, str(exc))
+        return redirect("invitations")
+    messages.success(request, f"You joined {invitation.campaign.name} as {invitation.get_role_display().lower()}.")
+    if invitation.role == Role.LABELER:
+        return redirect("labeling:home")
+    return redirect("campaigns:detail", slug=invitation.campaign.slug)
+
+
+@require_POST
+@login_required
+def invitation_decline(request, pk):
+    invitation = selectors.invitation_pending_get(user=request.user, pk=pk)
+    try:
+        services.invitation_decline(invitation=invitation, user=request.user)
+    except services.InvitationClosed as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"You declined the invitation to {invitation.campaign.name}.")
+    return redirect("invitations")
+
+
+@require_POST
+@login_required
+def invitation_revoke(request, slug, pk):
+    """Leads: withdraw a pending invitation (from the members page)."""
+    campaign, _ = selectors.campaign_with_role(user=request.user, slug=slug, allowed={Role.LEAD})
+    invitation = selectors.invitation_get(campaign=campaign, pk=pk)
+    try:
+        services.invitation_revoke(invitation=invitation)
+    except services.InvitationClosed as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"The invitation to {invitation.invitee_name} is revoked.")
+    return redirect("members", slug=campaign.slug)

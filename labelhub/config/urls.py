@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from labelhub.accounts import api as accounts_api
+from labelhub.campaigns import views as campaign_views
 from labelhub.core.errors import json_error_view
 from labelhub.labeling import views as labeling_views
 
@@ -31,6 +32,16 @@ urlpatterns = [
     path("label/", include("labelhub.labeling.urls")),
     path("campaigns/<slug:slug>/tasks/make/", labeling_views.tasks_make, name="tasks-make"),
     path("campaigns/<slug:slug>/skips/", labeling_views.skips, name="skips"),
+    # members: the labeling app's pages (revoking a member's leases is the queue's business)
+    path("campaigns/<slug:slug>/members/", labeling_views.members, name="members"),
+    path("campaigns/<slug:slug>/members/invite/", labeling_views.member_invite, name="member-invite"),
+    path("campaigns/<slug:slug>/members/<int:pk>/role/", labeling_views.member_role, name="member-role"),
+    path("campaigns/<slug:slug>/members/<int:pk>/remove/", labeling_views.member_remove, name="member-remove"),
+    path("campaigns/<slug:slug>/invitations/<int:pk>/revoke/", campaign_views.invitation_revoke,
+         name="invitation-revoke"),
+    path("invitations/", campaign_views.invitation_list, name="invitations"),
+    path("invitations/<int:pk>/accept/", campaign_views.invitation_accept, name="invitation-accept"),
+    path("invitations/<int:pk>/decline/", campaign_views.invitation_decline, name="invitation-decline"),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
     # pages without the base template (admin, API docs) and browsers that ask anyway

@@ -5,14 +5,23 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status
 from rest_framework.decorators import action, api_view
 from rest_framework.exceptions import NotFound as HttpNotFound
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labelhub.campaigns import selectors as campaign_selectors
+from labelhub.campaigns import services as campaign_services
 from labelhub.campaigns.api import CampaignChildViewSet
 from labelhub.campaigns.models import Role
 from labelhub.campaigns.permissions import ANY_MEMBER
 from labelhub.campaigns.selectors import CONTENT_READERS
+from labelhub.campaigns.serializers import (
+    InviteAnswerSerializer,
+    InviteSerializer,
+    MemberRoleSerializer,
+    MembershipSerializer,
+    invite_answer,
+)
 from labelhub.core.errors import BadRequest, Conflict
 from labelhub.core.inputs import query_int, query_text
 from labelhub.labeling import selectors, services
@@ -86,6 +95,8 @@ def submit(request, assignment_id: int):
         raise _invalid(exc) from None
     except services.NotFound as exc:
         raise HttpNotFound(str(exc)) from None
+    except services.NotALabeler as exc:
+        raise PermissionDenied(str(exc)) from None
     except services.LabelingConflict as exc:
         raise Conflict(str(exc)) from None
     return Response(JudgmentSerializer(judgment).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -103,6 +114,8 @@ def skip(request, assignment_id: int):
         raise _invalid(exc) from None
     except services.NotFound as exc:
         raise HttpNotFound(str(exc)) from None
+    except services.NotALabeler as exc:
+        raise PermissionDenied(str(exc)) from None
     except services.LabelingConflict as exc:
         raise Conflict(str(exc)) from None
     return Response({"skipped": assignment_id})
@@ -175,3 +188,56 @@ class JudgmentViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.Retrie
 
     def campaign_queryset(self):
         return selectors.judgment_list(campaign=self._campaign, user=self.request.user, roles=self._roles)
+
+
+class MemberViewSet(
+    CampaignChildViewSet, mixins.ListModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin
+):
+    """Members of a campaign, one row per role, with their judgments and last activity.
+
+    Leads invite (POST: the person joins when they accept), change a role (PATCH) and remove a
+    role (DELETE); reviewers and engineers may read the list. A member left without the
+    labeler role loses their live leases at once.
+    """
+
+    serializer_class = MembershipSerializer
+    role_rules = {"list": {Role.LEAD, Role.REVIEWER, Role.ENGINEER}, "*": {Role.LEAD}}
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def campaign_queryset(self):
+        return campaign_selectors.member_list(campaign=self._campaign)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.action == "list":
+            context["activity"] = selectors.member_activity(campaign=self._campaign)
+        return context
+
+    @extend_schema(
+        request=InviteSerializer,
+        responses={202: OpenApiResponse(InviteAnswerSerializer, description=(
+            "The invitation is recorded; the same answer whether or not an account has that name."))},
+    )
+    def create(self, request, campaign_slug=None):
+        """Invite someone by `username` or `email` to take `role`; they join when they accept."""
+        params = InviteSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        campaign_services.invitation_create(campaign=self._campaign, invited_by=request.user, **params.validated_data)
+        return Response(invite_answer(**params.validated_data), status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=MemberRoleSerializer, responses={200: MembershipSerializer})
+    def partial_update(self, request, campaign_slug=None, pk=None):
+        """Give this member another role in place of this one (`role`)."""
+        params = MemberRoleSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            holder = services.member_role_change(membership=self.get_object(), role=params.validated_data["role"])
+        except campaign_services.LastLead as exc:
+            raise Conflict(str(exc)) from None
+        return Response(self.get_serializer(holder).data)
+
+    def perform_destroy(self, instance):
+        try:
+            services.member_remove(membership=instance)
+        except campaign_services.LastLead as exc:
+            raise Conflict(str(exc)) from None

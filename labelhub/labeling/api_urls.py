@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 from labelhub.labeling import api
 
 nested = SimpleRouter()
+nested.register("members", api.MemberViewSet, basename="campaign-member")
 nested.register("tasks", api.TaskViewSet, basename="campaign-task")
 nested.register("judgments", api.JudgmentViewSet, basename="campaign-judgment")
 nested.register("skips", api.SkipViewSet, basename="campaign-skip")

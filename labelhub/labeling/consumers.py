@@ -1,7 +1,9 @@
 """Live campaign progress over a WebSocket: ``/ws/campaigns/<slug>/progress/``.
 
 Checks login and membership on connect (close codes 4401 / 4404 / 4403), then joins the
-campaign's group and sends the counts. Submits ping the group after they commit (see
+campaign's group and the watcher's own group for this campaign, and sends the counts. When the
+watcher's roles change (``campaigns.events``) it checks them again and closes with 4403 (4404
+when no role is left) if they may no longer watch. Submits ping the group after they commit (see
 ``labelhub.labeling.events``); on a ping this consumer counts at once, then again every
 ``LABELHUB_PROGRESS_INTERVAL`` seconds for as long as pings keep coming, and once after the
 last one: pings a server skipped within its interval are covered by that last count.
@@ -13,7 +15,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from labelhub.campaigns.models import Campaign, Role
+from labelhub.campaigns.events import member_group
+from labelhub.campaigns.models import Campaign, Membership, Role
 from labelhub.labeling.events import campaign_group
 from labelhub.labeling.selectors import campaign_progress
 
@@ -22,6 +25,7 @@ WATCHERS = {Role.LEAD, Role.REVIEWER, Role.ENGINEER}
 
 class CampaignProgressConsumer(AsyncJsonWebsocketConsumer):
     group = None
+    member_group = None
     campaign_id = None
     _refresher = None  # the task that counts again after pings (None: idle)
     _covered_until = 0.0  # loop time by which a count covers every ping received so far
@@ -40,15 +44,29 @@ class CampaignProgressConsumer(AsyncJsonWebsocketConsumer):
             return
         self.campaign_id = campaign.pk
         self.group = campaign_group(campaign.pk)
+        self.member_group = member_group(campaign_id=campaign.pk, user_id=user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(self.member_group, self.channel_name)
         await self.accept()
         await self._send_progress()
 
     async def disconnect(self, code):
         if self._refresher is not None:
             self._refresher.cancel()
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self._leave_groups()
+
+    async def _leave_groups(self):
+        for group in (self.group, self.member_group):
+            if group:
+                await self.channel_layer.group_discard(group, self.channel_name)
+        self.group = self.member_group = None
+
+    async def membership_changed(self, event):
+        """The watcher's roles in this campaign changed: close if they may no longer watch."""
+        roles = await self._roles(self.scope["user"])
+        if not roles & WATCHERS:
+            await self._leave_groups()
+            await self.close(code=4403 if roles else 4404)
 
     async def progress_changed(self, event):
         interval = settings.LABELHUB_PROGRESS_INTERVAL
@@ -75,6 +93,10 @@ class CampaignProgressConsumer(AsyncJsonWebsocketConsumer):
     async def _send_progress(self):
         counts = await database_sync_to_async(campaign_progress)(campaign_id=self.campaign_id)
         await self.send_json({"type": "progress", **counts})
+
+    @database_sync_to_async
+    def _roles(self, user):
+        return set(Membership.objects.filter(campaign_id=self.campaign_id, user=user).values_list("role", flat=True))
 
     @database_sync_to_async
     def _campaign_and_roles(self, user, slug):

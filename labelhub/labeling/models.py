@@ -6,10 +6,18 @@ query relies on them: a task is open while ``judgment_count + lease_count < over
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from labelhub.campaigns.models import Campaign, Completion, Prompt
+from labelhub.campaigns.models import (
+    PRIORITY_HELP,
+    PRIORITY_MAX,
+    PRIORITY_MIN,
+    Campaign,
+    Completion,
+    Prompt,
+)
 
 
 class Task(models.Model):
@@ -22,7 +30,9 @@ class Task(models.Model):
     completion_key = models.CharField(
         max_length=64, help_text="Sorted completion ids, so one set becomes one task only."
     )
-    priority = models.IntegerField(default=0, help_text="Higher is served first.")
+    priority = models.IntegerField(
+        default=0, validators=[MinValueValidator(PRIORITY_MIN), MaxValueValidator(PRIORITY_MAX)], help_text=PRIORITY_HELP,
+    )
     overlap = models.PositiveSmallIntegerField(help_text="Judgments wanted (the campaign's overlap).")
     judgment_count = models.PositiveIntegerField(default=0)
     lease_count = models.PositiveIntegerField(default=0, help_text="Live leases on this task.")
@@ -35,6 +45,9 @@ class Task(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "completion_key"], name="task_unique_completion_set"),
             models.CheckConstraint(condition=Q(judgment_count__gte=0) & Q(lease_count__gte=0), name="task_counts_non_negative"),
+            models.CheckConstraint(
+                condition=Q(priority__gte=PRIORITY_MIN) & Q(priority__lte=PRIORITY_MAX), name="task_priority_range",
+            ),
         ]
         indexes = [
             # the next-task scan: open tasks of a campaign by priority
@@ -76,6 +89,7 @@ class Assignment(models.Model):
         SUBMITTED = "submitted", "Submitted"
         SKIPPED = "skipped", "Skipped"
         EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"  # the labeler left the campaign (or lost the labeler role) while holding it
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
     labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")

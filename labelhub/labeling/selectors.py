@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from labelhub.campaigns.models import Campaign, Role
+from labelhub.campaigns.models import Campaign, Membership, Role
 from labelhub.core.db import prepared_cursor
 from labelhub.labeling.models import Assignment, Judgment, Task
 
@@ -66,8 +66,9 @@ def lease_for_display(*, assignment: Assignment) -> dict:
 
 def assignment_with_judgment(*, user, assignment_id: int) -> tuple[Assignment, Judgment | None] | None:
     """One of the user's own leases and the judgment on it that counts (the latest correction),
-    or None when the lease is not theirs."""
-    assignment = Assignment.objects.filter(pk=assignment_id, labeler=user).first()
+    or None when the lease is not theirs or they are no longer a labeler in its campaign."""
+    still_labeler = Membership.objects.filter(campaign_id=OuterRef("task__campaign_id"), user=user, role=Role.LABELER)
+    assignment = Assignment.objects.filter(Exists(still_labeler), pk=assignment_id, labeler=user).first()
     if assignment is None:
         return None
     latest = Judgment.objects.filter(assignment=assignment, corrections__isnull=True).order_by("-id").first()
@@ -124,6 +125,24 @@ def skip_list(*, campaign: Campaign):
         .select_related("labeler", "task__prompt")
         .order_by("-closed_at", "-id")
     )
+
+
+def member_activity(*, campaign: Campaign) -> dict[int, dict]:
+    """Per member (user id): their judgments in the campaign (corrections not counted) and
+    their last activity there — their latest judgment or lease. Two grouped queries."""
+    activity: dict[int, dict] = {}
+    judged = (
+        Judgment.objects.filter(campaign=campaign, labeler__isnull=False).values("labeler_id")
+        .annotate(n=Count("id", filter=Q(supersedes__isnull=True)), last=Max("created_at"))
+    )
+    for row in judged:
+        activity[row["labeler_id"]] = {"judgments": row["n"], "last_activity": row["last"]}
+    leased = Assignment.objects.filter(task__campaign=campaign).values("labeler_id").annotate(last=Max("leased_at"))
+    for row in leased:
+        figures = activity.setdefault(row["labeler_id"], {"judgments": 0, "last_activity": None})
+        if figures["last_activity"] is None or row["last"] > figures["last_activity"]:
+            figures["last_activity"] = row["last"]
+    return activity
 
 
 def task_list(*, campaign: Campaign):

@@ -1,7 +1,7 @@
 from django.utils import timezone
 from rest_framework import serializers
 
-from labelhub.campaigns.models import Prompt
+from labelhub.campaigns.models import PRIORITY_HELP, PRIORITY_MAX, PRIORITY_MIN, Prompt
 from labelhub.campaigns.templatetags.markdown import render_markdown
 from labelhub.core.inputs import INT_MAX, id_field
 from labelhub.labeling.models import Assignment, Judgment, Strength, Task
@@ -144,5 +144,5 @@ class TasksMadeSerializer(serializers.Serializer):
 class TaskGenerateSerializer(serializers.Serializer):
     policies = serializers.ListField(child=id_field(), required=False, max_length=1000, help_text="Policy ids (default: all).")
     split = serializers.ChoiceField(choices=Prompt.Split.choices, required=False)
-    priority = serializers.IntegerField(default=0, min_value=-INT_MAX, max_value=INT_MAX)
+    priority = serializers.IntegerField(default=0, min_value=PRIORITY_MIN, max_value=PRIORITY_MAX, help_text=PRIORITY_HELP)
     seed = serializers.IntegerField(default=0, min_value=0, max_value=2**32 - 1)

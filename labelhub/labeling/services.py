@@ -20,7 +20,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from labelhub.campaigns.models import Campaign, Completion, Role
+from labelhub.campaigns import services as campaign_services
+from labelhub.campaigns.models import Campaign, Completion, Membership, Role
 from labelhub.core.db import prepared_cursor
 from labelhub.labeling import events
 from labelhub.labeling.models import Assignment, Judgment, Task, TaskCompletion
@@ -37,6 +38,10 @@ class LabelingConflict(Exception):
 
 class NotFound(Exception):
     """No such assignment for this labeler (HTTP 404)."""
+
+
+class NotALabeler(Exception):
+    """The user is not (or no longer) a labeler in the task's campaign (HTTP 403)."""
 
 
 def lease_duration() -> timedelta:
@@ -194,9 +199,11 @@ WHERE t.id = e.task_id
 """
 
 # One index scan per campaign of the labeler's (``task_open_by_priority``, in queue order),
-# each stopping at its first open task this labeler has not had; the best of those wins. A
-# plain ``campaign_id IN (…) ORDER BY priority`` cannot use that index's order when the
-# campaign is not given, and sorted every open task of the labeler's campaigns per request.
+# each stopping at its first open task this labeler has not had; of those candidates the
+# oldest task wins. Priority orders tasks within their own campaign only: across campaigns the
+# queue is first come, first served, so no campaign's priority can push another campaign's work
+# aside. A plain ``campaign_id IN (…) ORDER BY priority`` cannot use that index's order when
+# the campaign is not given, and sorted every open task of the labeler's campaigns per request.
 # With several campaigns each one's candidate stays locked until the lease commits (others
 # skip it meanwhile); the CTE keeps the scans to the labeler's active campaigns.
 _NEXT_TASK_SQL = """
@@ -210,7 +217,7 @@ SELECT pick.id,
        (SELECT array_agg(tc.completion_id ORDER BY tc.position)
           FROM labeling_taskcompletion tc WHERE tc.task_id = pick.id)
 FROM mine CROSS JOIN LATERAL (
-    SELECT t.id, t.priority FROM labeling_task t
+    SELECT t.id FROM labeling_task t
     WHERE t.campaign_id = mine.campaign_id
       AND t.judgment_count < (t.overlap - t.lease_count)
       AND NOT EXISTS (SELECT 1 FROM labeling_assignment a WHERE a.task_id = t.id AND a.labeler_id = %(user)s)
@@ -218,7 +225,7 @@ FROM mine CROSS JOIN LATERAL (
     LIMIT 1
     FOR UPDATE OF t SKIP LOCKED
 ) pick
-ORDER BY pick.priority DESC, pick.id
+ORDER BY pick.id
 LIMIT 1
 """
 
@@ -230,6 +237,8 @@ JOIN labeling_task t ON t.id = a.task_id
 JOIN campaigns_campaign c ON c.id = t.campaign_id
 WHERE a.labeler_id = %(user)s AND a.state = 'leased' AND a.expires_at > %(now)s AND c.status = %(active)s
   AND (%(campaign)s::text IS NULL OR c.slug = %(campaign)s::text)
+  AND EXISTS (SELECT 1 FROM campaigns_membership m
+              WHERE m.campaign_id = c.id AND m.user_id = %(user)s AND m.role = %(role)s)
   AND (%(holding)s::bigint IS NULL OR a.task_id <> %(holding)s::bigint)
 ORDER BY a.leased_at, a.id
 LIMIT 1
@@ -333,10 +342,12 @@ def judgment_submit(*, labeler, assignment_id: int, data: dict) -> tuple[Judgmen
 KEY_REUSED = "This idempotency key was already used for another task."
 
 # The lease and its task, locked in that order (the lock order of this module), with what
-# validating the answer needs from the campaign.
+# validating the answer needs from the campaign, and whether the labeler still is one there.
 _SUBMIT_LOCK_SQL = """
 SELECT a.state, a.display_order, a.expires_at, t.id, t.kind, t.campaign_id, t.judgment_count, t.lease_count, t.overlap,
-       c.rating_axes, c.flag_vocabulary, c.guidelines_version
+       c.rating_axes, c.flag_vocabulary, c.guidelines_version,
+       EXISTS (SELECT 1 FROM campaigns_membership m
+               WHERE m.campaign_id = c.id AND m.user_id = %(user)s AND m.role = %(role)s)
 FROM labeling_assignment a
 JOIN labeling_task t ON t.id = a.task_id
 JOIN campaigns_campaign c ON c.id = t.campaign_id
@@ -356,21 +367,23 @@ WHERE id = %(task)s
 @transaction.atomic
 def _submit(*, labeler, assignment_id, key, data):
     with prepared_cursor() as cursor:
-        cursor.execute(_SUBMIT_LOCK_SQL, {"assignment": assignment_id, "user": labeler.pk})
+        cursor.execute(_SUBMIT_LOCK_SQL, {"assignment": assignment_id, "user": labeler.pk, "role": Role.LABELER})
         row = cursor.fetchone()
     if row is None:
         raise NotFound("No such assignment for you.")
     (state, order, expires_at, task_id, kind, campaign_id, judgment_count, lease_count, overlap,
-     rating_axes, flag_vocabulary, guidelines_version) = row
+     rating_axes, flag_vocabulary, guidelines_version, is_labeler) = row
     order = json.loads(order)
-    supersedes = None
     if state == Assignment.State.SUBMITTED:
-        # a retry of an answer already recorded, or a correction of it
+        # a retry of an answer already recorded (even if the labeler has left since): the first one
         existing = Judgment.objects.filter(labeler=labeler, idempotency_key=key).first()
         if existing is not None:
             if existing.assignment_id != assignment_id:
                 raise LabelingConflict(KEY_REUSED)
             return existing, False
+    _may_still_label(is_labeler, state)
+    supersedes = None
+    if state == Assignment.State.SUBMITTED:  # a correction
         supersedes = _correction_target(assignment_id, data.get("corrects"), expires_at)
     elif data.get("corrects") is not None:
         raise LabelingConflict("Nothing to correct yet: submit a first judgment.")
@@ -393,6 +406,19 @@ def _submit(*, labeler, assignment_id, key, data):
     if supersedes is None:
         events.progress_changed_on_commit(campaign_id=campaign_id)
     return judgment, True
+
+
+NOT_A_LABELER = "You are no longer a labeler in this campaign: your leases there were revoked."
+REVOKED = "This lease was revoked when your role in the campaign changed; take the next task."
+
+
+def _may_still_label(is_labeler: bool, state: str) -> None:
+    """A member who left the campaign (or lost the labeler role) answers nothing there any
+    more (403); a lease revoked then stays revoked even if they come back (409)."""
+    if not is_labeler:
+        raise NotALabeler(NOT_A_LABELER)
+    if state == Assignment.State.REVOKED:
+        raise LabelingConflict(REVOKED)
 
 
 def _correction_target(assignment_id: int, corrects, expires_at) -> Judgment:
@@ -425,17 +451,70 @@ def assignment_skip(*, labeler, assignment_id: int, reason: str) -> Assignment:
     reason = (reason or "").strip()
     if not reason:
         raise JudgmentInvalid({"reason": "required: say why you skip (e.g. 'needs expertise')"})
-    assignment = Assignment.objects.select_for_update().filter(pk=assignment_id, labeler=labeler).first()
+    assignment = (
+        Assignment.objects.select_for_update(of=("self",)).select_related("task").filter(pk=assignment_id, labeler=labeler).first()
+    )
     if assignment is None:
         raise NotFound("No such assignment for you.")
     if assignment.state == Assignment.State.SUBMITTED:
         raise LabelingConflict("This task is already judged.")
+    is_labeler = Membership.objects.filter(campaign_id=assignment.task.campaign_id, user=labeler, role=Role.LABELER).exists()
+    _may_still_label(is_labeler, assignment.state)
     if assignment.state == Assignment.State.LEASED:
         Task.objects.filter(pk=assignment.task_id).update(lease_count=F("lease_count") - 1)
     assignment.state, assignment.closed_at = Assignment.State.SKIPPED, timezone.now()
     assignment.skip_reason = reason[:500]
     assignment.save(update_fields=["state", "closed_at", "skip_reason"])
     return assignment
+
+
+# --- members leaving --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def leases_revoke(*, campaign_id: int, user_id: int) -> int:
+    """Revoke a person's live leases in a campaign: their tasks go back to the queue at once,
+    and answering such a lease is refused. Returns how many were revoked."""
+    with connection.cursor() as cursor:
+        # the per-labeler lock of next_task: a lease being taken right now is revoked too
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_NEXT_TASK_LOCK, user_id])
+    task_ids = list(
+        Assignment.objects.select_for_update(of=("self",))
+        .filter(labeler_id=user_id, task__campaign_id=campaign_id, state=Assignment.State.LEASED)
+        .values_list("task_id", flat=True)
+    )
+    if not task_ids:
+        return 0
+    Assignment.objects.filter(labeler_id=user_id, task_id__in=task_ids, state=Assignment.State.LEASED).update(
+        state=Assignment.State.REVOKED, closed_at=timezone.now()
+    )
+    # one lease per (task, labeler): each task loses one
+    Task.objects.filter(pk__in=task_ids).update(lease_count=F("lease_count") - 1)
+    return len(task_ids)
+
+
+def _revoke_unless_labeler(membership: Membership) -> None:
+    still = Membership.objects.filter(campaign_id=membership.campaign_id, user_id=membership.user_id, role=Role.LABELER)
+    if not still.exists():
+        leases_revoke(campaign_id=membership.campaign_id, user_id=membership.user_id)
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership) -> None:
+    """Take a role from a member (``campaigns.services.membership_remove``); if that leaves them
+    no labeler role in the campaign, their live leases are revoked in the same transaction.
+    Their open WebSockets for the campaign check their roles again after the commit."""
+    campaign_services.membership_remove(membership=membership)
+    _revoke_unless_labeler(membership)
+
+
+@transaction.atomic
+def member_role_change(*, membership: Membership, role: str) -> Membership:
+    """Change a member's role (``campaigns.services.membership_role_change``); a labeler who
+    becomes something else loses their live leases in the same transaction."""
+    holder = campaign_services.membership_role_change(membership=membership, role=role)
+    _revoke_unless_labeler(holder)
+    return holder
 
 
 @transaction.atomic

@@ -9,9 +9,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from labelhub.campaigns import selectors as campaign_selectors
-from labelhub.campaigns.models import Role
+from labelhub.campaigns import services as campaign_services
+from labelhub.campaigns.models import PRIORITY_MAX, PRIORITY_MIN, Role
 from labelhub.campaigns.selectors import CONTENT_READERS
-from labelhub.core.inputs import INT_MAX, whole_number
+from labelhub.campaigns.serializers import InviteSerializer, MemberRoleSerializer, invite_answer
+from labelhub.core.inputs import whole_number
 from labelhub.labeling import selectors, services
 
 
@@ -27,7 +29,10 @@ def start(request):
 
 @login_required
 def home(request):
-    return render(request, "labeling/home.html", {"rows": selectors.labeler_home(user=request.user)})
+    return render(request, "labeling/home.html", {
+        "rows": selectors.labeler_home(user=request.user),
+        "invitations": campaign_selectors.invitations_pending(user=request.user).count(),
+    })
 
 
 # Model output is shown here: beyond the site's policy, only DOMPurify's Trusted Types policy
@@ -50,9 +55,9 @@ def tasks_make(request, slug):
         raise PermissionDenied("Only the campaign's leads make tasks.")
     policy_ids = [n for p in request.POST.getlist("policies") if (n := whole_number(p, minimum=1)) is not None]
     split = request.POST.get("split") or None
-    priority = whole_number(request.POST.get("priority") or "0", minimum=-INT_MAX, maximum=INT_MAX)
+    priority = whole_number(request.POST.get("priority") or "0", minimum=PRIORITY_MIN, maximum=PRIORITY_MAX)
     if priority is None:
-        messages.error(request, "Priority must be a whole number.")
+        messages.error(request, f"Priority must be a whole number from {PRIORITY_MIN} to {PRIORITY_MAX}.")
         return redirect("campaigns:detail", slug=campaign.slug)
     made = services.tasks_create(campaign=campaign, policy_ids=policy_ids or None,
                                  split=split if split in ("train", "held_out") else None, priority=priority)
@@ -68,3 +73,77 @@ def skips(request, slug):
         raise PermissionDenied("Skip reasons are for the campaign's leads, reviewers and engineers.")
     page = Paginator(selectors.skip_list(campaign=campaign), 50).get_page(request.GET.get("page"))
     return render(request, "labeling/skips.html", {"campaign": campaign, "page": page})
+
+
+# --- members (leads) ------------------------------------------------------------------------
+
+
+def _lead_campaign(request, slug):
+    campaign, _ = campaign_selectors.campaign_with_role(user=request.user, slug=slug, allowed={Role.LEAD})
+    return campaign
+
+
+@login_required
+def members(request, slug):
+    """Leads: the members with their roles, judgments and last activity; invite, change, remove."""
+    return _members_page(request, _lead_campaign(request, slug))
+
+
+def _members_page(request, campaign, *, invite=None, errors=None, status=200):
+    activity = selectors.member_activity(campaign=campaign)
+    people = list(campaign_selectors.member_list(campaign=campaign))
+    for membership in people:
+        figures = activity.get(membership.user_id, {})
+        membership.judgments = figures.get("judgments", 0)
+        membership.last_activity = figures.get("last_activity")
+    return render(request, "labeling/members.html", {
+        "campaign": campaign, "members": people, "roles": Role.choices,
+        "invitations": campaign_selectors.invitation_list(campaign=campaign)[:100],
+        "invite": invite or {}, "errors": errors or {},
+    }, status=status)
+
+
+@require_POST
+@login_required
+def member_invite(request, slug):
+    campaign = _lead_campaign(request, slug)
+    params = InviteSerializer(data=request.POST)
+    if not params.is_valid():  # the API's rules; each error shown next to its field
+        errors = {field: " ".join(map(str, problems)) for field, problems in params.errors.items()}
+        return _members_page(request, campaign, invite=request.POST, errors=errors, status=400)
+    campaign_services.invitation_create(campaign=campaign, invited_by=request.user, **params.validated_data)
+    messages.success(request, invite_answer(**params.validated_data)["detail"])
+    return redirect("members", slug=campaign.slug)
+
+
+@require_POST
+@login_required
+def member_role(request, slug, pk):
+    campaign = _lead_campaign(request, slug)
+    membership = campaign_selectors.membership_get(campaign=campaign, pk=pk)
+    params = MemberRoleSerializer(data=request.POST)
+    if not params.is_valid():
+        messages.error(request, f"Choose one of the roles: {', '.join(label for _, label in Role.choices)}.")
+        return redirect("members", slug=campaign.slug)
+    role = params.validated_data["role"]
+    try:
+        services.member_role_change(membership=membership, role=role)
+    except campaign_services.LastLead as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{membership.user.username} is now {Role(role).label.lower()} here.")
+    return redirect("members", slug=campaign.slug)
+
+
+@require_POST
+@login_required
+def member_remove(request, slug, pk):
+    campaign = _lead_campaign(request, slug)
+    membership = campaign_selectors.membership_get(campaign=campaign, pk=pk)
+    try:
+        services.member_remove(membership=membership)
+    except campaign_services.LastLead as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{membership.user.username} is no longer {membership.get_role_display().lower()} here.")
+    return redirect("members", slug=campaign.slug)

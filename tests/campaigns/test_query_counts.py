@@ -57,7 +57,7 @@ def test_it_lists_campaigns_on_the_page_with_constant_queries(page_as, campaign,
     few = queries(client, "/campaigns/")
     grow_campaigns(12)
     many = queries(client, "/campaigns/")
-    assert many == few <= 4
+    assert many == few <= 5  # the 5th counts the invitations waiting for the user
 
 
 def test_it_shows_the_campaign_page_with_constant_queries(page_as, campaign, make_user):
@@ -76,4 +76,4 @@ def test_it_lists_campaign_content_in_the_api_with_constant_queries(client_as, c
     few = queries(client, f"/api/campaigns/helpful/{kind}/")
     add_content(campaign, prompts=15, completions_each=3, members=[make_user(f"m{i}") for i in range(5)], tag="more")
     many = queries(client, f"/api/campaigns/helpful/{kind}/")
-    assert many == few <= 5
+    assert many == few <= (7 if kind == "members" else 5)  # members: + judgments and leases per member, grouped

@@ -49,11 +49,16 @@ def pages(run):
     return [
         "/campaigns/", f"/campaigns/{slug}/", f"/campaigns/{slug}/import/", f"/campaigns/{slug}/runs/",
         f"/campaigns/{slug}/runs/{run.pk}/", f"/campaigns/{slug}/snapshots/", f"/campaigns/{slug}/leaderboard/",
-        "/label/", f"/label/work/?campaign={slug}", "/profile/", "/api/docs/",
+        "/label/", f"/label/work/?campaign={slug}", "/profile/", "/api/docs/", f"/campaigns/{slug}/members/",
+        "/invitations/",
     ]
 
 
 def test_every_page_has_a_strict_policy_and_no_inline_code(client, lead, run):
+    from labelhub.campaigns.services import invitation_create
+
+    invitation_create(campaign=run.campaign, invited_by=lead, name="someone", by_email=False, role="labeler")
+    invitation_create(campaign=run.campaign, invited_by=lead, name="lead", by_email=False, role="engineer")
     client.force_login(lead)
     for path in pages(run):
         response = client.get(path)

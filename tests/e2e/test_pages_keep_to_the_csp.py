@@ -26,7 +26,8 @@ def test_pages_draw_without_csp_violations(log_in, browser_page, campaign, lead)
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("LabelHub API", timeout=20_000)
     expect(page.locator(".opblock").first).to_be_visible()
     for path in ["/campaigns/", "/campaigns/helpful/", "/campaigns/helpful/leaderboard/", "/campaigns/helpful/snapshots/",
-                 "/campaigns/helpful/runs/", f"/campaigns/helpful/runs/{run.pk}/", "/label/work/"]:
+                 "/campaigns/helpful/runs/", f"/campaigns/helpful/runs/{run.pk}/", "/label/work/",
+                 "/campaigns/helpful/members/", "/invitations/", "/campaigns/helpful/skips/"]:
         page.goto(path)
         page.wait_for_load_state("networkidle")
         if path.endswith(f"/runs/{run.pk}/"):

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from labelhub.campaigns.models import Campaign, Role
@@ -93,14 +94,29 @@ def second_campaign(lead, labeler):
     return other
 
 
-def test_it_serves_the_best_task_across_the_labelers_campaigns(campaign, second_campaign, labeler, tasks):
-    best = second_campaign.tasks.order_by("id").last()
-    services.task_update(task=best, priority=3)
-    services.task_update(task=tasks[2], priority=2)
+def test_priority_orders_tasks_within_their_campaign_only(campaign, labeler, tasks, second_campaign):
+    """Across campaigns the oldest open task comes first: no campaign's priority, however high,
+    pushes another campaign's work aside. Within a campaign the higher priority still wins."""
+    top = second_campaign.tasks.order_by("id").last()
+    services.task_update(task=top, priority=100)  # the most a lead may set
+    services.task_update(task=tasks[2], priority=1)
     first = services.next_task(labeler=labeler)
-    assert first.task_id == best.id
+    assert first.task_id == tasks[2].id  # this campaign's tasks are older; its own priority picks among them
     second = services.next_task(labeler=labeler, holding=first.task_id)
-    assert second.task_id == tasks[2].id
+    assert second.task_id == tasks[0].id  # still older than anything of the other campaign
+    assert services.next_task(labeler=labeler, campaign=second_campaign).task_id == top.id
+
+
+def test_older_work_of_another_campaign_comes_before_a_new_top_priority_task(campaign, labeler, tasks, second_campaign):
+    from labelhub.campaigns.models import Completion, Prompt, content_hash
+
+    Task.objects.filter(campaign=campaign).update(judgment_count=F("overlap"))  # this campaign's first tasks are done
+    late = Prompt.objects.create(campaign=campaign, text="a late prompt", content_hash=content_hash("a late prompt"))
+    for n, policy in enumerate(campaign.policies.all()):
+        Completion.objects.create(prompt=late, policy=policy, text=f"late {n}", content_hash=content_hash(f"late {n}"))
+    assert services.tasks_create(campaign=campaign, priority=100) == 1  # made after the other campaign's
+    first = services.next_task(labeler=labeler)
+    assert first.task_id == second_campaign.tasks.order_by("id").first().id
 
 
 def test_it_keeps_to_the_campaign_asked_for(campaign, second_campaign, labeler, tasks):
