@@ -114,7 +114,7 @@ def test_older_work_of_another_campaign_comes_before_a_new_top_priority_task(cam
     late = Prompt.objects.create(campaign=campaign, text="a late prompt", content_hash=content_hash("a late prompt"))
     for n, policy in enumerate(campaign.policies.all()):
         Completion.objects.create(prompt=late, policy=policy, text=f"late {n}", content_hash=content_hash(f"late {n}"))
-    assert services.tasks_create(campaign=campaign, priority=100) == 1  # made after the other campaign's
+    assert services.tasks_create(campaign=campaign, priority=100).made == 1  # made after the other campaign's
     first = services.next_task(labeler=labeler)
     assert first.task_id == second_campaign.tasks.order_by("id").first().id
 
