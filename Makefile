@@ -34,16 +34,22 @@ demo: install
 worker: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py procrastinate worker
 
+# pytest-xdist: TEST_WORKERS processes (2 by default; `make test TEST_WORKERS=0` runs in one).
+# The minutes-long tests are collected first (tests/conftest.py) so that they start at once.
+TEST_WORKERS ?= 2
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist load)
+
 test: install chromium
-	DEBUG=1 $(PY) -m pytest --durations=20
+	DEBUG=1 $(PY) -m pytest $(XDIST) --durations=20
 
 # the pure logic: no database (an unreachable one, so a test that needs it fails), no browser, no training
 test-unit: install
 	DEBUG=1 DATABASE_URL=postgresql://nobody@127.0.0.1:1/none $(PY) -m pytest -m "not django_db and not trainer and not browser and not loop and not fuzz"
 
-# without the browser tests (no Chromium needed) and the minutes-long loop tests
+# the database-backed and pure tests: no browser (no Chromium needed), no model training, no
+# minutes-long loop, no fuzzing; what to run after most changes
 test-fast: install
-	DEBUG=1 $(PY) -m pytest -m "not browser and not loop"
+	DEBUG=1 $(PY) -m pytest $(XDIST) -m "not browser and not loop and not trainer and not fuzz"
 
 chromium:
 	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \

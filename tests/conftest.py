@@ -117,3 +117,28 @@ def end_stray_connections(django_db_setup, django_db_blocker):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Captured output may hold lone surrogates (tests send them on purpose, and the error log
+    repeats them); pytest-xdist cannot ship such text from a worker, so it is escaped here."""
+    report = yield
+    report.sections = [(title, _storable(text)) for title, text in report.sections]
+    return report
+
+
+def _storable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+#: Longest first, so that with several workers (make test runs pytest-xdist) the minutes-long
+#: tests start at once and the short ones fill in around them.
+_ORDER = {"loop": 0, "trainer": 1, "fuzz": 2, "browser": 3}
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        return min((_ORDER[m.name] for m in item.iter_markers() if m.name in _ORDER), default=len(_ORDER))
+
+    items.sort(key=rank)  # stable: within a rank, the files keep their order
