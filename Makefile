@@ -37,7 +37,7 @@ worker: install
 # pytest-xdist: TEST_WORKERS processes (2 by default; `make test TEST_WORKERS=0` runs in one).
 # The minutes-long tests are collected first (tests/conftest.py) so that they start at once.
 TEST_WORKERS ?= 2
-XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist load)
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist load --maxschedchunk 1)
 
 test: install chromium
 	DEBUG=1 $(PY) -m pytest $(XDIST) --durations=20

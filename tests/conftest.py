@@ -132,8 +132,11 @@ def _storable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-#: Longest first, so that with several workers (make test runs pytest-xdist) the minutes-long
-#: tests start at once and the short ones fill in around them.
+#: Longest first, so that with several workers the minutes-long tests start at once and the
+#: short ones fill in around them. make test runs pytest-xdist with ``--maxschedchunk 1``: each
+#: worker starts with two tests and takes the next one whenever it finishes one, so the loop
+#: tests are interleaved with short ones — a worker's first pair holds one loop test, and the
+#: third goes to whichever worker is free first, not queued behind another loop test.
 _ORDER = {"loop": 0, "trainer": 1, "fuzz": 2, "browser": 3}
 
 
@@ -142,3 +145,9 @@ def pytest_collection_modifyitems(items):
         return min((_ORDER[m.name] for m in item.iter_markers() if m.name in _ORDER), default=len(_ORDER))
 
     items.sort(key=rank)  # stable: within a rank, the files keep their order
+    longest = [item for item in items if rank(item) == 0]
+    rest = items[len(longest):]
+    interleaved = []
+    for n, item in enumerate(longest):
+        interleaved += [item, *rest[n:n + 1]]
+    items[:] = interleaved + rest[len(longest):]
