@@ -12,7 +12,12 @@ from labelhub.config import embedded_db  # noqa: E402
 
 embedded_db.ensure_running_unless_configured()
 
-from labelhub.config.asgi_handler import get_asgi_application  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+if "asgi" in settings.LABELHUB_STANDARD_PATHS:  # measuring only (settings.LABELHUB_STANDARD_PATHS)
+    from django.core.asgi import get_asgi_application
+else:
+    from labelhub.config.asgi_handler import get_asgi_application
 
 django_asgi_app = get_asgi_application()
 

@@ -175,6 +175,10 @@ AUTHENTICATION_BACKENDS = [
     "labelhub.accounts.authentication.ModelBackend",
 ]
 SESSION_ENGINE = "labelhub.accounts.authentication"
+# Measuring only (docs/benchmarks.md, "Framework internals against the standard paths"): the
+# hand-written pieces named here run Django's and DRF's standard code instead — asgi,
+# session, token, queue (comma-separated).
+LABELHUB_STANDARD_PATHS = frozenset(env_list("LABELHUB_STANDARD_PATHS"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
