@@ -83,6 +83,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
                    help="On a shared machine: before each run, wait up to this long for the CPUs to be "
                         "under 15%% busy (the busy share before each run is printed either way).")
+    p.add_argument("--variant", action="append", default=[], metavar="'NAME [KEY=VALUE ...]'",
+                   help="A/B: a server configuration (a name and environment on top of --env). With two or more, "
+                        "each labeler count runs --repeat rounds, each round every variant once on a freshly "
+                        "started server, in alternating order (AB, BA, …), and a summary compares their medians "
+                        "with the first variant's. Repeatable.")
+    p.add_argument("--repeat", type=int, default=1, help="Rounds per labeler count with --variant.")
+    p.add_argument("--port", type=int, default=0, help="Port of the server on 127.0.0.1 (0: any free one).")
     p.add_argument("--db", default="labelhub_bench", help="Name of the benchmark database (dropped first).")
     p.add_argument("--hold", action="store_true",
                    help="Set up and start the server, print its port and a token, and wait for Ctrl-C (no load).")
@@ -93,10 +100,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="Also write the results to this file.")
     args = p.parse_args(argv)
     args.labeler_counts = [int(n) for n in args.labelers.split(",") if n.strip()]
+    args.variants = [_variant(p, text) for text in args.variant]
+    if len({name for name, _ in args.variants}) < len(args.variants):
+        p.error("--variant names must differ")
     configured = urlparse(os.environ.get("DATABASE_URL", "")).path.lstrip("/") or "labelhub"
     if args.db in {configured, "labelhub", "postgres"}:
         p.error(f"--db must name a database of its own (it is dropped), not {args.db!r}")
     return args
+
+
+def _variant(parser, text: str) -> tuple[str, list[str]]:
+    name, *env = text.split()
+    if not name or "=" in name or not all("=" in item for item in env):
+        parser.error(f"--variant {text!r}: a name, then KEY=VALUE words")
+    return name, env
 
 
 # --- database -------------------------------------------------------------------------------
@@ -227,12 +244,15 @@ def _browser_session(user) -> tuple[str, str]:
     from importlib import import_module
 
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
     from django.utils.crypto import get_random_string
 
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    # the backend a sign-in records: the first that signs users in (axes' backend, first in the
+    # list, only refuses locked-out sign-ins and loads no users)
+    session[BACKEND_SESSION_KEY] = next(
+        path for path in settings.AUTHENTICATION_BACKENDS if hasattr(load_backend(path), "get_user"))
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return session.session_key, get_random_string(32)
@@ -402,16 +422,16 @@ def judgments_since(marks: dict[str, int]) -> int:
 # --- server ---------------------------------------------------------------------------------
 
 
-def server_start(*, url: str, procs: int, extra_env: list[str], log_dir: Path, server: str = "daphne"):
-    """daphne (or uvicorn) on 127.0.0.1, configured as in production (DEBUG off); N processes
-    share one socket."""
+def server_start(*, url: str, procs: int, extra_env: list[str], log_dir: Path, server: str = "daphne", port: int = 0):
+    """daphne (or uvicorn) on 127.0.0.1 (``port``, 0: any free one), configured as in production
+    (DEBUG off); N processes share one socket."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Linux copies this to every accepted socket. uvicorn takes an inherited --fd for a Unix
     # socket and so never sets it itself: each response would wait ~40 ms for a delayed ACK
     # (Nagle). Bound by itself, uvicorn (like daphne) sets it.
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    listener.bind(("127.0.0.1", 0))
+    listener.bind(("127.0.0.1", port))
     listener.listen(1024)
     port = listener.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "SECRET_KEY": os.environ["SECRET_KEY"],
@@ -419,7 +439,7 @@ def server_start(*, url: str, procs: int, extra_env: list[str], log_dir: Path, s
     env.update(item.split("=", 1) for item in extra_env)
     children = []
     for n in range(procs):
-        log = open(log_dir / f"server-{n}.log", "wb")  # noqa: SIM115 (closed with the process)
+        log = open(log_dir / f"server-{n}.log", "ab")  # noqa: SIM115 (closed with the process)
         command = {
             "daphne": ["-m", "daphne", "--fd", str(listener.fileno()), "-v", "0"],
             "uvicorn": ["-m", "uvicorn", "--fd", str(listener.fileno()), "--log-level", "warning", "--no-access-log",
@@ -431,6 +451,7 @@ def server_start(*, url: str, procs: int, extra_env: list[str], log_dir: Path, s
         ))
     listener.close()  # the children hold it
     server_wait(port, children, log_dir)
+    server_settle(children)
     return port, children
 
 
@@ -449,6 +470,19 @@ def server_wait(port: int, children, log_dir: Path, timeout: float = 90.0) -> No
             time.sleep(0.3)
     logs = "\n".join(p.read_text(errors="replace")[-2000:] for p in sorted(log_dir.glob("server-*.log")))
     raise SystemExit(f"the server did not answer on port {port}:\n{logs}")
+
+
+def server_settle(children, timeout: float = 30.0) -> None:
+    """Wait until the server processes are idle: the first one answering does not mean that
+    the others have finished importing Django."""
+    deadline = time.monotonic() + timeout
+    before = cpu_seconds(children)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = cpu_seconds(children)
+        if now - before < 0.05:
+            return
+        before = now
 
 
 def server_log_summary(log_dir: Path) -> None:
@@ -698,27 +732,16 @@ def main(argv=None) -> int:
     print(f"machine: {machine()}", flush=True)
     database_recreate(url, args.db)
     django_setup(url)
-    results, children = [], []
+    results = []
     try:
         data = setup(args)
         with tempfile.TemporaryDirectory(prefix="labelhub-bench-") as log_dir:
-            port, children = server_start(url=url, procs=args.server_procs, extra_env=args.env, log_dir=Path(log_dir),
-                                          server=args.server)
-            print(f"server: {args.server_procs} {args.server} process(es) on 127.0.0.1:{port} {' '.join(args.env)}; "
-                  f"client: {args.client} threads, {args.auth} auth, think time {args.think:g} s; "
-                  f"{args.seconds:g} s per run after {args.warmup:g} s warm-up\n", flush=True)
-            if args.hold:
-                hold(port, data)
+            if len(args.variants) > 1:
+                results = compare(args, data, url, Path(log_dir))
             else:
-                print(HEADER, flush=True)
-                for n in args.labeler_counts:
-                    results.append(measure(args, data, port, children, labelers=n))
-                    print_run(results[-1])
-            children_stop(children)
-            children = []
+                results = serve_and_measure(args, data, url, Path(log_dir))
             server_log_summary(Path(log_dir))
     finally:
-        children_stop(children)
         from django.db import connections
 
         connections.close_all()
@@ -729,6 +752,87 @@ def main(argv=None) -> int:
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "args": sys.argv[1:], "runs": results}, indent=2))
     return 0 if all(r["integrity_ok"] for r in results) else 1
+
+
+def serve_and_measure(args, data: dict, url: str, log_dir: Path) -> list[dict]:
+    """One server for every labeler count (or ``--hold``)."""
+    env = args.env + (args.variants[0][1] if args.variants else [])
+    results, children = [], []
+    try:
+        port, children = server_start(url=url, procs=args.server_procs, extra_env=env, log_dir=log_dir,
+                                      server=args.server, port=args.port)
+        print(f"server: {args.server_procs} {args.server} process(es) on 127.0.0.1:{port} {' '.join(env)}; "
+              f"client: {args.client} threads, {args.auth} auth, think time {args.think:g} s; "
+              f"{args.seconds:g} s per run after {args.warmup:g} s warm-up\n", flush=True)
+        if args.hold:
+            hold(port, data)
+            return []
+        print(HEADER, flush=True)
+        for n in args.labeler_counts:
+            results.append(measure(args, data, port, children, labelers=n))
+            print_run(results[-1])
+    finally:
+        children_stop(children)
+    return results
+
+
+def compare(args, data: dict, url: str, log_dir: Path) -> list[dict]:
+    """A/B: per labeler count, ``--repeat`` rounds; in each every variant runs once on a server
+    started for it, the order alternating between rounds so that a drift in the machine's other
+    load falls on both sides alike."""
+    print(f"A/B of {len(args.variants)} server configurations ({args.server_procs} {args.server} process(es), "
+          f"{' '.join(args.env)}): {args.repeat} round(s) per labeler count, a fresh server per run; client: "
+          f"{args.client} threads, {args.auth} auth, think time {args.think:g} s; {args.seconds:g} s per run after "
+          f"{args.warmup:g} s warm-up", flush=True)
+    for name, env in args.variants:
+        print(f"  {name}: {' '.join(env) or '(nothing added)'}")
+    results = []
+    for n in args.labeler_counts:
+        print("\n" + HEADER, flush=True)
+        for round_ in range(args.repeat):
+            for name, env in args.variants if round_ % 2 == 0 else args.variants[::-1]:
+                children = []
+                try:
+                    port, children = server_start(url=url, procs=args.server_procs, extra_env=args.env + env,
+                                                  log_dir=log_dir, server=args.server, port=args.port)
+                    run = measure(args, data, port, children, labelers=n)
+                finally:
+                    children_stop(children)
+                run.update(variant=name, variant_env=env, round=round_)
+                results.append(run)
+                print(f"{name} (round {round_ + 1}):")
+                print_run(run)
+    compare_summary(results, [name for name, _ in args.variants])
+    return results
+
+
+def compare_summary(results: list[dict], names: list[str]) -> None:
+    """Medians and ranges per variant; ratios to the first variant, of the medians and per round."""
+    from statistics import median
+
+    def spread(values, fmt="{:.1f}"):
+        return f"{fmt.format(median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+    print("\nmedian (min–max) over the rounds; × = against the first variant: ratio of the medians, and "
+          "the median (min–max) of the ratios within each round")
+    for n in sorted({r["labelers"] for r in results}):
+        runs = {name: [r for r in results if r["labelers"] == n and r["variant"] == name] for name in names}
+        first = runs[names[0]]
+        print(f"\n{n} labeler(s):")
+        print(f"  {'variant':<12} {'runs':>4}  {'cycles/s':<20} {'× cycles/s':<22} {'next p50 ms':<20} "
+              f"{'next p99 ms':<20} {'submit p50 ms':<20} {'server CPU ms/cycle':<20} {'× server CPU':<6} db CPU")
+        for name in names:
+            mine = runs[name]
+            cycles = [r["cycles_per_s"] for r in mine]
+            paired = [m["cycles_per_s"] / f["cycles_per_s"] for m, f in zip(mine, first, strict=True) if f["cycles_per_s"]]
+            cpu = [r["server_cpu_ms_per_cycle"] for r in mine]
+            base_cpu = median(r["server_cpu_ms_per_cycle"] for r in first)
+            print(f"  {name:<12} {len(mine):>4}  {spread(cycles):<20} "
+                  f"{median(cycles) / max(1e-9, median(r['cycles_per_s'] for r in first)):.2f} · {spread(paired, '{:.2f}'):<15} "
+                  f"{spread([r['next_ms'].get('p50', 0) for r in mine]):<20} "
+                  f"{spread([r['next_ms'].get('p99', 0) for r in mine]):<20} "
+                  f"{spread([r['submit_ms'].get('p50', 0) for r in mine]):<20} {spread(cpu):<20} "
+                  f"{median(cpu) / max(1e-9, base_cpu):<6.2f} {spread([r['db_cpu_ms_per_cycle'] for r in mine])}")
 
 
 def setup(args) -> dict:

@@ -1,5 +1,5 @@
-"""ASGI entry point (uvicorn or daphne): HTTP through Django (one worker-thread hop per request,
-``asgi_handler``), WebSockets through Channels.
+"""ASGI entry point (uvicorn or daphne): HTTP through Django's own ASGI handler, WebSockets
+through Channels.
 
 With ``DATABASE_URL`` unset the embedded PostgreSQL is started (or attached to) first.
 """
@@ -12,7 +12,7 @@ from labelhub.config import embedded_db  # noqa: E402
 
 embedded_db.ensure_running_unless_configured()
 
-from labelhub.config.asgi_handler import get_asgi_application  # noqa: E402
+from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 

@@ -168,13 +168,13 @@ else:
 
 # --- auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-# Django's model backend and database sessions, each request's lookups in one prepared
-# statement (labelhub/accounts/authentication.py)
+# Django's model backend and database sessions (SESSION_ENGINE's default), as they come: the
+# hand-written one-query lookups they had bought no measurable throughput (docs/benchmarks.md,
+# "Framework internals against the standard paths")
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses sign-ins while locked out
-    "labelhub.accounts.authentication.ModelBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
-SESSION_ENGINE = "labelhub.accounts.authentication"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -266,7 +266,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # token first: an anonymous API call then gets 401 with WWW-Authenticate, not 403
-        "labelhub.accounts.authentication.TokenAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.db import transaction
-from django.http import FileResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -12,6 +11,7 @@ from labelhub.campaigns.api import IMPORT_REJECTED, CampaignChildViewSet, upload
 from labelhub.campaigns.imports import ImportRejected
 from labelhub.campaigns.models import Role
 from labelhub.campaigns.selectors import CONTENT_READERS
+from labelhub.core.downloads import file_download
 from labelhub.core.errors import BadRequest, Conflict
 from labelhub.core.inputs import FormParser, MultiPartParser
 from labelhub.feedback import leaderboard as leaderboard_lib
@@ -57,8 +57,7 @@ class SnapshotViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.Retrie
         if snapshot.state != Snapshot.State.READY:
             raise Conflict(f"The snapshot is {snapshot.state}.")
         name = f"{self._campaign.slug}-v{snapshot.version}-{snapshot.kind}.jsonl"
-        return FileResponse(open(snapshot.jsonl_path, "rb"), as_attachment=True, filename=name,
-                            content_type="application/jsonl")
+        return file_download(snapshot.jsonl_path, filename=name, content_type="application/jsonl")
 
 
 def snapshot_create_and_queue(*, campaign, user, **options) -> Snapshot:

@@ -1,4 +1,4 @@
-"""The per-request lookups (session row, session user) keep Django's rules."""
+"""Who a browser's session signs in: its user while the session lives and the user is active."""
 
 from datetime import timedelta
 
@@ -6,8 +6,6 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
-
-from labelhub.accounts.authentication import ModelBackend, SessionStore, user_get
 
 pytestmark = pytest.mark.django_db
 
@@ -36,23 +34,3 @@ def test_a_session_of_a_deactivated_user_is_anonymous(lead):
     lead.is_active = False
     lead.save()
     assert client.get("/api/me/").status_code in (401, 403)
-
-
-def test_the_session_store_loads_what_was_saved_and_nothing_for_unknown_keys():
-    store = SessionStore()
-    store["answer"] = 42
-    store.create()
-    assert SessionStore(session_key=store.session_key).load() == {"answer": 42}
-    unknown = SessionStore(session_key="x" * 32)
-    assert unknown.load() == {}
-    assert unknown.session_key is None  # a new key will be made, as Django does
-
-
-def test_the_backend_returns_active_users_only(lead):
-    backend = ModelBackend()
-    assert backend.get_user(lead.pk).username == "lead"
-    assert backend.get_user(lead.pk + 1000) is None
-    lead.is_active = False
-    lead.save()
-    assert backend.get_user(lead.pk) is None
-    assert user_get(lead.pk).is_active is False

@@ -63,20 +63,6 @@ def test_it_refuses_the_token_of_an_inactive_user(lead):
     assert response.json()["detail"] == "User inactive or deleted."
 
 
-def test_the_token_check_loads_the_user_and_token_as_the_orm_does(lead):
-    """request.user and request.auth are whole model instances, saved like any other."""
-    from labelhub.accounts.authentication import TokenAuthentication
-
-    token = token_get_or_create(user=lead)
-    user, auth = TokenAuthentication().authenticate_credentials(token.key)
-    assert (user.pk, user.username, user.is_active, user.password) == (lead.pk, "lead", True, lead.password)
-    assert (auth.key, auth.user_id, auth.created) == (token.key, lead.pk, token.created)
-    user.first_name = "Ada"
-    user.save(update_fields=["first_name"])  # a loaded instance: an UPDATE, not an INSERT
-    lead.refresh_from_db()
-    assert lead.first_name == "Ada"
-
-
 def test_it_rotates_a_token(lead):
     old = token_get_or_create(user=lead).key
     response = with_token(old).post("/api/me/token/")

@@ -25,14 +25,6 @@ async def _request(method, path, body=b"", headers=()):
     return await communicator.get_response(timeout=10)
 
 
-def test_it_runs_the_middleware_chain_as_one_sync_call():
-    """Each sync middleware method and the view would otherwise be its own hop to a thread."""
-    import asyncio
-
-    http = application.application_mapping["http"]
-    assert not asyncio.iscoroutinefunction(http._middleware_chain)
-
-
 @pytest.mark.django_db(transaction=True)
 async def test_every_middleware_still_acts_on_a_request():
     response = await _get("/login/")
@@ -45,18 +37,27 @@ async def test_every_middleware_still_acts_on_a_request():
     assert refused["status"] == 403  # no CSRF token: refused before the view
 
 
-@pytest.mark.django_db(transaction=True)
-async def test_it_streams_files_in_chunks_without_reading_them_whole():
-    """A file response (static files, snapshot downloads) goes out in 64 KiB body messages;
-    Django's own handler would read it into memory first and warn."""
+@pytest.fixture
+def snapshot_download(tmp_path, campaign, lead):
+    """A ready snapshot of ~200 KiB, its URL and a lead's token (made here, see reader_token)."""
+    from labelhub.accounts.services import token_get_or_create
+    from labelhub.feedback.models import Snapshot
+
+    data = b"".join(b'{"prompt": "p%06d", "chosen": "a", "rejected": "b"}\n' % i for i in range(4000))
+    (tmp_path / "data.jsonl").write_bytes(data)
+    snapshot = Snapshot.objects.create(campaign=campaign, version=1, state=Snapshot.State.READY, path=str(tmp_path))
+    return f"/api/campaigns/helpful/snapshots/{snapshot.pk}/download/", token_get_or_create(user=lead).key, data
+
+
+async def _streamed(path, headers=()):
+    """The response start, its body messages and the warnings raised meanwhile (HttpCommunicator
+    cannot read a streamed body: its last message has none)."""
     import warnings
 
     from asgiref.testing import ApplicationCommunicator
-    from django.conf import settings
 
-    path = settings.BASE_DIR / "frontend" / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"  # ~200 KiB
-    scope = {"type": "http", "method": "GET", "path": "/static/vendor/chart.js/chart.umd.min.js", "query_string": b"",
-             "headers": [(b"host", b"127.0.0.1")], "http_version": "1.1", "scheme": "http",
+    scope = {"type": "http", "method": "GET", "path": path, "query_string": b"",
+             "headers": [(b"host", b"127.0.0.1"), *headers], "http_version": "1.1", "scheme": "http",
              "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1234)}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -69,10 +70,34 @@ async def test_it_streams_files_in_chunks_without_reading_them_whole():
             parts.append(message.get("body", b""))  # the last message may have no body
             if not message.get("more_body"):
                 break
+    return start, [p for p in parts if p], [str(w.message) for w in caught]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_streams_a_snapshot_download_in_chunks_without_reading_it_whole(snapshot_download):
+    """Django's handler reads a sync iterator (FileResponse) whole first, with a warning; the
+    download is an async iterator and goes out in 64 KiB body messages."""
+    path, token, data = snapshot_download
+    start, parts, warned = await _streamed(path, [(b"authorization", f"Token {token}".encode())])
+    headers = dict(start["headers"])
+    assert start["status"] == 200
+    assert headers[b"Content-Length"] == str(len(data)).encode()
+    assert headers[b"Content-Disposition"] == b'attachment; filename="helpful-v1-preference.jsonl"'
+    assert b"".join(parts) == data
+    assert len(parts) == -(-len(data) // 65536)
+    assert not [w for w in warned if "iterators" in w]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_serves_static_files():
+    """WhiteNoise's files are sync iterators: Django's handler reads them whole (a few hundred
+    KiB at most) and says so in a warning."""
+    from django.conf import settings
+
+    path = settings.BASE_DIR / "frontend" / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
+    start, parts, _ = await _streamed("/static/vendor/chart.js/chart.umd.min.js")
     assert start["status"] == 200
     assert b"".join(parts) == path.read_bytes()
-    assert len([p for p in parts if p]) == -(-path.stat().st_size // 65536)
-    assert not [w for w in caught if "synchronous iterators" in str(w.message)]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -18,7 +18,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 async def call(method, path, body=b"", headers=()):
     headers = [(b"host", b"127.0.0.1"), (b"content-length", str(len(body)).encode()), *headers]
     communicator = HttpCommunicator(application, method, path, body=body, headers=headers)
-    response = await communicator.get_response(timeout=10)
+    # DEBUG's error page fails once per middleware layer (12 pages, each with a longer chain of
+    # tracebacks): ~10 s per request on a busy 2-core machine, ~17 s under Django's ASGI handler
+    response = await communicator.get_response(timeout=60)
     await communicator.wait(timeout=10)  # the request has ended (request_finished was sent)
     return response
 
