@@ -344,8 +344,8 @@ def reward_model_register(*, run: Run) -> RewardModel:
         campaign_id=run.campaign_id, name=f"reward-r{run.pk}",
         base_model=str(info.get("base") or run.config.get("model", "")), adapter_path=str(adapter),
         snapshot=run.snapshot, run=run,
-        heldout_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
-        heldout_pairs=pairs if isinstance(pairs, int) and pairs >= 0 else None,
+        held_out_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
+        held_out_pairs=pairs if isinstance(pairs, int) and pairs >= 0 else None,
     )
 
 
