@@ -117,12 +117,14 @@ class Run(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="runs")
     kind = models.CharField(max_length=16, choices=Kind)
-    config = models.JSONField(default=dict, blank=True, help_text="Trainer config fields (defaults of the kind + overrides).")
+    config = models.JSONField(default=dict, blank=True, help_text="Trainer config fields (defaults of the kind, "
+                              "the campaign and the policy + the request's).")
     # inputs
     snapshot = models.ForeignKey(Snapshot, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     prompt_split = models.CharField(
         max_length=16, blank=True,
-        help_text="Prompts for generate/evaluate/PPO/RLOO: train or held_out (empty: the kind's default).",
+        help_text="Prompts a generate/evaluate/PPO/RLOO run samples: train or held_out (the kind's default when "
+                  "none was asked for; empty: the kind takes no prompts).",
     )
     policy = models.ForeignKey(
         Policy, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs",

@@ -47,6 +47,8 @@ def test_a_kinds_config_schema_is_the_trainers_less_what_the_platform_sets(name)
     assert set(ours["properties"]) == set(trainer["properties"]) - kind.platform_fields
     for field, prop in ours["properties"].items():
         expected = trainer["properties"][field] | ({"default": kind.defaults[field]} if field in kind.defaults else {})
+        if field == kind.samples_per_task:  # the one field whose default follows the campaign says so
+            expected["description"] += " A run's default is its campaign's K (completions per task)."
         assert prop == expected, field
     assert ours["required"] == [f for f in trainer["required"] if f not in kind.platform_fields]
 
@@ -60,10 +62,11 @@ def test_the_api_lists_every_kind_with_its_schema_to_signed_in_users(client_as, 
         assert set(body) == set(Run.Kind.values)
         generate = body["generate"]
         assert (generate["method"], generate["registers"]) == ("generate", "completions")
-        assert generate["inputs"] == {"snapshot": None, "policy": "required", "reward_model": None, "prompts": "held_out"}
+        assert generate["inputs"] == {"snapshot": None, "policy": "required", "reward_model": None, "prompts": "train"}
         assert generate["set_by_platform"] == ["adapter", "model", "out", "prompts"]
         assert generate["config_schema"]["properties"]["num_samples"] | {} == {
-            "type": "integer", "minimum": 1, "maximum": 1024, "default": 1, "description": "Completions per prompt."}
+            "type": "integer", "minimum": 1, "maximum": 1024, "default": 4,
+            "description": "Completions per prompt. A run's default is its campaign's K (completions per task)."}
         assert "prompts" not in generate["config_schema"]["properties"]
         assert body["reward"]["registers"] == "reward_model" and body["evaluate"]["inputs"]["reward_model"] == "optional"
 

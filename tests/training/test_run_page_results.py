@@ -132,7 +132,7 @@ def test_a_policy_run_links_its_new_version_and_offers_send_until_it_is_sent(pag
 
 
 def test_a_generate_run_links_the_completions_it_wrote(page_as, make_run, policy, prompts):
-    run = make_run(kind=Run.Kind.GENERATE, policy=policy, state=Run.State.SUCCEEDED,
+    run = make_run(kind=Run.Kind.GENERATE, policy=policy, state=Run.State.SUCCEEDED, prompt_split="held_out",
                    summary={"status": "succeeded", "completions": 2})
     for prompt in prompts[2:]:
         Completion.objects.create(prompt=prompt, policy=policy, text=f"answer {prompt.pk}",
