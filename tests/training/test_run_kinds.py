@@ -101,9 +101,14 @@ def test_the_form_offers_every_kind_and_shows_its_config_fields_with_their_bound
     assert [value for value, _ in RunStartForm(campaign=campaign).fields["kind"].choices] == list(kinds.KINDS)
     client.force_login(engineer)
     html = client.get("/campaigns/helpful/runs/").content.decode()
-    assert html.count("Config fields and their bounds") == len(kinds.KINDS)
-    row = html.split("<code>num_samples</code>", 1)[1].split("</tr>", 1)[0]
-    assert "≥ 1; ≤ 1,024" in row and "Completions per prompt." in row
+    assert html.count('<form method="post" action="/campaigns/helpful/runs/start/" class="run-form"') == len(kinds.KINDS)
+    help_ = html.split('id="run-generate-num_samples-help">', 1)[1].split("</span></span>", 1)[0]
+    assert "(≥ 1; ≤ 1,024)" in help_ and "Completions per prompt." in help_
+
+
+def test_every_kind_names_basics_its_schema_has():
+    for name, kind in kinds.KINDS.items():
+        assert kind.basics and set(kind.basics) <= set(kind.config_schema()["properties"]), name
 
 
 def test_the_kinds_declare_what_their_success_registers():
