@@ -3,6 +3,7 @@ from datetime import datetime
 from django.db import models
 from rest_framework import serializers
 
+from labelhub.campaigns import paths
 from labelhub.campaigns.models import (
     Campaign,
     Completion,
@@ -216,9 +217,11 @@ class PromptSerializer(ModelSerializer):
 class PolicySerializer(ModelSerializer):
     completion_count = serializers.IntegerField(read_only=True, default=0)  # a new policy has none
     base_model = PathField(max_length=500, required=False, allow_blank=True,
-                           help_text="A model directory (models/<name> for the built-in tiny models) or a hub name.")
+                           help_text="tiny, tiny-lm, a hub name, or a model folder in this campaign's run folders "
+                                     "or the models directory (models/<name>); empty for an external source.")
     adapter_path = PathField(max_length=500, required=False, allow_blank=True,
-                             help_text="A LoRA adapter folder, relative to the data directory (runs/<id>/adapter).")
+                             help_text="A LoRA adapter folder in one of this campaign's run folders, relative to the "
+                                       "data directory (runs/<id>/adapter).")
 
     class Meta:
         model = Policy
@@ -235,6 +238,18 @@ class PolicySerializer(ModelSerializer):
         if taken.exists():
             raise serializers.ValidationError("This campaign already has a policy with this name.")
         return name
+
+    def validate_base_model(self, value):
+        return value and self._confined(paths.model_spec, value, "The model")
+
+    def validate_adapter_path(self, value):
+        return value and self._confined(paths.confined_path, value, "The adapter folder")
+
+    def _confined(self, check, value: str, what: str) -> str:
+        try:
+            return check(self.context["campaign"], value)
+        except paths.PathRefused as exc:
+            raise serializers.ValidationError(f"{what} {exc}.") from None
 
     def validate_parent(self, parent):
         if parent is not None and parent.campaign_id != self.context["campaign"].id:
