@@ -223,15 +223,20 @@ def _csv_rows(lines: list[str], errors: list[RowError]) -> list[ParsedPrompt]:
     if "prompt" not in header and "messages" not in header:
         errors.append(RowError(1, "header", "needs a 'prompt' or a 'messages' column"))
         return []
+    if twice := sorted({name for name in header if header.count(name) > 1}):
+        errors.append(RowError(1, "header", f"column {twice[0]!r} appears more than once"))
+        return []
     rows = []
     try:
         for record in reader:
             line = reader.line_num
-            if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
-                continue
-            obj = _csv_record_to_object(line, record, errors)
-            if obj is not None:
-                parsed = _prompt_from_object(line, obj, errors)
+            if not any((v or "").strip() for v in _cells(record)):
+                continue  # a blank line (or a row of empty cells): no data to lose
+            if (cells := len(_cells(record))) != len(header):
+                errors.append(RowError(line, "csv", f"has {cells} cells, but the header has {len(header)} columns"))
+            else:
+                obj = _csv_record_to_object(line, record, errors)
+                parsed = _prompt_from_object(line, obj, errors) if obj is not None else None
                 if parsed is not None:
                     rows.append(parsed)
             if len(errors) >= MAX_ERRORS:
@@ -241,10 +246,14 @@ def _csv_rows(lines: list[str], errors: list[RowError]) -> list[ParsedPrompt]:
     return rows
 
 
+def _cells(record: dict) -> list[str]:
+    """The cells a CSV row has: DictReader fills missing ones with None and puts extra ones,
+    as a list, under the key None."""
+    extra = record.get(None) or []
+    return [v for k, v in record.items() if k is not None and v is not None] + list(extra)
+
+
 def _csv_record_to_object(line: int, record: dict, errors: list[RowError]) -> dict | None:
-    if None in record:
-        errors.append(RowError(line, "csv", "more fields than header columns"))
-        return None
     before = len(errors)
     obj: dict = {}
     if (record.get("messages") or "").strip():
