@@ -7,6 +7,7 @@ from labelhub.campaigns import paths
 from labelhub.campaigns.models import (
     Campaign,
     Completion,
+    ImportBatch,
     Invitation,
     Membership,
     Policy,
@@ -271,12 +272,26 @@ class ImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="A .jsonl or .csv file of prompts (and completions).")
 
 
-class ImportResultSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    filename = serializers.CharField()
-    format = serializers.CharField()
-    prompts_created = serializers.IntegerField()
-    prompts_skipped = serializers.IntegerField()
-    completions_created = serializers.IntegerField()
-    completions_skipped = serializers.IntegerField()
-    policies_created = serializers.IntegerField()
+class ImportErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(allow_null=True, help_text="The file's line; null for the file as a whole.")
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportSerializer(serializers.ModelSerializer):
+    """An import: a small one once written (201); a large one as its job gets on (202, then
+    ``GET …/imports/<id>/`` until its state is succeeded, rejected or failed)."""
+
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True, default=None)
+    progress = serializers.FloatField(read_only=True, help_text="Share of the lines checked (1 once it has ended).")
+    errors = ImportErrorSerializer(many=True, read_only=True,
+                                   help_text="A rejected import's errors, as a small one's 400 lists them.")
+
+    class Meta:
+        model = ImportBatch
+        fields = [
+            "id", "kind", "filename", "format", "size", "state", "lines_total", "lines_checked", "progress", "errors",
+            "prompts_created", "prompts_skipped", "completions_created", "completions_skipped", "policies_created",
+            "judgments_created", "judgments_skipped", "uploaded_by", "created_at", "started_at", "finished_at",
+        ]
+        read_only_fields = fields
