@@ -20,6 +20,7 @@ from labelhub.campaigns.models import (
     Role,
     content_hash,
 )
+from labelhub.core.db import copy_rows
 
 
 @transaction.atomic
@@ -237,8 +238,8 @@ def prompts_import_run(*, batch_id: int) -> ImportBatch | None:
 
 
 def _write_prompts(batch: ImportBatch, parsed: list[imports.ParsedPrompt]) -> None:
-    """Write the prompts and completions; count on ``batch`` what was created and skipped.
-    The caller saves the batch, in the same transaction."""
+    """Write the prompts and completions (one COPY each: an import may hold 100,000); count on
+    ``batch`` what was created and skipped. The caller saves the batch, in the same transaction."""
     campaign = batch.campaign
     existing = dict(
         Prompt.objects.filter(
@@ -251,19 +252,15 @@ def _write_prompts(batch: ImportBatch, parsed: list[imports.ParsedPrompt]) -> No
             batch.prompts_skipped += 1
             continue
         seen.add(item.content_hash)
-        new_prompts.append(
-            Prompt(
-                campaign=campaign, text=item.text, messages=item.messages, metadata=item.metadata,
-                split=item.split, content_hash=item.content_hash, import_batch=batch,
-            )
-        )
-    Prompt.objects.bulk_create(new_prompts)
-    prompt_ids = existing | {p.content_hash: p.id for p in new_prompts}
-    batch.prompts_created = len(new_prompts)
-
+        new_prompts.append(item)
+    batch.prompts_created = copy_rows(
+        Prompt, ["campaign", "text", "messages", "metadata", "split", "content_hash", "import_batch"],
+        ((campaign.pk, p.text, p.messages, p.metadata, p.split, p.content_hash, batch.pk) for p in new_prompts),
+    )
+    created = dict(Prompt.objects.filter(import_batch=batch).values_list("content_hash", "id"))
     policies = _policies_by_name(campaign, {c.policy for p in parsed for c in p.completions}, batch)
     batch.completions_created, batch.completions_skipped = _write_completions(
-        parsed, prompt_ids, policies
+        parsed, existing, created, policies
     )
 
 
@@ -275,7 +272,10 @@ def _policies_by_name(campaign, names: set[str], batch: ImportBatch) -> dict[str
     return policies | {p.name: p for p in missing}
 
 
-def _write_completions(parsed, prompt_ids: dict[str, int], policies: dict[str, Policy]):
+def _write_completions(parsed, existing: dict[str, int], created: dict[str, int], policies: dict[str, Policy]):
+    """The completions of the file, less those already recorded for the same prompt and policy
+    (only prompts that were there before can have some); (created, skipped)."""
+    prompt_ids = existing | created
     wanted = {}
     for item in parsed:
         prompt_id = prompt_ids[item.content_hash]
@@ -283,18 +283,16 @@ def _write_completions(parsed, prompt_ids: dict[str, int], policies: dict[str, P
             key = (prompt_id, policies[c.policy].id, content_hash(c.text))
             wanted.setdefault(key, c)
     duplicates_in_file = sum(len(p.completions) for p in parsed) - len(wanted)
-    existing = set(
-        Completion.objects.filter(prompt_id__in={k[0] for k in wanted}).values_list(
+    recorded = set(
+        Completion.objects.filter(prompt_id__in=set(existing.values())).values_list(
             "prompt_id", "policy_id", "content_hash"
         )
     )
-    new = [
-        Completion(prompt_id=k[0], policy_id=k[1], content_hash=k[2], text=c.text, metadata=c.metadata)
-        for k, c in wanted.items()
-        if k not in existing
-    ]
-    Completion.objects.bulk_create(new)
-    return len(new), duplicates_in_file + (len(wanted) - len(new))
+    new = copy_rows(
+        Completion, ["prompt", "policy", "content_hash", "text", "metadata"],
+        ((*key, c.text, c.metadata) for key, c in wanted.items() if key not in recorded),
+    )
+    return new, duplicates_in_file + (len(wanted) - new)
 
 
 @transaction.atomic

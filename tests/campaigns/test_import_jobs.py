@@ -10,7 +10,7 @@ import pytest
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from labelhub.campaigns import services
-from labelhub.campaigns.models import Prompt
+from labelhub.campaigns.models import Completion, Prompt
 from labelhub.labeling.models import Judgment
 from labelhub.ops.loop_simulation import run_jobs
 from tests.campaigns.conftest import pairs_jsonl, prompts_jsonl, written
@@ -59,6 +59,9 @@ def test_a_large_upload_is_queued_and_written_by_a_worker(post, client_as, campa
         "completions_created": 2500, "policies_created": 1, "errors": []}
     assert written(campaign) == {"prompts": 2500, "policies": 1, "completions": 2500, "imports": 1}
     assert Prompt.objects.filter(import_batch_id=body["id"]).count() == 2500
+    # written with COPY: the model's defaults and NULLs as bulk_create would have written them
+    assert Prompt.objects.filter(messages__isnull=True, metadata={}, split="train", created_at__isnull=False).count() == 2500
+    assert Completion.objects.filter(generation_settings={}, seed__isnull=True, created_at__isnull=False).count() == 2500
     assert not saved.parent.exists()  # the upload is gone once the import has ended
     assert ProcrastinateJob.objects.get(pk=job.pk).status == "succeeded"
 
