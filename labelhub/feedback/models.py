@@ -34,6 +34,10 @@ class Snapshot(models.Model):
     row_count = models.PositiveIntegerField(default=0)
     content_hash = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
+    metadata = models.JSONField(
+        default=dict, blank=True,
+        help_text='Figures about the data, written with it (also as metadata.json beside data.jsonl): "agreement".',
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -47,6 +51,10 @@ class Snapshot(models.Model):
     @property
     def jsonl_path(self) -> str:
         return f"{self.path}/data.jsonl"
+
+    @property
+    def metadata_path(self) -> str:
+        return f"{self.path}/metadata.json"
 
 
 class Promotion(models.Model):
