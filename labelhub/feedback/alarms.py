@@ -22,19 +22,24 @@ the alarms test exactly that, and answer length against the rest of the campaign
 
 An alarm is raised when the p-value is below ``p_value``, the effect is at least the
 minimum, and the labeler has at least ``min_judgments`` judgments that count for it.
+Position, length and straight-lining look at judgments whose order covers exactly the
+completions shown.
+
+Per-judgment figures are computed for all judgments at once (arrays: a row per judgment,
+a column per display slot); only the per-labeler summaries and p-values loop in Python.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import statistics
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from labelhub.feedback import significance
-from labelhub.feedback.agreement import compare, relations
+from labelhub.feedback.agreement import index_of
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ class Thresholds:
     min_judgments: int = 20
     speed_floor_seconds: float = 5.0
     position_min_effect: float = 0.15  # |first-slot win share − 0.5|
-    length_min_effect: float = 0.2  # |labeler's mean τ-b − the others'|
+    length_min_effect: float = 0.2  # |labeler's mean τ-b − the campaign's|
     straight_min_effect: float = 0.15  # modal slot order's share − its chance 1/m
 
     def as_dict(self) -> dict:
@@ -68,24 +73,76 @@ ALARMS = ("position", "length", "speed", "straight_lining")
 
 def alarms(responses: Iterable[Response], *, lengths: dict[int, int], thresholds: Thresholds = DEFAULTS) -> list[dict]:
     """One entry per labeler (sorted by name): how many judgments, each alarm, and which are raised."""
-    by_labeler: dict[str, list[Response]] = defaultdict(list)
-    for response in responses:
-        by_labeler[response.labeler].append(response)
-    length_taus = {name: _length_taus(rs, lengths) for name, rs in by_labeler.items()}
-    length_means = [statistics.fmean(taus) for taus in length_taus.values() if len(taus) >= 2]
-    campaign_length = statistics.median(length_means) if length_means else None
+    data = _Judgments.of(list(responses), lengths)
+    if data is None:
+        return []
+    taus = data.length_taus()
+    rows_of = [np.flatnonzero(data.labeler_of_row == i) for i in range(len(data.labelers))]  # in the order given
+    tau_lists = [taus[rows][~np.isnan(taus[rows])].tolist() for rows in rows_of]
+    means = [statistics.fmean(t) for t in tau_lists if len(t) >= 2]
+    campaign_length = statistics.median(means) if means else None
+    wins, losses = data.first_slot_wins()
+    patterns = _SlotOrders.of(data.ranks)
     out = []
-    for name in sorted(by_labeler):
-        rs = by_labeler[name]
+    for i, name in enumerate(data.labelers):
+        rows = rows_of[i]
         checks = {
-            "position": position_bias(rs, thresholds),
-            "length": length_bias(length_taus[name], campaign_length, thresholds),
-            "speed": speed(rs, thresholds),
-            "straight_lining": straight_lining(rs, thresholds),
+            "position": position_bias(int(wins[rows].sum()), int(losses[rows].sum()), thresholds),
+            "length": length_bias(tau_lists[i], campaign_length, thresholds),
+            "speed": speed(data.seconds[rows][~np.isnan(data.seconds[rows])], thresholds),
+            "straight_lining": patterns.straight_lining(rows, thresholds),
         }
-        out.append({"labeler": name, "judgments": len(rs), "alarms": checks,
+        out.append({"labeler": name, "judgments": len(rows), "alarms": checks,
                     "raised": [key for key in ALARMS if checks[key]["status"] == "alarm"]})
     return out
+
+
+@dataclass
+class _Judgments:
+    labelers: list[str]
+    labeler_of_row: np.ndarray
+    ranks: np.ndarray  # rows × slots: the rank of the completion shown in each slot (NaN: none)
+    lengths: np.ndarray  # rows × slots: its length (NaN: unknown)
+    seconds: np.ndarray  # NaN: not recorded
+
+    @classmethod
+    def of(cls, responses: list[Response], lengths: dict[int, int]) -> _Judgments | None:
+        if not responses:
+            return None
+        width = max(len(r.shown) for r in responses)
+        pad = [math.nan] * width
+        ranks, sizes = [], []
+        for r in responses:
+            ordered = r.ranks is not None and len(r.ranks) == len(r.shown) and all(c in r.ranks for c in r.shown)
+            ranks.append([r.ranks[c] for c in r.shown] + pad[len(r.shown):] if ordered else pad)
+            sizes.append([lengths.get(c, math.nan) for c in r.shown] + pad[len(r.shown):])
+        labelers, labeler_of_row = index_of([r.labeler for r in responses])
+        seconds = np.array([math.nan if r.seconds is None else r.seconds for r in responses], dtype=float)
+        return cls(labelers, labeler_of_row, np.array(ranks, dtype=float),
+                   np.array(sizes, dtype=float), seconds)
+
+    def first_slot_wins(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per row: the completion shown first ranked above / below the one shown second."""
+        if self.ranks.shape[1] < 2:
+            return np.zeros(len(self.ranks), bool), np.zeros(len(self.ranks), bool)
+        first, second = self.ranks[:, 0], self.ranks[:, 1]
+        return first < second, first > second
+
+    def length_taus(self) -> np.ndarray:
+        """Per row, τ-b between its order (better first) and the answers' lengths (longer
+        first); NaN where either is all ties, or a length is unknown."""
+        a, b = np.triu_indices(self.ranks.shape[1], 1)
+        shown = ~np.isnan(self.ranks)
+        known = ~np.any(shown & np.isnan(self.lengths), axis=1)
+        x = np.sign(np.nan_to_num(self.ranks[:, b] - self.ranks[:, a]))  # +1: the first of the two is better
+        y = np.sign(np.nan_to_num(self.lengths[:, a] - self.lengths[:, b]))  # +1: the first is longer
+        valid = shown[:, a] & shown[:, b]
+        n0 = valid.sum(axis=1)
+        ties_x, ties_y = ((x == 0) & valid).sum(axis=1), ((y == 0) & valid).sum(axis=1)
+        concordance = ((x * y > 0) & valid).sum(axis=1) - ((x * y < 0) & valid).sum(axis=1)
+        scale = np.sqrt((n0 - ties_x) * (n0 - ties_y))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(known & (scale > 0), concordance / scale, np.nan)
 
 
 def _verdict(n: int, p: float | None, effect: float, min_effect: float, thresholds: Thresholds) -> str:
@@ -94,35 +151,13 @@ def _verdict(n: int, p: float | None, effect: float, min_effect: float, threshol
     return "alarm" if p < thresholds.p_value and effect >= min_effect else "ok"
 
 
-def position_bias(responses: Sequence[Response], thresholds: Thresholds) -> dict:
-    wins = losses = 0
-    for r in responses:
-        if r.ranks is None or len(r.shown) < 2 or r.shown[0] not in r.ranks or r.shown[1] not in r.ranks:
-            continue
-        first, second = r.ranks[r.shown[0]], r.ranks[r.shown[1]]
-        wins += first < second
-        losses += first > second
+def position_bias(wins: int, losses: int, thresholds: Thresholds) -> dict:
     n = wins + losses
     share = wins / n if n else None
     p = significance.binomial_two_sided(wins, n, 0.5) if n else None
     effect = abs(share - 0.5) if share is not None else 0.0
     return {"status": _verdict(n, p, effect, thresholds.position_min_effect, thresholds),
             "statistic": _round(share), "p_value": _p(p), "n": n, "expected": 0.5, "first_wins": wins}
-
-
-def _length_taus(responses: Sequence[Response], lengths: dict[int, int]) -> list[float]:
-    """Per judgment, τ-b between its order (better first) and the answers' lengths (longer
-    first); judgments where either is all ties are left out."""
-    taus = []
-    for r in responses:
-        if r.ranks is None or not all(c in lengths for c in r.ranks):
-            continue
-        completions = sorted(r.ranks)
-        by_length = tuple(_sign(lengths[a] - lengths[b]) for a, b in itertools.combinations(completions, 2))
-        _, _, concordance, scale = compare(relations(r.ranks, completions), by_length)
-        if scale:
-            taus.append(concordance / scale)
-    return taus
 
 
 def length_bias(taus: Sequence[float], campaign: float | None, thresholds: Thresholds) -> dict:
@@ -136,13 +171,12 @@ def length_bias(taus: Sequence[float], campaign: float | None, thresholds: Thres
             "statistic": _round(difference), "p_value": _p(p), **entry, "labeler_tau_b": _round(mean)}
 
 
-def speed(responses: Sequence[Response], thresholds: Thresholds) -> dict:
-    seconds = [r.seconds for r in responses if r.seconds is not None]
+def speed(seconds: np.ndarray, thresholds: Thresholds) -> dict:
     floor = thresholds.speed_floor_seconds
-    if not seconds:
+    if not len(seconds):
         return {"status": "too_few", "statistic": None, "p_value": None, "n": 0, "floor": floor, "faster": 0}
-    faster = sum(s < floor for s in seconds)
-    median = statistics.median(seconds)
+    faster = int((seconds < floor).sum())
+    median = float(np.median(seconds))
     p = significance.binomial_at_least(faster, len(seconds), 0.5)
     status = _verdict(len(seconds), p, 1.0 if median < floor else 0.0, 1.0, thresholds)
     return {"status": status, "statistic": _round(median, 3), "p_value": _p(p), "n": len(seconds), "floor": floor,
@@ -154,9 +188,14 @@ def slot_order(ranks: dict[int, float], shown: Sequence[int]) -> tuple[tuple[int
     slots 0 and 3 tied, then slot 1 (0 = the slot shown first)."""
     if set(shown) != set(ranks):
         return None
-    groups: dict[float, list[int]] = defaultdict(list)
-    for slot, completion in enumerate(shown):
-        groups[ranks[completion]].append(slot)
+    return _slots_of([ranks[c] for c in shown])
+
+
+def _slots_of(ranks_by_slot: Sequence[float]) -> tuple[tuple[int, ...], ...]:
+    groups: dict[float, list[int]] = {}
+    for slot, rank in enumerate(ranks_by_slot):
+        if not math.isnan(rank):
+            groups.setdefault(rank, []).append(slot)
     return tuple(tuple(groups[rank]) for rank in sorted(groups))
 
 
@@ -168,22 +207,41 @@ def slot_orders_possible(order: tuple[tuple[int, ...], ...]) -> int:
     return count
 
 
-def straight_lining(responses: Sequence[Response], thresholds: Thresholds) -> dict:
-    orders = [o for r in responses if r.ranks is not None and (o := slot_order(r.ranks, r.shown)) is not None]
-    orders = [o for o in orders if slot_orders_possible(o) > 1]
-    if not orders:
-        return {"status": "too_few", "statistic": None, "p_value": None, "n": 0, "order": None, "expected": None,
-                "longest_run": 0}
-    counts = Counter(orders)
-    modal = min(counts, key=lambda o: (-counts[o], o))
-    same_pattern = [o for o in orders if tuple(map(len, o)) == tuple(map(len, modal))]
-    m = slot_orders_possible(modal)
-    n, k = len(same_pattern), counts[modal]
-    p = min(1.0, m * significance.binomial_at_least(k, n, 1 / m))
-    share = k / n
-    return {"status": _verdict(n, p, share - 1 / m, thresholds.straight_min_effect, thresholds),
-            "statistic": _round(share), "p_value": _p(p), "n": n, "order": _order_text(modal), "expected": _round(1 / m),
-            "longest_run": _longest_run(orders, modal)}
+@dataclass
+class _SlotOrders:
+    """Each row's slot order, as an index into the distinct orders (few: at most the weak
+    orders of K slots), with what each distinct order is."""
+
+    pattern_of_row: np.ndarray
+    orders: list[tuple[tuple[int, ...], ...]]
+    possible: np.ndarray  # per order: how many orders share its pattern of ties (1: says nothing)
+    shape_of: np.ndarray  # per order: its pattern of ties (group sizes, best first), as an index
+
+    @classmethod
+    def of(cls, ranks: np.ndarray) -> _SlotOrders:
+        codes = np.nan_to_num(ranks * 2).astype(np.int64) @ ((2 * ranks.shape[1] + 1) ** np.arange(ranks.shape[1]))
+        _, first_row, pattern_of_row = np.unique(codes, return_index=True, return_inverse=True)
+        orders = [_slots_of(ranks[row].tolist()) for row in first_row]
+        shapes = [tuple(map(len, order)) for order in orders]
+        shape_index = {shape: i for i, shape in enumerate(dict.fromkeys(shapes))}
+        return cls(pattern_of_row, orders, np.array([slot_orders_possible(o) for o in orders]),
+                   np.array([shape_index[s] for s in shapes]))
+
+    def straight_lining(self, rows: np.ndarray, thresholds: Thresholds) -> dict:
+        patterns = self.pattern_of_row[rows]
+        patterns = patterns[self.possible[patterns] > 1]
+        if not len(patterns):
+            return {"status": "too_few", "statistic": None, "p_value": None, "n": 0, "order": None,
+                    "expected": None, "longest_run": 0}
+        counts = np.bincount(patterns, minlength=len(self.orders))
+        modal = min(np.flatnonzero(counts), key=lambda o: (-counts[o], self.orders[o]))
+        m = int(self.possible[modal])
+        n, k = int((self.shape_of[patterns] == self.shape_of[modal]).sum()), int(counts[modal])
+        p = min(1.0, m * significance.binomial_at_least(k, n, 1 / m))
+        share = k / n
+        return {"status": _verdict(n, p, share - 1 / m, thresholds.straight_min_effect, thresholds),
+                "statistic": _round(share), "p_value": _p(p), "n": n, "order": _order_text(self.orders[modal]),
+                "expected": _round(1 / m), "longest_run": _longest_run(patterns == modal)}
 
 
 def _order_text(order: tuple[tuple[int, ...], ...]) -> str:
@@ -191,20 +249,15 @@ def _order_text(order: tuple[tuple[int, ...], ...]) -> str:
     return " > ".join(" = ".join(str(slot + 1) for slot in group) for group in order)
 
 
-def _longest_run(orders: Sequence, modal) -> int:
-    longest = run = 0
-    for order in orders:
-        run = run + 1 if order == modal else 0
-        longest = max(longest, run)
-    return longest
-
-
-def _sign(x: float) -> int:
-    return (x > 0) - (x < 0)
+def _longest_run(hits: np.ndarray) -> int:
+    """The longest run of True."""
+    edges = np.diff(np.r_[0, hits.astype(np.int8), 0])
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return int((ends - starts).max()) if len(starts) else 0
 
 
 def _round(x: float | None, digits: int = 4) -> float | None:
-    return None if x is None else round(x, digits)
+    return None if x is None else round(float(x), digits)
 
 
 def _p(p: float | None) -> float | None:

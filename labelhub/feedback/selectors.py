@@ -10,13 +10,26 @@ and count only for the speed alarm.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-from datetime import datetime, timedelta
+import json
 
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.contrib.postgres.aggregates.mixins import OrderableAggMixin
 from django.core.cache import cache
-from django.db.models import QuerySet
-from django.db.models.functions import Length
+from django.db.models import (
+    Aggregate,
+    BigIntegerField,
+    Case,
+    Exists,
+    F,
+    Func,
+    JSONField,
+    OuterRef,
+    QuerySet,
+    TextField,
+    When,
+)
+from django.db.models.functions import Cast, Extract, Length
 
 from labelhub.campaigns.models import Campaign, Completion, Policy
 from labelhub.feedback import agreement as agreement_lib
@@ -24,18 +37,33 @@ from labelhub.feedback import alarms as alarms_lib
 from labelhub.feedback.leaderboard import comparison_state
 from labelhub.labeling.models import Judgment
 
-PERIODS = ("hour", "day", "week")
+#: The periods of the series over time: (length, offset) in seconds, in UTC (1970-01-05 was a Monday).
+PERIODS = {"hour": (3600, 0), "day": (86400, 0), "week": (7 * 86400, 4 * 86400)}
 #: The series over time keeps the latest this many periods.
 MAX_PERIODS = 400
 CACHE_SECONDS = 24 * 3600
 
-_FIELDS = ("task_id", "labeler__username", "ranking", "preferred_id", "strength", "display_order",
-           "time_spent_ms", "created_at", "task__is_gold")
-
 
 def counted_judgments(judgments: QuerySet[Judgment]) -> QuerySet[Judgment]:
-    """The judgments that count, in the order they were made: from labelers, not corrected since."""
-    return judgments.filter(labeler__isnull=False, corrections__isnull=True).order_by("id")
+    """The judgments that count: from labelers, not corrected since. (NOT EXISTS rather than
+    ``corrections__isnull``: PostgreSQL plans it as an anti-join and estimates it well.)"""
+    corrected = Judgment.objects.filter(supersedes=OuterRef("pk"))
+    return judgments.filter(~Exists(corrected), labeler__isnull=False)
+
+
+class _JSONAgg(OrderableAggMixin, Aggregate):
+    """PostgreSQL's ``json_agg``: builds its text faster than ``jsonb_agg`` (no binary form)."""
+
+    function = "JSON_AGG"
+    output_field = JSONField()
+
+
+def _rows(judgments: QuerySet[Judgment], *fields) -> list[list]:
+    """``fields`` of each judgment, in the order they were made, as one JSON array built by
+    PostgreSQL and decoded at once (a Python object per row would cost more than the figures)."""
+    row = Func(*fields, function="json_build_array", output_field=JSONField())
+    text = judgments.aggregate(rows=Cast(_JSONAgg(row, order_by="id"), TextField()))["rows"]
+    return json.loads(text) if text else []
 
 
 def _ranks(ranking, preferred_id, strength, display_order) -> dict[int, float] | None:
@@ -44,31 +72,30 @@ def _ranks(ranking, preferred_id, strength, display_order) -> dict[int, float] |
     return agreement_lib.pairwise_ranks(display_order, preferred_id, strength)
 
 
-@functools.cache
-def _period_of(period: str):
-    def start(at: datetime) -> datetime:
-        at = at.replace(minute=0, second=0, microsecond=0)
-        if period == "hour":
-            return at
-        at = at.replace(hour=0)
-        return at if period == "day" else at - timedelta(days=at.weekday())
-
-    return start
+def _of_completions(campaign: Campaign, value) -> dict[int, int]:
+    """Completion id → ``value`` for the campaign's completions, as two arrays in one query."""
+    arrays = Completion.objects.filter(prompt__campaign=campaign).aggregate(
+        ids=ArrayAgg("id", order_by="id", default=[]), values=ArrayAgg(value, order_by="id", default=[]))
+    return dict(zip(arrays["ids"], arrays["values"], strict=True))
 
 
 def agreement_figures(*, campaign: Campaign, judgments: QuerySet[Judgment] | None = None, period: str = "day") -> dict:
     """Agreement of the campaign's judgments (or of ``judgments``, a queryset of them), with
     policy names and the series per ``period`` (hour, day or week, in UTC). Three queries."""
     if period not in PERIODS:
-        raise ValueError(f"period must be one of {PERIODS}")
-    rows = counted_judgments(judgments if judgments is not None else Judgment.objects.filter(campaign=campaign))
+        raise ValueError(f"period must be one of {', '.join(PERIODS)}")
+    judgments = judgments if judgments is not None else Judgment.objects.filter(campaign=campaign)
+    rows = _rows(counted_judgments(judgments).filter(task__is_gold=False),
+                 F("task_id"), F("labeler__username"), F("ranking"), F("preferred_id"), F("strength"),
+                 Case(When(ranking__isnull=True, then=F("display_order"))),  # only A/B answers need it
+                 Cast(Extract("created_at", "epoch"), BigIntegerField()))
     answers = [
-        agreement_lib.Answer(task=task, labeler=labeler, ranks=ranks, at=at)
-        for task, labeler, ranking, preferred, strength, shown, _, at, gold in rows.values_list(*_FIELDS).iterator(chunk_size=5000)
-        if not gold and (ranks := _ranks(ranking, preferred, strength, shown)) is not None
+        agreement_lib.Answer(task=task, labeler=labeler, ranks=ranks, at=float(at))
+        for task, labeler, ranking, preferred, strength, shown, at in rows
+        if (ranks := _ranks(ranking, preferred, strength, shown)) is not None
     ]
-    policy_of = dict(Completion.objects.filter(prompt__campaign=campaign).values_list("id", "policy_id"))
-    figures = agreement_lib.agreement(answers, policy_of=policy_of, period_of=_period_of(period), max_periods=MAX_PERIODS)
+    figures = agreement_lib.agreement(answers, policy_of=_of_completions(campaign, "policy_id"),
+                                      period=PERIODS[period], max_periods=MAX_PERIODS)
     names = dict(Policy.objects.filter(campaign=campaign).values_list("id", "name"))
     for entry in figures["policy_pairs"]:
         entry["names"] = [names.get(p) for p in entry["policies"]]
@@ -79,13 +106,15 @@ def agreement_figures(*, campaign: Campaign, judgments: QuerySet[Judgment] | Non
 
 def alarm_figures(*, campaign: Campaign, thresholds: alarms_lib.Thresholds = alarms_lib.DEFAULTS) -> dict:
     """Bias alarms of each labeler of the campaign. Two queries."""
-    rows = counted_judgments(Judgment.objects.filter(campaign=campaign))
+    rows = _rows(counted_judgments(Judgment.objects.filter(campaign=campaign)),
+                 F("labeler__username"), F("ranking"), F("preferred_id"), F("strength"), F("display_order"),
+                 F("time_spent_ms"))
     responses = [
         alarms_lib.Response(labeler=labeler, ranks=_ranks(ranking, preferred, strength, shown), shown=tuple(shown),
                             seconds=None if ms is None else ms / 1000)
-        for _, labeler, ranking, preferred, strength, shown, ms, _, _ in rows.values_list(*_FIELDS).iterator(chunk_size=5000)
+        for labeler, ranking, preferred, strength, shown, ms in rows
     ]
-    lengths = dict(Completion.objects.filter(prompt__campaign=campaign).annotate(n=Length("text")).values_list("id", "n"))
+    lengths = _of_completions(campaign, Length("text"))
     return {"judgments": len(responses), "thresholds": thresholds.as_dict(),
             "labelers": alarms_lib.alarms(responses, lengths=lengths, thresholds=thresholds)}
 

@@ -15,16 +15,22 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 _RELATIVE_TOLERANCE = 1 + 1e-7  # outcomes this close to the observed one's probability count as equal
 
 
-def _log_pmf(i: int, n: int, p: float) -> float:
-    if p == 0.0:
-        return 0.0 if i == 0 else -math.inf
-    if p == 1.0:
-        return 0.0 if i == n else -math.inf
-    return (math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
-            + i * math.log(p) + (n - i) * math.log1p(-p))
+def _log_pmfs(n: int, p: float) -> np.ndarray:
+    """log P(X = i) for i = 0…n, X ~ Binomial(n, p), by the ratio of neighbours
+    P(i+1)/P(i) = (n − i)/(i + 1) · p/(1 − p), summed from log P(0) = n·log(1 − p): no
+    huge factorials cancel, so the error stays near the last bits (n up to millions)."""
+    if p == 0.0 or p == 1.0:
+        logs = np.full(n + 1, -np.inf)
+        logs[0 if p == 0.0 else n] = 0.0
+        return logs
+    i = np.arange(n, dtype=float)
+    steps = np.log(n - i) - np.log(i + 1) + (math.log(p) - math.log1p(-p))
+    return n * math.log1p(-p) + np.concatenate(([0.0], np.cumsum(steps)))
 
 
 def binomial_two_sided(k: int, n: int, p: float = 0.5) -> float:
@@ -32,9 +38,8 @@ def binomial_two_sided(k: int, n: int, p: float = 0.5) -> float:
     _check_binomial(k, n, p)
     if n == 0:
         return 1.0
-    observed = _log_pmf(k, n, p) + math.log(_RELATIVE_TOLERANCE)
-    total = math.fsum(math.exp(lp) for i in range(n + 1) if (lp := _log_pmf(i, n, p)) <= observed)
-    return min(1.0, total)
+    logs = _log_pmfs(n, p)
+    return min(1.0, float(np.exp(logs[logs <= logs[k] + math.log(_RELATIVE_TOLERANCE)]).sum()))
 
 
 def binomial_at_least(k: int, n: int, p: float) -> float:
@@ -42,7 +47,7 @@ def binomial_at_least(k: int, n: int, p: float) -> float:
     _check_binomial(k, n, p)
     if k <= 0:
         return 1.0
-    return min(1.0, math.fsum(math.exp(_log_pmf(i, n, p)) for i in range(k, n + 1)))
+    return min(1.0, float(np.exp(_log_pmfs(n, p)[k:]).sum()))
 
 
 def _check_binomial(k: int, n: int, p: float) -> None:

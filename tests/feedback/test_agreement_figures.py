@@ -8,14 +8,14 @@ import itertools
 import math
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 
 from labelhub.feedback.agreement import (
     Answer,
     agreement,
+    alpha_of_counts,
     fractional_ranks,
-    majority,
-    ordinal_alpha,
     pairwise_ranks,
 )
 from tests.feedback.textbook import textbook_alpha, textbook_tau_b
@@ -38,8 +38,9 @@ def test_the_textbook_alpha_gives_the_papers_values():
 
 
 def test_it_gives_the_papers_ordinal_alpha():
-    rows = [(u, v) for u, values in enumerate(paper_units()) for v in values]
-    assert round(ordinal_alpha(rows), 3) == 0.815
+    units = paper_units()
+    counts = np.array([[values.count(v) for v in (1, 2, 3, 4, 5)] for values in units])
+    assert round(alpha_of_counts(counts, [1, 2, 3, 4, 5]), 3) == 0.815
 
 
 # --- the hand-made campaign ---------------------------------------------------------------------
@@ -54,9 +55,12 @@ RANKINGS = {  # task → labeler → ranking (best first, ties grouped)
 
 
 def answers():
-    at = {1: DAY1, 2: DAY2, 3: DAY2}
+    at = {1: DAY1.timestamp(), 2: DAY2.timestamp(), 3: DAY2.timestamp()}
     return [Answer(task=task, labeler=name, ranks=fractional_ranks(ranking), at=at[task])
             for task, by_labeler in RANKINGS.items() for name, ranking in by_labeler.items()]
+
+
+DAYS = (86400, 0)
 
 
 def start_of_day(at):
@@ -65,7 +69,7 @@ def start_of_day(at):
 
 @pytest.fixture
 def figures():
-    return agreement(answers(), policy_of=POLICY_OF, period_of=start_of_day)
+    return agreement(answers(), policy_of=POLICY_OF, period=DAYS)
 
 
 def test_it_ranks_ties_at_their_mean_place():
@@ -132,8 +136,14 @@ def test_it_gives_each_labeler_figures_against_the_majority_of_the_others(figure
     assert by_name["ann"]["tasks"] == by_name["bob"]["tasks"] == 1
 
 
-def test_it_finds_the_majority_and_no_majority_in_a_draw():
-    assert majority([(1, 1, 0), (1, -1, 0), (-1, 0, 0)]) == [1, None, 0]
+def test_a_draw_among_the_others_is_no_majority():
+    # four labelers on one task of three completions; against "dan", the others are
+    # ann 1>2>3, bob 2>1>3, cat 1=2>3: on (1, 2) one vote each for +1, −1 and 0 → no majority;
+    # on (1, 3) and (2, 3) all three say +1
+    rankings = {"ann": [[1], [2], [3]], "bob": [[2], [1], [3]], "cat": [[1, 2], [3]], "dan": [[3], [1], [2]]}
+    figures = agreement([Answer(1, name, fractional_ranks(r)) for name, r in rankings.items()])
+    dan = next(e for e in figures["labelers"] if e["labeler"] == "dan")["vs_majority"]
+    assert (dan["comparisons"], dan["agreement"], dan["tau_b"]) == (2, 0.0, -1.0)
 
 
 def test_it_gives_figures_per_pair_of_policies_from_their_comparisons_only(figures):
@@ -159,8 +169,16 @@ def test_it_gives_a_series_by_the_period_of_each_tasks_latest_answer(figures):
     assert periods[1]["alpha"] == pytest.approx(textbook_alpha([[1, 3], [2, 2], [3, 1]]), abs=1e-4)
 
 
+def test_it_starts_weeks_on_mondays_and_hours_on_the_hour():
+    weeks = agreement(answers(), period=(7 * 86400, 4 * 86400))["periods"]  # 1970-01-05 was a Monday
+    assert [p["start"] for p in weeks] == [datetime(2026, 3, 2, tzinfo=UTC)]  # both days are in that week
+    assert weeks[0]["tasks"] == 2
+    hours = agreement(answers(), period=(3600, 0))["periods"]
+    assert [p["start"] for p in hours] == [datetime(2026, 3, 2, 9, tzinfo=UTC), datetime(2026, 3, 3, 17, tzinfo=UTC)]
+
+
 def test_it_keeps_only_the_latest_periods_when_asked(figures):
-    latest = agreement(answers(), period_of=start_of_day, max_periods=1)["periods"]
+    latest = agreement(answers(), period=DAYS, max_periods=1)["periods"]
     assert [p["start"] for p in latest] == [start_of_day(DAY2)]
 
 
