@@ -20,8 +20,10 @@ the alarms test exactly that, and answer length against the rest of the campaign
   binomial test, Bonferroni-corrected for picking the most frequent (× m). Judgments
   that tie everything have only one slot order and say nothing here.
 
-An alarm is raised when the p-value is below ``p_value``, the effect is at least the
-minimum, and the labeler has at least ``min_judgments`` judgments that count for it.
+An alarm is raised when the labeler has at least ``min_judgments`` judgments that count
+for it, the effect is at least the minimum, and the p-value, Bonferroni-adjusted for the
+number of labelers tested (× m: with 30 labelers a fair one would otherwise trip one of the
+30 tests at p < 0.01 a quarter of the time), is below ``p_value``.
 Position, length and straight-lining look at judgments whose order covers exactly the
 completions shown.
 
@@ -86,14 +88,16 @@ def alarms(responses: Iterable[Response], *, lengths: dict[int, int], thresholds
     out = []
     for i, name in enumerate(data.labelers):
         rows = rows_of[i]
-        checks = {
+        out.append({"labeler": name, "judgments": len(rows), "alarms": {
             "position": position_bias(int(wins[rows].sum()), int(losses[rows].sum()), thresholds),
             "length": length_bias(tau_lists[i], campaign_length, thresholds),
             "speed": speed(data.seconds[rows][~np.isnan(data.seconds[rows])], thresholds),
             "straight_lining": patterns.straight_lining(rows, thresholds),
-        }
-        out.append({"labeler": name, "judgments": len(rows), "alarms": checks,
-                    "raised": [key for key in ALARMS if checks[key]["status"] == "alarm"]})
+        }})
+    for key in ALARMS:
+        _decide([entry["alarms"][key] for entry in out], thresholds)
+    for entry in out:
+        entry["raised"] = [key for key in ALARMS if entry["alarms"][key]["status"] == "alarm"]
     return out
 
 
@@ -145,10 +149,23 @@ class _Judgments:
             return np.where(known & (scale > 0), concordance / scale, np.nan)
 
 
-def _verdict(n: int, p: float | None, effect: float, min_effect: float, thresholds: Thresholds) -> str:
-    if n < thresholds.min_judgments or p is None:
-        return "too_few"
-    return "alarm" if p < thresholds.p_value and effect >= min_effect else "ok"
+def _decision(p: float | None, large_enough: bool) -> dict:
+    """What :func:`_decide` needs: the raw p-value and whether the effect is large enough."""
+    return {"_p": p, "_large": large_enough}
+
+
+def _decide(entries: list[dict], thresholds: Thresholds) -> None:
+    """Set each labeler's status for one alarm: ``too_few`` under ``min_judgments`` (or
+    without a p-value), else ``alarm`` when the p-value, Bonferroni-adjusted for the number of
+    labelers tested (``p_adjusted``), is below ``p_value`` and the effect is large enough."""
+    tested = [e["_p"] is not None and e["n"] >= thresholds.min_judgments for e in entries]
+    m = sum(tested)
+    for entry, is_tested in zip(entries, tested, strict=True):
+        p, large = entry.pop("_p"), entry.pop("_large")
+        adjusted = min(1.0, p * m) if is_tested else None
+        entry["p_adjusted"] = _p(adjusted)
+        entry["status"] = "too_few" if not is_tested else (
+            "alarm" if adjusted < thresholds.p_value and large else "ok")
 
 
 def position_bias(wins: int, losses: int, thresholds: Thresholds) -> dict:
@@ -156,31 +173,30 @@ def position_bias(wins: int, losses: int, thresholds: Thresholds) -> dict:
     share = wins / n if n else None
     p = significance.binomial_two_sided(wins, n, 0.5) if n else None
     effect = abs(share - 0.5) if share is not None else 0.0
-    return {"status": _verdict(n, p, effect, thresholds.position_min_effect, thresholds),
-            "statistic": _round(share), "p_value": _p(p), "n": n, "expected": 0.5, "first_wins": wins}
+    return {"statistic": _round(share), "p_value": _p(p), "n": n, "expected": 0.5, "first_wins": wins,
+            **_decision(p, effect >= thresholds.position_min_effect)}
 
 
 def length_bias(taus: Sequence[float], campaign: float | None, thresholds: Thresholds) -> dict:
     entry = {"n": len(taus), "labeler_tau_b": None, "campaign_tau_b": _round(campaign)}
     if len(taus) < 2 or campaign is None:
-        return {"status": "too_few", "statistic": None, "p_value": None, **entry}
+        return {"statistic": None, "p_value": None, **entry, **_decision(None, False)}
     mean = statistics.fmean(taus)
     _, _, p = significance.one_sample_t_test(mean, statistics.variance(taus, mean), len(taus), campaign)
     difference = mean - campaign
-    return {"status": _verdict(len(taus), p, abs(difference), thresholds.length_min_effect, thresholds),
-            "statistic": _round(difference), "p_value": _p(p), **entry, "labeler_tau_b": _round(mean)}
+    return {"statistic": _round(difference), "p_value": _p(p), **entry, "labeler_tau_b": _round(mean),
+            **_decision(p, abs(difference) >= thresholds.length_min_effect)}
 
 
 def speed(seconds: np.ndarray, thresholds: Thresholds) -> dict:
     floor = thresholds.speed_floor_seconds
     if not len(seconds):
-        return {"status": "too_few", "statistic": None, "p_value": None, "n": 0, "floor": floor, "faster": 0}
+        return {"statistic": None, "p_value": None, "n": 0, "floor": floor, "faster": 0, **_decision(None, False)}
     faster = int((seconds < floor).sum())
     median = float(np.median(seconds))
     p = significance.binomial_at_least(faster, len(seconds), 0.5)
-    status = _verdict(len(seconds), p, 1.0 if median < floor else 0.0, 1.0, thresholds)
-    return {"status": status, "statistic": _round(median, 3), "p_value": _p(p), "n": len(seconds), "floor": floor,
-            "faster": faster}
+    return {"statistic": _round(median, 3), "p_value": _p(p), "n": len(seconds), "floor": floor, "faster": faster,
+            **_decision(p, median < floor)}
 
 
 def slot_order(ranks: dict[int, float], shown: Sequence[int]) -> tuple[tuple[int, ...], ...] | None:
@@ -231,17 +247,17 @@ class _SlotOrders:
         patterns = self.pattern_of_row[rows]
         patterns = patterns[self.possible[patterns] > 1]
         if not len(patterns):
-            return {"status": "too_few", "statistic": None, "p_value": None, "n": 0, "order": None,
-                    "expected": None, "longest_run": 0}
+            return {"statistic": None, "p_value": None, "n": 0, "order": None, "expected": None, "longest_run": 0,
+                    **_decision(None, False)}
         counts = np.bincount(patterns, minlength=len(self.orders))
         modal = min(np.flatnonzero(counts), key=lambda o: (-counts[o], self.orders[o]))
         m = int(self.possible[modal])
         n, k = int((self.shape_of[patterns] == self.shape_of[modal]).sum()), int(counts[modal])
         p = min(1.0, m * significance.binomial_at_least(k, n, 1 / m))
         share = k / n
-        return {"status": _verdict(n, p, share - 1 / m, thresholds.straight_min_effect, thresholds),
-                "statistic": _round(share), "p_value": _p(p), "n": n, "order": _order_text(self.orders[modal]),
-                "expected": _round(1 / m), "longest_run": _longest_run(patterns == modal)}
+        return {"statistic": _round(share), "p_value": _p(p), "n": n, "order": _order_text(self.orders[modal]),
+                "expected": _round(1 / m), "longest_run": _longest_run(patterns == modal),
+                **_decision(p, share - 1 / m >= thresholds.straight_min_effect)}
 
 
 def _order_text(order: tuple[tuple[int, ...], ...]) -> str:

@@ -71,7 +71,7 @@ class AlarmQuerySerializer(serializers.Serializer):
     """Overrides of the alarms' documented defaults (docs/quality.md), for one request."""
 
     p_value = serializers.FloatField(
-        default=Thresholds.p_value, min_value=1e-12, max_value=0.5, help_text="An alarm needs a p-value below this."
+        default=Thresholds.p_value, min_value=1e-12, max_value=0.5, help_text="An alarm needs a p-value, Bonferroni-adjusted for the labelers tested, below this."
     )
     min_judgments = serializers.IntegerField(
         default=Thresholds.min_judgments, min_value=1, max_value=1_000_000, help_text="Judgments a labeler needs before an alarm is judged."

@@ -70,6 +70,7 @@ def test_always_ranking_the_first_shown_first_raises_position_and_straight_linin
     position = lazy["alarms"]["position"]
     assert (position["statistic"], position["n"], position["first_wins"]) == (1.0, N, N)
     assert position["p_value"] == pytest.approx(2 * 0.5**N, rel=1e-3)  # all 30 of 30, two-sided
+    assert position["p_adjusted"] == pytest.approx(3 * 2 * 0.5**N, rel=1e-3)  # three labelers tested
     straight = lazy["alarms"]["straight_lining"]
     assert (straight["order"], straight["statistic"], straight["longest_run"]) == ("1 > 2 > 3", 1.0, N)
     assert straight["expected"] == round(1 / 6, 4)
@@ -138,6 +139,24 @@ def test_always_picking_the_right_side_in_ab_raises_position_and_straight_lining
     assert righty["alarms"]["position"]["statistic"] == 0.0
     assert righty["alarms"]["straight_lining"]["order"] == "2 > 1"
     assert righty["alarms"]["length"]["status"] == "too_few"  # no lengths known, nobody to compare with
+
+
+def ab_judgments(name, first_wins, n=N):
+    """A/B judgments where the answer shown first wins ``first_wins`` times of ``n``."""
+    return [Response(name, pairwise_ranks((2 * t + 1, 2 * t + 2), 2 * t + 1 if t < first_wins else 2 * t + 2, "better"),
+                     (2 * t + 1, 2 * t + 2), 10.0) for t in range(n)]
+
+
+def test_the_p_value_is_adjusted_for_the_number_of_labelers_tested():
+    # 23 of 30: P(X ≥ 23) = 0.0026, two-sided 0.0052 — under 0.01 alone, not among four labelers
+    tail = upper_tail(23, N, Fraction(1, 2))
+    alone = alarms(ab_judgments("odd", 23), lengths={})[0]["alarms"]["position"]
+    assert (alone["status"], alone["p_value"], alone["p_adjusted"]) == ("alarm", round(2 * tail, 6), round(2 * tail, 6))
+    fair = [r for name in ("ann", "bob", "cat") for r in ab_judgments(name, 15)]
+    among = entry(alarms(ab_judgments("odd", 23) + fair, lengths={}), "odd")["alarms"]["position"]
+    assert among["p_value"] == alone["p_value"]
+    assert among["p_adjusted"] == pytest.approx(4 * 2 * tail, rel=1e-3)
+    assert among["status"] == "ok"
 
 
 def test_too_few_judgments_decide_nothing(lengths):

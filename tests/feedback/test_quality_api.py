@@ -96,6 +96,7 @@ def test_it_gives_each_labeler_each_alarm_with_statistic_and_p_value(judged, api
         speed = entry["alarms"]["speed"]
         # every task took 20 s, under the 30 s floor: 4 of 4 faster, p = 1/16
         assert (speed["statistic"], speed["faster"], speed["p_value"]) == (20.0, 4, 0.0625)
+        assert (speed["p_adjusted"], speed["status"]) == (0.1875, "ok")  # three labelers tested: no alarm
         assert "length" not in entry["raised"] or entry["labeler"] == judged[2].username
     third = next(e for e in body["labelers"] if e["labeler"] == judged[2].username)
     # the answers get longer from good to poor: the third prefers the longer, the others the shorter
