@@ -54,8 +54,12 @@ def fractional_ranks(ranking: Sequence[Sequence[int]]) -> dict[int, float]:
     """Best-first groups (ties share a group) → completion id → rank, ties at their mean place."""
     ranks, place = {}, 1
     for group in ranking:
-        for completion in group:
-            ranks[completion] = place + (len(group) - 1) / 2
+        if len(group) == 1:
+            ranks[group[0]] = place
+        else:
+            middle = place + (len(group) - 1) / 2
+            for completion in group:
+                ranks[completion] = middle
         place += len(group)
     return ranks
 
@@ -142,16 +146,14 @@ class _Overlap:
             if len(answers_of) < 2:
                 continue
             names = sorted(answers_of)
-            completions = _common_completions([answers_of[n].ranks for n in names])
+            values, completions = _ranks_of_common(answers_of, names)
             if len(completions) < 2:
                 continue
             times = [a.at for a in answers_of.values() if a.at is not None]
             latest.append(max(times) if times else math.nan)
-            for name in names:
-                ranks = answers_of[name].ranks
-                row_task.append(len(tasks))
-                row_name.append(name)
-                row_ranks.append([ranks[c] for c in completions])
+            row_task += [len(tasks)] * len(names)
+            row_name += names
+            row_ranks += values
             tasks.append(completions)
         if not tasks:
             return None
@@ -320,11 +322,17 @@ def index_of(names: list[str]) -> tuple[list[str], np.ndarray]:
     return distinct, np.fromiter((place[n] for n in names), dtype=np.int64, count=len(names))
 
 
-def _common_completions(ranks_of: list[dict[int, float]]) -> list[int]:
-    keys = ranks_of[0].keys()
-    if all(r.keys() == keys for r in ranks_of[1:]):
-        return sorted(keys)
-    return sorted(set.intersection(*(set(r) for r in ranks_of)))
+def _ranks_of_common(answers_of: dict[str, Answer], names: list[str]) -> tuple[list[list[float]], list[int]]:
+    """Each answer's ranks of the completions all of them ranked (in id order), and those ids.
+    Answers to one task rank the same completions; the intersection is the rare fallback."""
+    completions = sorted(answers_of[names[0]].ranks)
+    try:
+        if all(len(answers_of[n].ranks) == len(completions) for n in names):
+            return [[answers_of[n].ranks[c] for c in completions] for n in names], completions
+    except KeyError:
+        pass
+    completions = sorted(set.intersection(*(set(answers_of[n].ranks) for n in names)))
+    return [[answers_of[n].ranks[c] for c in completions] for n in names], completions
 
 
 def _periods(latest: np.ndarray, period: tuple[float, float] | None) -> tuple[np.ndarray, list[float]]:
