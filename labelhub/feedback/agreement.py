@@ -25,8 +25,8 @@ has the comparisons as units and the relation, from the first policy's side, as 
 ordinal value −1 < 0 < 1).
 
 The answers are put in arrays once (a row per answer, a column per completion pair of its
-task) and every slice is a weighted ``bincount`` of the same per-unit counts, so the cost
-grows with the number of answers, not with the number of slices.
+task) and every slice is a weighted ``bincount`` of the same per-unit counts: no Python
+loop runs per pair of labelers or per completion pair.
 """
 
 from __future__ import annotations

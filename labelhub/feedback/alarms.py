@@ -163,9 +163,11 @@ def _decide(entries: list[dict], thresholds: Thresholds) -> None:
     for entry, is_tested in zip(entries, tested, strict=True):
         p, large = entry.pop("_p"), entry.pop("_large")
         adjusted = min(1.0, p * m) if is_tested else None
-        entry["p_adjusted"] = _p(adjusted)
-        entry["status"] = "too_few" if not is_tested else (
-            "alarm" if adjusted < thresholds.p_value and large else "ok")
+        status = "too_few" if not is_tested else ("alarm" if adjusted < thresholds.p_value and large else "ok")
+        figures = dict(entry)
+        entry.clear()  # status first, p_adjusted beside p_value
+        entry.update(status=status, statistic=figures.pop("statistic"), p_value=figures.pop("p_value"),
+                     p_adjusted=_p(adjusted), **figures)
 
 
 def position_bias(wins: int, losses: int, thresholds: Thresholds) -> dict:

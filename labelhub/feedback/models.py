@@ -36,7 +36,8 @@ class Snapshot(models.Model):
     error = models.TextField(blank=True)
     metadata = models.JSONField(
         default=dict, blank=True,
-        help_text='Figures about the data, written with it (also as metadata.json beside data.jsonl): "agreement".',
+        help_text="Figures about its judgments, written when it is built: \"agreement\" (docs/quality.md). "
+        "The folder stays data.jsonl alone.",
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -51,10 +52,6 @@ class Snapshot(models.Model):
     @property
     def jsonl_path(self) -> str:
         return f"{self.path}/data.jsonl"
-
-    @property
-    def metadata_path(self) -> str:
-        return f"{self.path}/metadata.json"
 
 
 class Promotion(models.Model):

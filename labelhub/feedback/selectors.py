@@ -79,21 +79,36 @@ def _of_completions(campaign: Campaign, value) -> dict[int, int]:
     return dict(zip(arrays["ids"], arrays["values"], strict=True))
 
 
+def _answers(judgments: QuerySet[Judgment]) -> list[agreement_lib.Answer]:
+    """The judgments as agreement answers (the raw rows are freed on return)."""
+    rows = _rows(judgments, F("task_id"), F("labeler__username"), F("ranking"), F("preferred_id"), F("strength"),
+                 Case(When(ranking__isnull=True, then=F("display_order"))),  # only A/B answers need it
+                 Cast(Extract("created_at", "epoch"), BigIntegerField()))
+    return [
+        agreement_lib.Answer(task=task, labeler=labeler, ranks=ranks, at=float(at))
+        for task, labeler, ranking, preferred, strength, shown, at in rows
+        if (ranks := _ranks(ranking, preferred, strength, shown)) is not None
+    ]
+
+
+def _responses(judgments: QuerySet[Judgment]) -> list[alarms_lib.Response]:
+    """The judgments as alarm responses (the raw rows are freed on return)."""
+    rows = _rows(judgments, F("labeler__username"), F("ranking"), F("preferred_id"), F("strength"),
+                 F("display_order"), F("time_spent_ms"))
+    return [
+        alarms_lib.Response(labeler=labeler, ranks=_ranks(ranking, preferred, strength, shown), shown=tuple(shown),
+                            seconds=None if ms is None else ms / 1000)
+        for labeler, ranking, preferred, strength, shown, ms in rows
+    ]
+
+
 def agreement_figures(*, campaign: Campaign, judgments: QuerySet[Judgment] | None = None, period: str = "day") -> dict:
     """Agreement of the campaign's judgments (or of ``judgments``, a queryset of them), with
     policy names and the series per ``period`` (hour, day or week, in UTC). Three queries."""
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}")
     judgments = judgments if judgments is not None else Judgment.objects.filter(campaign=campaign)
-    rows = _rows(counted_judgments(judgments).filter(task__is_gold=False),
-                 F("task_id"), F("labeler__username"), F("ranking"), F("preferred_id"), F("strength"),
-                 Case(When(ranking__isnull=True, then=F("display_order"))),  # only A/B answers need it
-                 Cast(Extract("created_at", "epoch"), BigIntegerField()))
-    answers = [
-        agreement_lib.Answer(task=task, labeler=labeler, ranks=ranks, at=float(at))
-        for task, labeler, ranking, preferred, strength, shown, at in rows
-        if (ranks := _ranks(ranking, preferred, strength, shown)) is not None
-    ]
+    answers = _answers(counted_judgments(judgments).filter(task__is_gold=False))
     figures = agreement_lib.agreement(answers, policy_of=_of_completions(campaign, "policy_id"),
                                       period=PERIODS[period], max_periods=MAX_PERIODS)
     names = dict(Policy.objects.filter(campaign=campaign).values_list("id", "name"))
@@ -106,14 +121,7 @@ def agreement_figures(*, campaign: Campaign, judgments: QuerySet[Judgment] | Non
 
 def alarm_figures(*, campaign: Campaign, thresholds: alarms_lib.Thresholds = alarms_lib.DEFAULTS) -> dict:
     """Bias alarms of each labeler of the campaign. Two queries."""
-    rows = _rows(counted_judgments(Judgment.objects.filter(campaign=campaign)),
-                 F("labeler__username"), F("ranking"), F("preferred_id"), F("strength"), F("display_order"),
-                 F("time_spent_ms"))
-    responses = [
-        alarms_lib.Response(labeler=labeler, ranks=_ranks(ranking, preferred, strength, shown), shown=tuple(shown),
-                            seconds=None if ms is None else ms / 1000)
-        for labeler, ranking, preferred, strength, shown, ms in rows
-    ]
+    responses = _responses(counted_judgments(Judgment.objects.filter(campaign=campaign)))
     lengths = _of_completions(campaign, Length("text"))
     return {"judgments": len(responses), "thresholds": thresholds.as_dict(),
             "labelers": alarms_lib.alarms(responses, lengths=lengths, thresholds=thresholds)}

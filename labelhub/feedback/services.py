@@ -78,7 +78,7 @@ def _filter_errors(filters: dict) -> dict[str, str]:
 
 def snapshot_build(*, snapshot_id: int) -> Snapshot:
     """Write ``data.jsonl``, streaming tasks in batches, then the figures about its judgments
-    (agreement, docs/quality.md) into ``metadata`` and ``metadata.json``.
+    (agreement, docs/quality.md) into ``metadata``. The folder holds data.jsonl alone.
 
     JSONL is the whole snapshot: the trainer reads it (``trainer.data.read_rows``) and so does
     ``datasets.load_dataset("json", data_files=...)``; the web tier needs no training library."""
@@ -96,7 +96,6 @@ def snapshot_build(*, snapshot_id: int) -> Snapshot:
                     digest.update(line.encode())
                     rows += 1
         metadata = _metadata(snapshot)
-        (folder / "metadata.json").write_text(json.dumps(metadata, ensure_ascii=False, indent=1), encoding="utf-8")
     except Exception as exc:
         logger.exception("snapshot %s failed", snapshot.pk)
         Snapshot.objects.filter(pk=snapshot.pk).update(state=Snapshot.State.FAILED, error=str(exc)[:2000])

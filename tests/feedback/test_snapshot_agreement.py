@@ -1,7 +1,5 @@
-"""Each snapshot carries the agreement of the judgments it was made from: in its metadata (API)
-and as metadata.json beside data.jsonl."""
+"""Each snapshot carries the agreement of the judgments it was made from, in its metadata."""
 
-import json
 from pathlib import Path
 
 import pytest
@@ -32,7 +30,7 @@ def test_it_writes_the_agreement_of_its_judgments_into_the_metadata(campaign, ju
     agreement = snapshot.metadata["agreement"]
     assert (agreement["judgments"], agreement["campaign"]["tasks"]) == (9, 3)
     assert agreement["campaign"]["agreement"] == pytest.approx(1 / 3, abs=1e-4)
-    assert json.loads(Path(snapshot.metadata_path).read_text(encoding="utf-8")) == snapshot.metadata
+    assert sorted(p.name for p in Path(snapshot.path).iterdir()) == ["data.jsonl"]  # the folder is the data alone
     listed = api_as(lead).get("/api/campaigns/helpful/snapshots/").json()
     assert listed["results"][0]["metadata"] == snapshot.metadata
 
