@@ -29,11 +29,11 @@ import math
 import os
 import platform
 import random
-import resource
 import secrets
 import statistics
 import sys
 import time
+import tracemalloc
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -145,10 +145,6 @@ def timed(fn, n: int) -> list[tuple[float, float]]:
     return times
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def measure(args, data) -> list[tuple]:
     from django.core.cache import cache
     from django.db import connection
@@ -160,11 +156,13 @@ def measure(args, data) -> list[tuple]:
     rows = []
     for what, fn in (("agreement figures", lambda: selectors.agreement_figures(campaign=data["campaign"])),
                      ("alarm figures", lambda: selectors.alarm_figures(campaign=data["campaign"]))):
-        before = rss_mb()
-        with CaptureQueriesContext(connection) as queries:  # the first run, to count its queries
+        tracemalloc.start()  # the first run counts its queries and its memory (Python and numpy)
+        with CaptureQueriesContext(connection) as queries:
             data[what] = fn()
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
         times = timed(fn, args.repeat)
-        rows.append((what, "no cache", times, f"{len(queries)} queries; peak RSS {rss_mb():.0f} MB (was {before:.0f})"))
+        rows.append((what, "no cache", times, f"{len(queries)} queries; {peak:.0f} MB allocated at the peak"))
     api = Client(HTTP_AUTHORIZATION=f"Token {data['token']}")
     slug = data["campaign"].slug
     for url in (f"/api/campaigns/{slug}/agreement/", f"/api/campaigns/{slug}/alarms/"):
