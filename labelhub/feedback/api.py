@@ -16,10 +16,13 @@ from labelhub.core.downloads import file_download
 from labelhub.core.errors import BadRequest, Conflict
 from labelhub.core.inputs import FormParser, MultiPartParser
 from labelhub.feedback import leaderboard as leaderboard_lib
-from labelhub.feedback import services
+from labelhub.feedback import selectors, services
+from labelhub.feedback.alarms import Thresholds
 from labelhub.feedback.imports import pairs_import, pairs_import_queue, unpacked
 from labelhub.feedback.models import Snapshot
 from labelhub.feedback.serializers import (
+    AgreementQuerySerializer,
+    AlarmQuerySerializer,
     PairImportSerializer,
     PromoteSerializer,
     SnapshotSerializer,
@@ -105,6 +108,39 @@ class LeaderboardViewSet(CampaignChildViewSet):
             raise BadRequest("Invalid input: note.", {"note": str(exc)}) from None
         return Response({"promoted": policy.name, "strength": standing.strength, "low": standing.low, "high": standing.high,
                          "override": policy.flagged, "note": params.validated_data["note"]})
+
+
+class AgreementViewSet(CampaignChildViewSet):
+    """Agreement between labelers on the tasks they share (docs/quality.md)."""
+
+    role_rules = {"*": CONTENT_READERS}
+    serializer_class = AgreementQuerySerializer
+
+    @extend_schema(parameters=[AgreementQuerySerializer], responses={200: None})
+    def list(self, request, campaign_slug=None):
+        """Krippendorff's α (ordinal), pairwise agreement and Kendall's τ-b: for the campaign, per
+        labeler (against the others and the majority), per pair of labelers, per pair of policies
+        and per period."""
+        params = AgreementQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        return Response(selectors.campaign_agreement(campaign=self._campaign, period=params.validated_data["period"]))
+
+
+class AlarmViewSet(CampaignChildViewSet):
+    """Bias alarms per labeler (docs/quality.md)."""
+
+    role_rules = {"*": CONTENT_READERS}
+    serializer_class = AlarmQuerySerializer
+
+    @extend_schema(parameters=[AlarmQuerySerializer], responses={200: None})
+    def list(self, request, campaign_slug=None):
+        """Position bias, length bias, speed and straight-lining of each labeler, each with its
+        statistic, p-value and status (alarm, ok, or too_few judgments to tell)."""
+        params = AlarmQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        v = params.validated_data
+        thresholds = Thresholds(p_value=v["p_value"], min_judgments=v["min_judgments"], speed_floor_seconds=v["speed_floor"])
+        return Response(selectors.campaign_alarms(campaign=self._campaign, thresholds=thresholds))
 
 
 class PairImportViewSet(CampaignChildViewSet):
