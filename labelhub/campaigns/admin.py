@@ -46,6 +46,7 @@ class CompletionAdmin(admin.ModelAdmin):
 
 @admin.register(ImportBatch)
 class ImportBatchAdmin(admin.ModelAdmin):
-    list_display = ["filename", "campaign", "uploaded_by", "prompts_created", "prompts_skipped",
-                    "completions_created", "completions_skipped", "created_at"]
+    list_display = ["filename", "campaign", "kind", "state", "uploaded_by", "prompts_created", "prompts_skipped",
+                    "completions_created", "completions_skipped", "judgments_created", "created_at"]
+    list_filter = ["kind", "state"]
     list_select_related = ["campaign", "uploaded_by"]

@@ -7,8 +7,9 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
-from labelhub.campaigns import selectors, services
+from labelhub.campaigns import import_jobs, selectors, services
 from labelhub.campaigns.imports import ImportRejected
 from labelhub.campaigns.models import Role, content_hash
 from labelhub.campaigns.permissions import ANY_MEMBER, HasCampaignRole
@@ -16,7 +17,7 @@ from labelhub.campaigns.selectors import CONTENT_READERS
 from labelhub.campaigns.serializers import (
     CampaignSerializer,
     CompletionSerializer,
-    ImportResultSerializer,
+    ImportSerializer,
     ImportUploadSerializer,
     InvitationAnsweredSerializer,
     InvitationSerializer,
@@ -218,27 +219,43 @@ class CompletionViewSet(
         serializer.save(content_hash=content_hash(serializer.validated_data["text"]))
 
 
-class ImportViewSet(CampaignChildViewSet):
-    """Upload prompts and completions as JSONL or CSV; all-or-nothing."""
+class ImportViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Upload prompts and completions as JSONL or CSV; all-or-nothing. A file over
+    ``LABELHUB_IMPORT_JOB_BYTES`` is imported by a job: 202 with the import, whose state and
+    progress ``GET …/imports/<id>/`` follows. Only leads import and see imports."""
 
     parser_classes = [MultiPartParser, FormParser]
-    serializer_class = ImportUploadSerializer
+    serializer_class = ImportSerializer
     role_rules = {"*": LEAD}
+
+    def campaign_queryset(self):
+        return selectors.import_list(campaign=self._campaign)
 
     @extend_schema(
         request=ImportUploadSerializer,
         responses={
-            201: ImportResultSerializer,
+            201: ImportSerializer,
+            202: OpenApiResponse(ImportSerializer, description="A large file: queued for the import job."),
             400: OpenApiResponse(description="Nothing was written; each error names its line and field."),
         },
     )
     def create(self, request, campaign_slug=None):
         upload = upload_or_reject(ImportUploadSerializer(data=request.data))
         try:
+            if import_jobs.needs_job(upload.size):
+                batch = services.prompts_import_queue(campaign=self._campaign, user=request.user, upload=upload)
+                return queued(request, batch)
             result = services.prompts_import_upload(campaign=self._campaign, user=request.user, upload=upload)
         except ImportRejected as rejected:
             raise BadRequest(IMPORT_REJECTED, [e.as_dict() for e in rejected.errors]) from None
-        return Response(result.as_dict(), status=status.HTTP_201_CREATED)
+        return Response(ImportSerializer(result.batch).data, status=status.HTTP_201_CREATED)
+
+
+def queued(request, batch) -> Response:
+    """202 with the queued import, and where to follow it."""
+    location = reverse("campaign-import-detail", kwargs={"campaign_slug": batch.campaign.slug, "pk": batch.pk},
+                       request=request)
+    return Response(ImportSerializer(batch).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
 
 
 IMPORT_REJECTED = "Import rejected; nothing was written."

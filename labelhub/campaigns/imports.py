@@ -12,7 +12,9 @@ one prompt with several completions.
 
 Every problem is reported as a :class:`RowError` naming the line and the field; the caller
 writes nothing unless the list is empty. Each text (prompt, chat turn, completion) and each
-metadata object (as JSON) holds at most ``LABELHUB_TEXT_MAX_BYTES``.
+metadata object (as JSON) holds at most ``LABELHUB_TEXT_MAX_BYTES``. A caller may follow the
+check with ``progress``: it is called with (lines checked, lines in the file) every
+:data:`PROGRESS_EVERY` lines.
 """
 
 from __future__ import annotations
@@ -20,12 +22,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from labelhub.campaigns.models import Prompt, content_hash, unstorable
 from labelhub.core.inputs import size_problem
 
 MAX_ERRORS = 100
+#: How often (in lines) a check reports its progress.
+PROGRESS_EVERY = 1000
+Progress = Callable[[int, int], None]
 ROLES = {"system", "user", "assistant"}
 SPLITS = {choice.value for choice in Prompt.Split}
 DEFAULT_POLICY = "imported"
@@ -83,19 +89,42 @@ def detect_format(filename: str) -> str:
     raise ImportRejected([RowError(None, "file", "unknown format: name the file .jsonl or .csv")])
 
 
-def parse_upload(data: bytes, fmt: str) -> list[ParsedPrompt]:
+def parse_upload(data: bytes, fmt: str, progress: Progress | None = None) -> list[ParsedPrompt]:
     """Parse and validate a whole upload; raise :class:`ImportRejected` with every error found."""
     errors: list[RowError] = []
     lines = _decode_lines(data, errors)
     if errors:
         raise ImportRejected(errors)
-    rows = _jsonl_rows(lines, errors) if fmt == "jsonl" else _csv_rows(lines, errors)
+    report = Reporter(progress, len(lines) - (lines[-1:] == [""]))  # a final newline ends the last line
+    rows = _jsonl_rows(lines, errors, report) if fmt == "jsonl" else _csv_rows(lines, errors, report)
+    report.end(stopped_early=len(errors) >= MAX_ERRORS)
     prompts = _merge_csv_rows(rows) if fmt == "csv" else rows
     if not prompts and not errors:
         errors.append(RowError(None, "file", "the file contains no prompts"))
     if errors:
         raise ImportRejected(errors[:MAX_ERRORS])
     return prompts
+
+
+class Reporter:
+    """``report(line)`` as a check reaches each line: ``progress(lines checked, total)`` at the
+    start, every PROGRESS_EVERY lines, and once more at the end."""
+
+    def __init__(self, progress: Progress | None, total: int):
+        self.progress, self.total, self.line, self.reported = progress, total, 0, 0
+        if progress is not None:
+            progress(0, total)
+
+    def __call__(self, line: int) -> None:
+        self.line = min(line, self.total)
+        if self.progress is not None and self.line - self.reported >= PROGRESS_EVERY:
+            self.reported = self.line
+            self.progress(self.line, self.total)
+
+    def end(self, *, stopped_early: bool) -> None:
+        """The check is over: every line was checked, unless it stopped at MAX_ERRORS."""
+        if self.progress is not None:
+            self.progress(self.line if stopped_early else self.total, self.total)
 
 
 def _decode_lines(data: bytes, errors: list[RowError]) -> list[str]:
@@ -112,9 +141,10 @@ def _decode_lines(data: bytes, errors: list[RowError]) -> list[str]:
     return lines
 
 
-def _jsonl_rows(lines: list[str], errors: list[RowError]) -> list[ParsedPrompt]:
+def _jsonl_rows(lines: list[str], errors: list[RowError], report) -> list[ParsedPrompt]:
     prompts = []
     for number, line in enumerate(lines, start=1):
+        report(number)
         if not line.strip():
             continue
         try:
@@ -217,21 +247,27 @@ def _validate_completions(line: int, items, errors: list[RowError]) -> list[Pars
     return completions
 
 
-def _csv_rows(lines: list[str], errors: list[RowError]) -> list[ParsedPrompt]:
+def _csv_rows(lines: list[str], errors: list[RowError], report) -> list[ParsedPrompt]:
     reader = csv.DictReader(io.StringIO("\n".join(lines), newline=""))
     header = reader.fieldnames or []
     if "prompt" not in header and "messages" not in header:
         errors.append(RowError(1, "header", "needs a 'prompt' or a 'messages' column"))
         return []
+    if twice := sorted({name for name in header if header.count(name) > 1}):
+        errors.append(RowError(1, "header", f"column {twice[0]!r} appears more than once"))
+        return []
     rows = []
     try:
         for record in reader:
             line = reader.line_num
-            if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
-                continue
-            obj = _csv_record_to_object(line, record, errors)
-            if obj is not None:
-                parsed = _prompt_from_object(line, obj, errors)
+            report(line)
+            if not any((v or "").strip() for v in _cells(record)):
+                continue  # a blank line (or a row of empty cells): no data to lose
+            if (cells := len(_cells(record))) != len(header):
+                errors.append(RowError(line, "csv", f"has {cells} cells, but the header has {len(header)} columns"))
+            else:
+                obj = _csv_record_to_object(line, record, errors)
+                parsed = _prompt_from_object(line, obj, errors) if obj is not None else None
                 if parsed is not None:
                     rows.append(parsed)
             if len(errors) >= MAX_ERRORS:
@@ -241,10 +277,14 @@ def _csv_rows(lines: list[str], errors: list[RowError]) -> list[ParsedPrompt]:
     return rows
 
 
+def _cells(record: dict) -> list[str]:
+    """The cells a CSV row has: DictReader fills missing ones with None and puts extra ones,
+    as a list, under the key None."""
+    extra = record.get(None) or []
+    return [v for k, v in record.items() if k is not None and v is not None] + list(extra)
+
+
 def _csv_record_to_object(line: int, record: dict, errors: list[RowError]) -> dict | None:
-    if None in record:
-        errors.append(RowError(line, "csv", "more fields than header columns"))
-        return None
     before = len(errors)
     obj: dict = {}
     if (record.get("messages") or "").strip():

@@ -197,26 +197,67 @@ class Invitation(models.Model):
 
 
 class ImportBatch(models.Model):
-    """One accepted upload of prompts (and completions): who, what, and what it changed."""
+    """One upload of prompts (and completions) or of pre-judged pairs: who, what, how far its
+    import got, and what it changed. A small upload is imported in its request and recorded
+    once it has succeeded; a large one is recorded at once, saved under the data directory and
+    imported by a job (``services.import_queue``), which reports its progress here and ends
+    it succeeded, rejected (``errors`` name each line; nothing was written) or failed."""
+
+    class Kind(models.TextChoices):
+        PROMPTS = "prompts", "Prompts and completions"
+        PAIRS = "pairs", "Pre-judged pairs"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        CHECKING = "checking", "Checking lines"
+        WRITING = "writing", "Writing"
+        SUCCEEDED = "succeeded", "Imported"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+
+    FINAL_STATES = frozenset({State.SUCCEEDED, State.REJECTED, State.FAILED})
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="imports")
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    kind = models.CharField(max_length=16, choices=Kind, default=Kind.PROMPTS)
     filename = models.CharField(max_length=255)
     format = models.CharField(max_length=8)
+    size = models.PositiveBigIntegerField(default=0, help_text="Bytes uploaded.")
+    state = models.CharField(max_length=16, choices=State, default=State.SUCCEEDED)
+    lines_total = models.PositiveIntegerField(default=0, help_text="Lines in the file (once its job has read it).")
+    lines_checked = models.PositiveIntegerField(default=0, help_text="Lines checked so far.")
+    errors = models.JSONField(default=list, blank=True, help_text='A rejected import\'s [{"line", "field", "message"}, …].')
+    upload_path = models.CharField(max_length=500, blank=True, help_text="The saved upload while its job has not ended.")
+    job_id = models.BigIntegerField(null=True, blank=True)
     prompts_created = models.PositiveIntegerField(default=0)
     prompts_skipped = models.PositiveIntegerField(default=0)
     completions_created = models.PositiveIntegerField(default=0)
     completions_skipped = models.PositiveIntegerField(default=0)
     policies_created = models.PositiveIntegerField(default=0)
+    judgments_created = models.PositiveIntegerField(default=0)
+    judgments_skipped = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self):
         return f"{self.filename} → {self.campaign_id}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in self.FINAL_STATES
+
+    @property
+    def progress(self) -> float:
+        """Share of the lines checked (1.0 once the import has ended)."""
+        if self.is_final:
+            return 1.0
+        return self.lines_checked / self.lines_total if self.lines_total else 0.0
 
 
 class Prompt(models.Model):

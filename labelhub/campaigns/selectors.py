@@ -8,6 +8,7 @@ from django.http import Http404
 from labelhub.campaigns.models import (
     Campaign,
     Completion,
+    ImportBatch,
     Invitation,
     Membership,
     Policy,
@@ -176,3 +177,13 @@ def policies_ready_to_send(*, campaign: Campaign, policies) -> set[int]:
                         .values_list("policy_id", flat=True).distinct())
     return {p.id for p in policies
             if p.base_model and p.id not in with_held_out and comparable_against(p)}
+def import_list(*, campaign: Campaign):
+    """The campaign's imports, newest first (prompts and pairs, queued ones too)."""
+    return ImportBatch.objects.filter(campaign=campaign).select_related("uploaded_by").order_by("-created_at", "-id")
+
+
+def import_get(*, campaign: Campaign, pk: int) -> ImportBatch:
+    batch = import_list(campaign=campaign).filter(pk=pk).first()
+    if batch is None:
+        raise Http404("No such import.")
+    return batch

@@ -3,9 +3,11 @@ from datetime import datetime
 from django.db import models
 from rest_framework import serializers
 
+from labelhub.campaigns import paths
 from labelhub.campaigns.models import (
     Campaign,
     Completion,
+    ImportBatch,
     Invitation,
     Membership,
     Policy,
@@ -216,9 +218,11 @@ class PromptSerializer(ModelSerializer):
 class PolicySerializer(ModelSerializer):
     completion_count = serializers.IntegerField(read_only=True, default=0)  # a new policy has none
     base_model = PathField(max_length=500, required=False, allow_blank=True,
-                           help_text="A model directory (models/<name> for the built-in tiny models) or a hub name.")
+                           help_text="tiny, tiny-lm, a hub name, or a model folder in this campaign's run folders "
+                                     "or the models directory (models/<name>); empty for an external source.")
     adapter_path = PathField(max_length=500, required=False, allow_blank=True,
-                             help_text="A LoRA adapter folder, relative to the data directory (runs/<id>/adapter).")
+                             help_text="A LoRA adapter folder in one of this campaign's run folders, relative to the "
+                                       "data directory (runs/<id>/adapter).")
 
     class Meta:
         model = Policy
@@ -235,6 +239,18 @@ class PolicySerializer(ModelSerializer):
         if taken.exists():
             raise serializers.ValidationError("This campaign already has a policy with this name.")
         return name
+
+    def validate_base_model(self, value):
+        return value and self._confined(paths.model_spec, value, "The model")
+
+    def validate_adapter_path(self, value):
+        return value and self._confined(paths.confined_path, value, "The adapter folder")
+
+    def _confined(self, check, value: str, what: str) -> str:
+        try:
+            return check(self.context["campaign"], value)
+        except paths.PathRefused as exc:
+            raise serializers.ValidationError(f"{what} {exc}.") from None
 
     def validate_parent(self, parent):
         if parent is not None and parent.campaign_id != self.context["campaign"].id:
@@ -256,12 +272,26 @@ class ImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="A .jsonl or .csv file of prompts (and completions).")
 
 
-class ImportResultSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    filename = serializers.CharField()
-    format = serializers.CharField()
-    prompts_created = serializers.IntegerField()
-    prompts_skipped = serializers.IntegerField()
-    completions_created = serializers.IntegerField()
-    completions_skipped = serializers.IntegerField()
-    policies_created = serializers.IntegerField()
+class ImportErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(allow_null=True, help_text="The file's line; null for the file as a whole.")
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportSerializer(serializers.ModelSerializer):
+    """An import: a small one once written (201); a large one as its job gets on (202, then
+    ``GET …/imports/<id>/`` until its state is succeeded, rejected or failed)."""
+
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True, default=None)
+    progress = serializers.FloatField(read_only=True, help_text="Share of the lines checked (1 once it has ended).")
+    errors = ImportErrorSerializer(many=True, read_only=True,
+                                   help_text="A rejected import's errors, as a small one's 400 lists them.")
+
+    class Meta:
+        model = ImportBatch
+        fields = [
+            "id", "kind", "filename", "format", "size", "state", "lines_total", "lines_checked", "progress", "errors",
+            "prompts_created", "prompts_skipped", "completions_created", "completions_skipped", "policies_created",
+            "judgments_created", "judgments_skipped", "uploaded_by", "created_at", "started_at", "finished_at",
+        ]
+        read_only_fields = fields

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from labelhub.campaigns import events, imports
+from labelhub.campaigns import events, import_jobs, imports
 from labelhub.campaigns.imports import ImportRejected, RowError
 from labelhub.campaigns.models import (
     Campaign,
@@ -21,6 +20,7 @@ from labelhub.campaigns.models import (
     Role,
     content_hash,
 )
+from labelhub.core.db import copy_rows
 
 
 @transaction.atomic
@@ -197,38 +197,50 @@ def prompts_import(*, campaign: Campaign, user, filename: str, data: bytes) -> I
     Prompts already in the campaign (same content hash) are skipped and counted, as are
     completions already recorded for the same prompt and policy.
     """
-    limit = settings.LABELHUB_IMPORT_MAX_BYTES
-    if len(data) > limit:
-        raise ImportRejected(
-            [RowError(None, "file", f"is {len(data):,} bytes, over the limit of {limit:,} bytes")]
-        )
+    import_jobs.size_check(len(data))
     fmt = imports.detect_format(filename)
-    parsed = imports.parse_upload(data, fmt)
-    return _write_import(campaign=campaign, user=user, filename=filename, fmt=fmt, parsed=parsed)
+    started, totals = timezone.now(), []
+    parsed = imports.parse_upload(data, fmt, progress=lambda checked, total: totals.append(total))
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(campaign=campaign, uploaded_by=user, filename=filename[:255], format=fmt,
+                                           size=len(data), lines_total=totals[-1], lines_checked=totals[-1],
+                                           started_at=started)
+        _write_prompts(batch, parsed)
+        batch.finished_at = timezone.now()
+        batch.save()
+    return ImportResult(batch)
 
 
 def prompts_import_upload(*, campaign: Campaign, user, upload) -> ImportResult:
     """An uploaded file (API or page): the size is checked before the file is read."""
-    limit = settings.LABELHUB_IMPORT_MAX_BYTES
-    if upload.size > limit:
-        raise ImportRejected(
-            [RowError(None, "file", f"is {upload.size:,} bytes, over the limit of {limit:,} bytes")]
-        )
+    import_jobs.size_check(upload.size)
     try:
         return prompts_import(
             campaign=campaign, user=user, filename=upload.name or "upload", data=upload.read()
         )
     except IntegrityError:
-        raise ImportRejected(
-            [RowError(None, "file", "another import of the same prompts ran at the same time; try again")]
-        ) from None
+        raise ImportRejected([RowError(None, "file", import_jobs.CONCURRENT)]) from None
 
 
-@transaction.atomic
-def _write_import(*, campaign, user, filename, fmt, parsed) -> ImportResult:
-    batch = ImportBatch.objects.create(
-        campaign=campaign, uploaded_by=user, filename=filename[:255], format=fmt
-    )
+def prompts_import_queue(*, campaign: Campaign, user, upload) -> ImportBatch:
+    """A large upload: its size and format are checked now, its lines by the job
+    (``prompts_import_run``), which reports progress on the returned record."""
+    import_jobs.size_check(upload.size)
+    filename = upload.name or "upload"
+    fmt = imports.detect_format(filename)
+    return import_jobs.import_queue(campaign=campaign, user=user, kind=ImportBatch.Kind.PROMPTS,
+                                    filename=filename, fmt=fmt, chunks=upload.chunks())
+
+
+def prompts_import_run(*, batch_id: int) -> ImportBatch | None:
+    """The job of a queued prompts import (``import_jobs.import_run``)."""
+    return import_jobs.import_run(batch_id=batch_id, parse=imports.parse_upload, write=_write_prompts)
+
+
+def _write_prompts(batch: ImportBatch, parsed: list[imports.ParsedPrompt]) -> None:
+    """Write the prompts and completions (one COPY each: an import may hold 100,000); count on
+    ``batch`` what was created and skipped. The caller saves the batch, in the same transaction."""
+    campaign = batch.campaign
     existing = dict(
         Prompt.objects.filter(
             campaign=campaign, content_hash__in=[p.content_hash for p in parsed]
@@ -240,22 +252,16 @@ def _write_import(*, campaign, user, filename, fmt, parsed) -> ImportResult:
             batch.prompts_skipped += 1
             continue
         seen.add(item.content_hash)
-        new_prompts.append(
-            Prompt(
-                campaign=campaign, text=item.text, messages=item.messages, metadata=item.metadata,
-                split=item.split, content_hash=item.content_hash, import_batch=batch,
-            )
-        )
-    Prompt.objects.bulk_create(new_prompts)
-    prompt_ids = existing | {p.content_hash: p.id for p in new_prompts}
-    batch.prompts_created = len(new_prompts)
-
+        new_prompts.append(item)
+    batch.prompts_created = copy_rows(
+        Prompt, ["campaign", "text", "messages", "metadata", "split", "content_hash", "import_batch"],
+        ((campaign.pk, p.text, p.messages, p.metadata, p.split, p.content_hash, batch.pk) for p in new_prompts),
+    )
+    created = dict(Prompt.objects.filter(import_batch=batch).values_list("content_hash", "id"))
     policies = _policies_by_name(campaign, {c.policy for p in parsed for c in p.completions}, batch)
     batch.completions_created, batch.completions_skipped = _write_completions(
-        parsed, prompt_ids, policies
+        parsed, existing, created, policies
     )
-    batch.save()
-    return ImportResult(batch)
 
 
 def _policies_by_name(campaign, names: set[str], batch: ImportBatch) -> dict[str, Policy]:
@@ -266,7 +272,10 @@ def _policies_by_name(campaign, names: set[str], batch: ImportBatch) -> dict[str
     return policies | {p.name: p for p in missing}
 
 
-def _write_completions(parsed, prompt_ids: dict[str, int], policies: dict[str, Policy]):
+def _write_completions(parsed, existing: dict[str, int], created: dict[str, int], policies: dict[str, Policy]):
+    """The completions of the file, less those already recorded for the same prompt and policy
+    (only prompts that were there before can have some); (created, skipped)."""
+    prompt_ids = existing | created
     wanted = {}
     for item in parsed:
         prompt_id = prompt_ids[item.content_hash]
@@ -274,18 +283,16 @@ def _write_completions(parsed, prompt_ids: dict[str, int], policies: dict[str, P
             key = (prompt_id, policies[c.policy].id, content_hash(c.text))
             wanted.setdefault(key, c)
     duplicates_in_file = sum(len(p.completions) for p in parsed) - len(wanted)
-    existing = set(
-        Completion.objects.filter(prompt_id__in={k[0] for k in wanted}).values_list(
+    recorded = set(
+        Completion.objects.filter(prompt_id__in=set(existing.values())).values_list(
             "prompt_id", "policy_id", "content_hash"
         )
     )
-    new = [
-        Completion(prompt_id=k[0], policy_id=k[1], content_hash=k[2], text=c.text, metadata=c.metadata)
-        for k, c in wanted.items()
-        if k not in existing
-    ]
-    Completion.objects.bulk_create(new)
-    return len(new), duplicates_in_file + (len(wanted) - len(new))
+    new = copy_rows(
+        Completion, ["prompt", "policy", "content_hash", "text", "metadata"],
+        ((*key, c.text, c.metadata) for key, c in wanted.items() if key not in recorded),
+    )
+    return new, duplicates_in_file + (len(wanted) - new)
 
 
 @transaction.atomic

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.campaign_list, name="list"),
     path("<slug:slug>/", views.campaign_detail, name="detail"),
     path("<slug:slug>/import/", views.campaign_import, name="import"),
+    path("<slug:slug>/imports/<int:pk>/", views.import_detail, name="import_detail"),
 ]

@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from labelhub.campaigns import selectors, services
+from labelhub.campaigns import import_jobs, selectors, services
 from labelhub.campaigns.imports import ImportRejected
 from labelhub.campaigns.models import Role
 from labelhub.campaigns.selectors import CONTENT_READERS
@@ -57,9 +57,7 @@ def campaign_detail(request, slug):
 
 @login_required
 def campaign_import(request, slug):
-    campaign = selectors.campaign_get(user=request.user, slug=slug)
-    if Role.LEAD not in campaign.roles_of(request.user):
-        raise PermissionDenied("Only the campaign's leads can import.")
+    campaign = _lead_campaign(request, slug)
     errors = []
     if request.method == "POST":
         upload = request.FILES.get("file")
@@ -67,6 +65,9 @@ def campaign_import(request, slug):
             errors = [{"line": None, "field": "file", "message": "choose a .jsonl or .csv file"}]
         else:
             try:
+                if import_jobs.needs_job(upload.size):
+                    batch = services.prompts_import_queue(campaign=campaign, user=request.user, upload=upload)
+                    return redirect("campaigns:import_detail", slug=campaign.slug, pk=batch.pk)
                 result = services.prompts_import_upload(campaign=campaign, user=request.user, upload=upload)
             except ImportRejected as rejected:
                 errors = [e.as_dict() for e in rejected.errors]
@@ -80,6 +81,22 @@ def campaign_import(request, slug):
                 return redirect("campaigns:detail", slug=campaign.slug)
     status = 400 if errors else 200
     return render(request, "campaigns/campaign_import.html", {"campaign": campaign, "errors": errors}, status=status)
+
+
+@login_required
+def import_detail(request, slug, pk):
+    """A large import's page: its state and progress while its job runs (frontend/js/import.js
+    follows the API and reloads the page when it ends), then what it wrote or its errors."""
+    campaign = _lead_campaign(request, slug)
+    batch = selectors.import_get(campaign=campaign, pk=pk)
+    return render(request, "campaigns/import_detail.html", {"campaign": campaign, "batch": batch})
+
+
+def _lead_campaign(request, slug):
+    campaign = selectors.campaign_get(user=request.user, slug=slug)
+    if Role.LEAD not in campaign.roles_of(request.user):
+        raise PermissionDenied("Only the campaign's leads can import.")
+    return campaign
 
 
 # --- invitations ----------------------------------------------------------------------------

@@ -314,6 +314,9 @@ LABELHUB_IMPORT_MAX_BYTES = int(os.environ.get("LABELHUB_IMPORT_MAX_BYTES", str(
 # The longest text field a user brings in (prompt, chat turn, completion, pair side, free text;
 # metadata and other JSON measured as compact JSON), in UTF-8 bytes, at import and API create.
 LABELHUB_TEXT_MAX_BYTES = int(os.environ.get("LABELHUB_TEXT_MAX_BYTES", "100000"))
+# An import file larger than this is saved under the data directory and imported by a job
+# (queue "imports") that reports its progress; smaller ones are imported in the request.
+LABELHUB_IMPORT_JOB_BYTES = int(os.environ.get("LABELHUB_IMPORT_JOB_BYTES", str(1024 * 1024)))
 # Snapshots, run folders and simulation results.
 LABELHUB_DATA_DIR = Path(os.environ.get("LABELHUB_DATA_DIR") or VAR_DIR / "data")
 LABELHUB_LEASE_SECONDS = int(os.environ.get("LABELHUB_LEASE_SECONDS", "600"))

@@ -1,8 +1,10 @@
-"""Database helpers shared by the apps: a server-binding cursor, and jobs queued on Django's
-own connection (so they commit or roll back with the caller's transaction)."""
+"""Database helpers shared by the apps: a server-binding cursor, many rows written with one
+COPY, and jobs queued on Django's own connection (so they commit or roll back with the
+caller's transaction)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import contextmanager
 
 from django.db import connection
@@ -34,6 +36,36 @@ def prepared_cursor():
     cursor = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
     with cursor:
         yield cursor
+
+
+def copy_rows(model, names: list[str], rows: Iterable[tuple]) -> int:
+    """Insert ``rows`` (tuples of the fields ``names``) into ``model``'s table with one COPY;
+    return how many. On the caller's connection and in its transaction.
+
+    For large imports: ``bulk_create`` spent ~0.4 ms a row building and binding one huge
+    INSERT (100,000 prompts: most of a minute). Every other field takes its model default,
+    prepared once as ``bulk_create`` prepares it (``pre_save``: ``auto_now_add`` is now);
+    JSON values are adapted per row. No ids come back: read the rows afterwards. ``rows`` must
+    not query the database while it is consumed (the connection is busy with the COPY).
+    """
+    from django.db.models import JSONField
+
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    template = model()
+    base = [f.get_db_prep_save(f.pre_save(template, True), connection) for f in fields]
+    slots = [next(i for i, f in enumerate(fields) if name in (f.name, f.attname)) for name in names]
+    json = [isinstance(fields[i], JSONField) for i in slots]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    count = 0
+    with connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            values = base.copy()
+            for slot, is_json, field_value in zip(slots, json, row, strict=True):
+                values[slot] = fields[slot].get_db_prep_save(field_value, connection) if is_json else field_value
+            copy.write_row(values)
+            count += 1
+    return count
 
 
 def job_defer(task_name: str, **task_kwargs) -> int:

@@ -1,24 +1,28 @@
 """Snapshots, the leaderboard and pair imports over the API."""
 
-from django.conf import settings
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from labelhub.campaigns.api import IMPORT_REJECTED, CampaignChildViewSet, upload_or_reject
+from labelhub.campaigns import import_jobs
+from labelhub.campaigns.api import IMPORT_REJECTED, CampaignChildViewSet, queued, upload_or_reject
 from labelhub.campaigns.imports import ImportRejected
 from labelhub.campaigns.models import Role
 from labelhub.campaigns.selectors import CONTENT_READERS
+from labelhub.campaigns.serializers import ImportSerializer
 from labelhub.core.downloads import file_download
 from labelhub.core.errors import BadRequest, Conflict
 from labelhub.core.inputs import FormParser, MultiPartParser
 from labelhub.feedback import leaderboard as leaderboard_lib
-from labelhub.feedback import services
-from labelhub.feedback.imports import pairs_import
+from labelhub.feedback import selectors, services
+from labelhub.feedback.alarms import Thresholds
+from labelhub.feedback.imports import pairs_import, pairs_import_queue, unpacked
 from labelhub.feedback.models import Snapshot
 from labelhub.feedback.serializers import (
+    AgreementQuerySerializer,
+    AlarmQuerySerializer,
     PairImportSerializer,
     PromoteSerializer,
     SnapshotSerializer,
@@ -106,6 +110,39 @@ class LeaderboardViewSet(CampaignChildViewSet):
                          "override": policy.flagged, "note": params.validated_data["note"]})
 
 
+class AgreementViewSet(CampaignChildViewSet):
+    """Agreement between labelers on the tasks they share (docs/quality.md)."""
+
+    role_rules = {"*": CONTENT_READERS}
+    serializer_class = AgreementQuerySerializer
+
+    @extend_schema(parameters=[AgreementQuerySerializer], responses={200: None})
+    def list(self, request, campaign_slug=None):
+        """Krippendorff's α (ordinal), pairwise agreement and Kendall's τ-b: for the campaign, per
+        labeler (against the others and the majority), per pair of labelers, per pair of policies
+        and per period."""
+        params = AgreementQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        return Response(selectors.campaign_agreement(campaign=self._campaign, period=params.validated_data["period"]))
+
+
+class AlarmViewSet(CampaignChildViewSet):
+    """Bias alarms per labeler (docs/quality.md)."""
+
+    role_rules = {"*": CONTENT_READERS}
+    serializer_class = AlarmQuerySerializer
+
+    @extend_schema(parameters=[AlarmQuerySerializer], responses={200: None})
+    def list(self, request, campaign_slug=None):
+        """Position bias, length bias, speed and straight-lining of each labeler, each with its
+        statistic, p-value and status (alarm, ok, or too_few judgments to tell)."""
+        params = AlarmQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        v = params.validated_data
+        thresholds = Thresholds(p_value=v["p_value"], min_judgments=v["min_judgments"], speed_floor_seconds=v["speed_floor"])
+        return Response(selectors.campaign_alarms(campaign=self._campaign, thresholds=thresholds))
+
+
 class PairImportViewSet(CampaignChildViewSet):
     """Import pre-judged pairs (HH-RLHF format) as judgments from the "imported" source."""
 
@@ -113,15 +150,20 @@ class PairImportViewSet(CampaignChildViewSet):
     serializer_class = PairImportSerializer
     role_rules = {"*": {Role.LEAD}}
 
-    @extend_schema(request=PairImportSerializer, responses={201: None, 400: None})
+    @extend_schema(request=PairImportSerializer, responses={
+        201: None, 202: OpenApiResponse(ImportSerializer, description="A large file: queued for the import job."),
+        400: None})
     def create(self, request, campaign_slug=None):
+        """201 with the counts; for a file over ``LABELHUB_IMPORT_JOB_BYTES`` (a gzip file by its
+        content) 202 with the import, which ``GET …/imports/<id>/`` follows."""
         upload = upload_or_reject(PairImportSerializer(data=request.data))
-        limit = settings.LABELHUB_IMPORT_MAX_BYTES
-        if upload.size > limit:
-            raise BadRequest(IMPORT_REJECTED, [
-                {"line": None, "field": "file", "message": f"is {upload.size:,} bytes, over the limit of {limit:,} bytes"}])
         try:
-            result = pairs_import(campaign=self._campaign, data=upload.read())
+            import_jobs.size_check(upload.size)
+            data = upload.read()
+            if import_jobs.needs_job(len(unpacked(data))):
+                return queued(request, pairs_import_queue(campaign=self._campaign, user=request.user,
+                                                          upload=upload, data=data))
+            result = pairs_import(campaign=self._campaign, data=data)
         except ImportRejected as rejected:
             raise BadRequest(IMPORT_REJECTED, [e.as_dict() for e in rejected.errors]) from None
         return Response(result, status=status.HTTP_201_CREATED)

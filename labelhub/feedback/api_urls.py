@@ -7,5 +7,7 @@ nested = SimpleRouter()
 nested.register("snapshots", api.SnapshotViewSet, basename="campaign-snapshot")
 nested.register("leaderboard", api.LeaderboardViewSet, basename="campaign-leaderboard")
 nested.register("pair-imports", api.PairImportViewSet, basename="campaign-pair-import")
+nested.register("agreement", api.AgreementViewSet, basename="campaign-agreement")
+nested.register("alarms", api.AlarmViewSet, basename="campaign-alarms")
 
 urlpatterns = [path("campaigns/<slug:campaign_slug>/", include(nested.urls))]

@@ -3,7 +3,9 @@
 Each pair becomes a prompt (deduplicated by content hash), two completions from the policy
 ``imported``, a two-completion task and a judgment with source ``imported`` preferring the
 chosen side. All-or-nothing; errors name the line and field. Each text holds at most
-``LABELHUB_TEXT_MAX_BYTES`` (the pair's prompt, chosen and rejected sides).
+``LABELHUB_TEXT_MAX_BYTES`` (the pair's prompt, chosen and rejected sides). A large file (over
+``LABELHUB_IMPORT_JOB_BYTES``, a gzip file by its unpacked size) is imported by a job
+(``campaigns.import_jobs``): :func:`pairs_import_queue`, then :func:`pairs_import_run`.
 """
 
 from __future__ import annotations
@@ -16,8 +18,17 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from labelhub.campaigns.imports import ImportRejected, RowError
-from labelhub.campaigns.models import Campaign, Completion, Policy, Prompt, content_hash, unstorable
+from labelhub.campaigns import import_jobs
+from labelhub.campaigns.imports import ImportRejected, Reporter, RowError
+from labelhub.campaigns.models import (
+    Campaign,
+    Completion,
+    ImportBatch,
+    Policy,
+    Prompt,
+    content_hash,
+    unstorable,
+)
 from labelhub.core.inputs import size_problem
 from labelhub.labeling.models import Judgment, Strength, Task, TaskCompletion
 
@@ -53,11 +64,19 @@ def gunzip(data: bytes, limit: int) -> bytes:
     return content
 
 
-def parse_pairs(data: bytes) -> list[tuple[str, str, str]]:
-    if data[:2] == b"\x1f\x8b":
-        data = gunzip(data, settings.LABELHUB_IMPORT_MAX_BYTES)
+def unpacked(data: bytes) -> bytes:
+    """The file's content: a gzip file unpacked (at most ``LABELHUB_IMPORT_MAX_BYTES``)."""
+    return gunzip(data, settings.LABELHUB_IMPORT_MAX_BYTES) if data[:2] == b"\x1f\x8b" else data
+
+
+def parse_pairs(data: bytes, progress=None) -> list[tuple[str, str, str]]:
+    """Every pair of the file, or :class:`ImportRejected` naming each bad line. ``progress``
+    as in ``campaigns.imports.parse_upload``."""
+    lines = unpacked(data).split(b"\n")
+    report = Reporter(progress, len(lines) - (lines[-1:] == [b""]))
     errors, rows = [], []
-    for number, raw in enumerate(data.split(b"\n"), start=1):
+    for number, raw in enumerate(lines, start=1):
+        report(number)
         if not raw.strip():
             continue
         try:
@@ -71,6 +90,7 @@ def parse_pairs(data: bytes) -> list[tuple[str, str, str]]:
         row = _pair(number, obj, errors)
         if row:
             rows.append(row)
+    report.end(stopped_early=False)
     if not rows and not errors:
         errors.append(RowError(None, "file", "the file contains no pairs"))
     if errors:
@@ -105,7 +125,29 @@ def _pair(line, obj, errors):
 @transaction.atomic
 def pairs_import(*, campaign: Campaign, data: bytes) -> dict:
     """Import pre-judged pairs into a pairwise campaign; return counts."""
-    rows = parse_pairs(data)
+    created, skipped = _write_pairs(campaign, parse_pairs(data))
+    return {"judgments_created": created, "judgments_skipped": skipped}
+
+
+def pairs_import_queue(*, campaign: Campaign, user, upload, data: bytes) -> ImportBatch:
+    """A large upload (``data``, read already to size a gzip file by its content): its pairs
+    are checked and written by the job (:func:`pairs_import_run`)."""
+    return import_jobs.import_queue(campaign=campaign, user=user, kind=ImportBatch.Kind.PAIRS,
+                                    filename=upload.name or "upload", fmt="jsonl", chunks=[data])
+
+
+def pairs_import_run(*, batch_id: int) -> ImportBatch | None:
+    """The job of a queued pairs import (``import_jobs.import_run``)."""
+    return import_jobs.import_run(batch_id=batch_id, parse=lambda data, fmt, progress: parse_pairs(data, progress),
+                                  write=_write_batch)
+
+
+def _write_batch(batch: ImportBatch, rows) -> None:
+    batch.judgments_created, batch.judgments_skipped = _write_pairs(batch.campaign, rows)
+
+
+def _write_pairs(campaign: Campaign, rows) -> tuple[int, int]:
+    """Write each pair as a task and an imported judgment; (created, skipped as already there)."""
     policy, _ = Policy.objects.get_or_create(campaign=campaign, name=IMPORTED_POLICY)
     created = skipped = 0
     for prompt_text, chosen, rejected in rows:
@@ -133,7 +175,7 @@ def pairs_import(*, campaign: Campaign, data: bytes) -> dict:
         )
         Task.objects.filter(pk=task.pk).update(judgment_count=F("judgment_count") + 1)
         created += 1
-    return {"judgments_created": created, "judgments_skipped": skipped}
+    return created, skipped
 
 
 def _completion(prompt, policy, text):

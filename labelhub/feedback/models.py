@@ -34,6 +34,11 @@ class Snapshot(models.Model):
     row_count = models.PositiveIntegerField(default=0)
     content_hash = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
+    metadata = models.JSONField(
+        default=dict, blank=True,
+        help_text="Figures about its judgments, written when it is built: \"agreement\" (docs/quality.md). "
+        "The folder stays data.jsonl alone.",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from labelhub.core.inputs import id_field
+from labelhub.feedback.alarms import Thresholds
 from labelhub.feedback.models import Snapshot
 
 
@@ -9,9 +10,10 @@ class SnapshotSerializer(serializers.ModelSerializer):
         model = Snapshot
         fields = [
             "id", "version", "kind", "aggregation", "keep_ties", "filters", "strength_margins", "state",
-            "judgment_count", "row_count", "content_hash", "error", "created_at",
+            "judgment_count", "row_count", "content_hash", "error", "metadata", "created_at",
         ]
-        read_only_fields = ["version", "state", "judgment_count", "row_count", "content_hash", "error", "created_at"]
+        read_only_fields = ["version", "state", "judgment_count", "row_count", "content_hash", "error", "metadata",
+                            "created_at"]
 
 
 class PromoteSerializer(serializers.Serializer):
@@ -57,3 +59,23 @@ def override_payload(promotion) -> dict | None:
         return None
     return {"by": promotion.promoted_by.username if promotion.promoted_by else None,
             "at": promotion.created_at.isoformat(), "note": promotion.note, "reasons": promotion.flag_reasons}
+
+
+class AgreementQuerySerializer(serializers.Serializer):
+    period = serializers.ChoiceField(
+        choices=["hour", "day", "week"], default="day", help_text="Length of the periods of the series over time (UTC)."
+    )
+
+
+class AlarmQuerySerializer(serializers.Serializer):
+    """Overrides of the alarms' documented defaults (docs/quality.md), for one request."""
+
+    p_value = serializers.FloatField(
+        default=Thresholds.p_value, min_value=1e-12, max_value=0.5, help_text="An alarm needs a p-value, Bonferroni-adjusted for the labelers tested, below this."
+    )
+    min_judgments = serializers.IntegerField(
+        default=Thresholds.min_judgments, min_value=1, max_value=1_000_000, help_text="Judgments a labeler needs before an alarm is judged."
+    )
+    speed_floor = serializers.FloatField(
+        default=Thresholds.speed_floor_seconds, min_value=0.1, max_value=3600, help_text="Seconds per task under which a median is too fast."
+    )

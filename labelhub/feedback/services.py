@@ -14,6 +14,7 @@ from django.db.models import Max
 
 from labelhub.campaigns.models import Campaign, Completion, Prompt
 from labelhub.feedback import pairs as pairs_lib
+from labelhub.feedback import selectors
 from labelhub.feedback.models import Snapshot
 from labelhub.labeling.models import Judgment
 
@@ -129,7 +130,8 @@ def _moment(value):
 
 
 def snapshot_build(*, snapshot_id: int) -> Snapshot:
-    """Write ``data.jsonl``, streaming tasks in batches.
+    """Write ``data.jsonl``, streaming tasks in batches, then the figures about its judgments
+    (agreement, docs/quality.md) into ``metadata``. The folder holds data.jsonl alone.
 
     JSONL is the whole snapshot: the trainer reads it (``trainer.data.read_rows``) and so does
     ``datasets.load_dataset("json", data_files=...)``; the web tier needs no training library."""
@@ -146,20 +148,32 @@ def snapshot_build(*, snapshot_id: int) -> Snapshot:
                     out.write(line)
                     digest.update(line.encode())
                     rows += 1
+        metadata = _metadata(snapshot)
     except Exception as exc:
         logger.exception("snapshot %s failed", snapshot.pk)
         Snapshot.objects.filter(pk=snapshot.pk).update(state=Snapshot.State.FAILED, error=str(exc)[:2000])
         raise
     Snapshot.objects.filter(pk=snapshot.pk).update(
         state=Snapshot.State.READY, row_count=rows, judgment_count=judgments, content_hash=digest.hexdigest(),
+        metadata=metadata,
     )
     snapshot.refresh_from_db()
     return snapshot
 
 
+def _metadata(snapshot: Snapshot) -> dict:
+    """Agreement among the judgments the snapshot was made from (its filters applied; the
+    per-pair ``exclude_flagged`` filter is not a filter of judgments and does not apply)."""
+    judgments = _filtered(snapshot, Judgment.objects.filter(campaign=snapshot.campaign))
+    return {"agreement": selectors.agreement_figures(campaign=snapshot.campaign, judgments=judgments)}
+
+
 def _judgments(snapshot: Snapshot):
+    return _filtered(snapshot, Judgment.objects.filter(campaign=snapshot.campaign, corrections__isnull=True))
+
+
+def _filtered(snapshot: Snapshot, judgments):
     f = snapshot.filters
-    judgments = Judgment.objects.filter(campaign=snapshot.campaign, corrections__isnull=True)
     if f.get("since"):
         judgments = judgments.filter(created_at__gte=f["since"])
     if f.get("until"):

@@ -8,4 +8,5 @@ urlpatterns = [
     path("<slug:slug>/snapshots/", views.snapshots, name="snapshots"),
     path("<slug:slug>/leaderboard/", views.leaderboard, name="leaderboard"),
     path("<slug:slug>/leaderboard/promote/", views.promote, name="promote"),
+    path("<slug:slug>/quality/", views.quality, name="quality"),
 ]

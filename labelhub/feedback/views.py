@@ -1,4 +1,4 @@
-"""Pages: snapshots of a campaign and its leaderboard."""
+"""Pages: snapshots of a campaign, its leaderboard and its quality figures."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,7 +13,7 @@ from labelhub.campaigns.selectors import CONTENT_READERS, policies_ready_to_send
 from labelhub.core.inputs import whole_number
 from labelhub.core.pages import render_part, requested_part
 from labelhub.feedback import leaderboard as leaderboard_lib
-from labelhub.feedback import services
+from labelhub.feedback import selectors, services
 from labelhub.feedback.api import snapshot_create_and_queue
 from labelhub.feedback.models import Snapshot
 
@@ -102,3 +102,16 @@ def promote(request, slug):
         messages.success(request, f"{policy.name} is now the best version{over} (95% interval "
                                   f"[{floatformat(standing.low, 2)}, {floatformat(standing.high, 2)}], as in the table).")
     return redirect("feedback:leaderboard", slug=campaign.slug)
+
+
+@login_required
+def quality(request, slug):
+    """Agreement between labelers and each labeler's bias alarms (documented defaults)."""
+    campaign, _ = _campaign_for(request, slug, CONTENT_READERS)
+    period = request.GET.get("period") if request.GET.get("period") in selectors.PERIODS else "day"
+    figures = selectors.campaign_agreement(campaign=campaign, period=period)
+    alarms = selectors.campaign_alarms(campaign=campaign)
+    return render(request, "feedback/quality.html", {
+        "campaign": campaign, "agreement": figures, "alarms": alarms, "period": period, "periods": selectors.PERIODS,
+        "raised": sum(1 for entry in alarms["labelers"] if entry["raised"]),
+    })

@@ -28,6 +28,7 @@ from labelhub.campaigns.models import Campaign, Policy, unstorable
 from labelhub.core.db import job_defer
 from labelhub.feedback.models import Snapshot
 from labelhub.training import events, kinds
+from labelhub.training.config_paths import config_paths
 from labelhub.training.models import RewardModel, Run, RunMetric
 
 logger = logging.getLogger(__name__)
@@ -66,13 +67,16 @@ def run_create(*, campaign: Campaign, user, kind: str, config: dict | None = Non
                snapshot: Snapshot | None = None, policy: Policy | None = None,
                reward_model: RewardModel | None = None, prompt_split: str = "") -> Run:
     """Validate the inputs for ``kind`` and its config (the kind's defaults + ``config``, checked by
-    the trainer's own rules), store the run and queue its job once the transaction commits.
-    Raises :class:`RunInvalid` naming each field at fault (``config.<field>`` for the config)."""
+    the trainer's own rules, its paths confined and resolved by ``config_paths``), store the run
+    and queue its job once the transaction commits. Raises :class:`RunInvalid` naming each field
+    at fault (``config.<field>`` for the config)."""
     config = {} if config is None else config
     errors = _input_errors(campaign, kind, snapshot, policy, reward_model, prompt_split)
     merged, config_errors = _checked_config(kind, config, campaign=campaign, policy=policy)
-    if errors or config_errors:
-        raise RunInvalid(errors | config_errors)
+    checked_paths, path_errors = config_paths(campaign=campaign, kind=kind, config=config)
+    if errors or config_errors or path_errors:
+        raise RunInvalid(errors | config_errors | path_errors)
+    merged |= checked_paths
     run = Run.objects.create(
         campaign=campaign, kind=kind, config=merged, snapshot=snapshot, policy=policy, reward_model=reward_model,
         prompt_split=prompt_split or kinds.get(kind).prompts or "",  # the split it used, whatever the default becomes

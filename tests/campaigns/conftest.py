@@ -1,6 +1,8 @@
 """Campaign content for the campaign tests: a second campaign the role fixtures are not in,
 a policy, a prompt with one completion, and uploads."""
 
+import json
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -87,3 +89,30 @@ def upload():
         return SimpleUploadedFile(name, data, content_type="application/octet-stream")
 
     return make
+
+
+def prompts_jsonl(n: int, bad: dict[int, str] | None = None) -> str:
+    """``n`` lines of prompts with a completion each; ``bad`` replaces some lines (1-based)."""
+    lines = [json.dumps({"prompt": f"Question {i}?", "completions": [{"text": f"Answer {i}.", "policy": "base"}]})
+             for i in range(1, n + 1)]
+    for number, line in (bad or {}).items():
+        lines[number - 1] = line
+    return "\n".join(lines) + "\n"
+
+
+def pairs_jsonl(n: int, bad: dict[int, str] | None = None) -> str:
+    """``n`` lines of pre-judged pairs; ``bad`` replaces some lines (1-based)."""
+    lines = [json.dumps({"prompt": f"Say hi {i}", "chosen": f" Hi {i}!", "rejected": " Go away."}) for i in range(n)]
+    for number, line in (bad or {}).items():
+        lines[number - 1] = line
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def post_file(client_as, campaign, upload):
+    """``post_file(content, name=…, url=…, role=…)`` → an upload to an import endpoint (as the lead by default)."""
+
+    def post(content, name="prompts.jsonl", url="/api/campaigns/helpful/imports/", role="lead"):
+        return client_as(role).post(url, {"file": upload(name, content)}, format="multipart")
+
+    return post

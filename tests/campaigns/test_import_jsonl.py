@@ -34,10 +34,14 @@ def test_it_imports_prompts_with_completions(post_import, campaign, lead):
     assert response.status_code == 201
     body = response.json()
     batch = ImportBatch.objects.get()
-    assert body == {
-        "id": batch.id, "filename": "batch.jsonl", "format": "jsonl", "prompts_created": 2, "prompts_skipped": 0,
-        "completions_created": 3, "completions_skipped": 0, "policies_created": 3,
+    expected = {
+        "id": batch.id, "kind": "prompts", "filename": "batch.jsonl", "format": "jsonl", "state": "succeeded",
+        "lines_total": 2, "lines_checked": 2, "progress": 1.0, "errors": [], "uploaded_by": "lead",
+        "prompts_created": 2, "prompts_skipped": 0, "completions_created": 3, "completions_skipped": 0,
+        "policies_created": 3, "judgments_created": 0, "judgments_skipped": 0,
     }
+    assert {key: body[key] for key in expected} == expected
+    assert body["finished_at"] is not None
     assert batch.uploaded_by == lead
     recursion = Prompt.objects.get(text="Explain recursion")
     assert (recursion.campaign, recursion.split, recursion.metadata) == (campaign, "held_out", {"topic": "cs"})

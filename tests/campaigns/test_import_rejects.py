@@ -69,6 +69,10 @@ CSV_CASES = {
     "bad-messages-cell": ("messages\n[not json\n", 2, "messages"),
     "bad-completion-metadata": ("prompt,completion,completion_metadata\nx,y,[1\n", 2, "completion_metadata"),
     "extra-fields": ("prompt,completion\nx,y,z\n", 2, "csv"),
+    "short-row": ("prompt,split,completion\nx,train,y\nshort,train\n", 3, "csv"),
+    "one-cell-row": ("prompt,completion\nok,fine\nlonely\n", 3, "csv"),
+    "short-row-after-a-quoted-line-break": ('prompt,completion\n"two\nlines",fine\nshort\n', 4, "csv"),
+    "column-named-twice": ("prompt,completion,completion\nx,y,z\n", 1, "header"),
     "empty-prompt-with-completion": ("prompt,completion\nok,fine\n,orphan\n", 3, "prompt"),
     "unknown-split": ("prompt,split\nx,dev\n", 2, "split"),
     "metadata-not-an-object": ('prompt,metadata\nx,"[1, 2]"\n', 2, "metadata"),
@@ -110,6 +114,14 @@ def test_it_rejects_a_bad_csv_row(post_import, campaign, content, line, field):
     response = post_import("batch.csv", content)
     assert_rejected(response, line, field)
     assert written(campaign) == before
+
+
+def test_it_says_how_many_cells_a_short_or_long_row_has(post_import, campaign):
+    response = post_import("batch.csv", "prompt,split,completion\nok,train,fine\nshort,train\nlong,train,a,b\n")
+    assert [(e["line"], e["field"], e["message"]) for e in response.json()["errors"]] == [
+        (3, "csv", "has 2 cells, but the header has 3 columns"),
+        (4, "csv", "has 4 cells, but the header has 3 columns"),
+    ]
 
 
 @pytest.mark.parametrize("name", ["batch.jsonl", "batch.csv"])

@@ -62,7 +62,8 @@ def test_the_schema_and_the_docs_are_for_signed_in_users_only(client):
         ("/api/campaigns/{campaign_slug}/policies/{id}/", {"get", "put", "patch", "delete"}),
         ("/api/campaigns/{campaign_slug}/completions/", {"get", "post"}),
         ("/api/campaigns/{campaign_slug}/completions/{id}/", {"get"}),
-        ("/api/campaigns/{campaign_slug}/imports/", {"post"}),
+        ("/api/campaigns/{campaign_slug}/imports/", {"get", "post"}),
+        ("/api/campaigns/{campaign_slug}/imports/{id}/", {"get"}),
         ("/api/me/", {"get"}),
         ("/api/me/token/", {"post"}),
         ("/api/auth/token/", {"post"}),
@@ -75,7 +76,8 @@ def test_it_describes_each_endpoint(schema, path, methods):
 def test_it_describes_the_import_upload_and_its_errors(schema):
     operation = schema["paths"]["/api/campaigns/{campaign_slug}/imports/"]["post"]
     assert "multipart/form-data" in operation["requestBody"]["content"]
-    assert operation["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith("/ImportResult")
+    assert operation["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith("/Import")
+    assert operation["responses"]["202"]["content"]["application/json"]["schema"]["$ref"].endswith("/Import")
     assert operation["responses"]["400"]["description"].startswith("Nothing was written")
     assert operation["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
 

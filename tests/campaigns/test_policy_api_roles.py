@@ -43,10 +43,10 @@ def test_it_lets_leads_and_engineers_create_a_policy(client_as, campaign, role, 
 
 @pytest.mark.parametrize("role, status", writers(200))
 def test_it_lets_leads_and_engineers_change_a_policy(client_as, policy, role, status):
-    response = client_as(role).patch(f"{URL}{policy.id}/", {"adapter_path": "runs/7/adapter"}, format="json")
+    response = client_as(role).patch(f"{URL}{policy.id}/", {"base_model": "org/tuned"}, format="json")
     assert response.status_code == status
     policy.refresh_from_db()
-    assert policy.adapter_path == ("runs/7/adapter" if status == 200 else "")
+    assert policy.base_model == ("org/tuned" if status == 200 else "tiny-gpt")
 
 
 @pytest.mark.parametrize("role, status", writers(204))

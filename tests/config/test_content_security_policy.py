@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from labelhub.campaigns.models import ImportBatch
 from labelhub.training.models import Run
 
 pytestmark = pytest.mark.django_db
@@ -46,8 +47,10 @@ def run(campaign):
 
 def pages(run):
     slug = run.campaign.slug
+    queued = ImportBatch.objects.create(campaign=run.campaign, filename="big.jsonl", format="jsonl", state="queued")
     return [
-        "/campaigns/", f"/campaigns/{slug}/", f"/campaigns/{slug}/import/", f"/campaigns/{slug}/runs/",
+        "/campaigns/", f"/campaigns/{slug}/", f"/campaigns/{slug}/import/", f"/campaigns/{slug}/imports/{queued.pk}/",
+        f"/campaigns/{slug}/runs/",
         f"/campaigns/{slug}/runs/{run.pk}/", f"/campaigns/{slug}/snapshots/", f"/campaigns/{slug}/leaderboard/",
         "/label/", f"/label/work/?campaign={slug}", "/profile/", "/api/docs/", f"/campaigns/{slug}/members/",
         "/invitations/",

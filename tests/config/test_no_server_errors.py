@@ -137,7 +137,7 @@ def _upload(client, path, name, content):
         ("/api/campaigns/helpful/pair-imports/", "p.jsonl", b'{"prompt": "a\\ud800", "chosen": "x", "rejected": "y"}\n',
          "prompt"),
         ("/api/campaigns/helpful/pair-imports/", "p.jsonl.gz", b"\x1f\x8b\x08\x00corrupt", "file"),
-        ("/api/campaigns/helpful/pair-imports/", "p.jsonl.gz", gzip.compress(b'{"chosen": "x"}\n')[:-6], "file"),
+        ("/api/campaigns/helpful/pair-imports/", "p.jsonl.gz", gzip.compress(b'{"chosen": "x"}\n', mtime=0)[:-6], "file"),
         ("/api/campaigns/helpful/imports/", "p.jsonl", b"", "file"),
     ],
 )

@@ -32,6 +32,7 @@ def test_a_run_names_its_folder_and_outputs_relative_to_the_data_directory(api_a
 
 def test_policies_and_reward_models_name_their_files_relative(api_as, engineer, campaign, data_dir):
     adapter = data_dir / "data" / "runs" / "7" / "adapter"
+    Run.objects.create(pk=7, campaign=campaign, kind="sft", run_dir=str(adapter.parent))  # the campaign's run 7
     policy = Policy.objects.create(campaign=campaign, name="tuned", base_model=str(data_dir / "models" / "tiny-abc"),
                                    adapter_path=str(adapter))
     RewardModel.objects.create(campaign=campaign, name="rm", base_model=str(data_dir / "models" / "tiny-abc"),
@@ -54,9 +55,11 @@ def test_a_hub_name_is_shown_as_given(api_as, engineer, campaign, data_dir):
     assert api_as(engineer).get(f"/api/campaigns/helpful/policies/{policy.pk}/").json()["base_model"] == "gpt2"
 
 
-def test_a_name_too_long_for_the_file_system_is_kept_as_given(api_as, engineer, campaign, data_dir):
-    # found by the schema fuzzer: looking such a name up raised "File name too long" (a 500)
+def test_a_name_too_long_for_the_file_system_is_refused_not_a_500(api_as, engineer, campaign, data_dir):
+    # found by the schema fuzzer: looking such a name up raised "File name too long" (a 500);
+    # since paths are confined (tests/campaigns/test_policy_paths.py) it is a 400 naming the fields
     name = "0" * 600
     response = api_as(engineer).post("/api/campaigns/helpful/policies/", {"name": "long", "base_model": name[:255], "adapter_path": name[:500]}, format="json")
-    assert response.status_code == 201, response.json()
-    assert Policy.objects.get(name="long").adapter_path == name[:500]
+    assert response.status_code == 400
+    assert {e["field"] for e in response.json()["errors"]} == {"base_model", "adapter_path"}
+    assert not Policy.objects.filter(name="long").exists()

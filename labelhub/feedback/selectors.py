@@ -1,0 +1,151 @@
+"""Reads for the quality figures: agreement and bias alarms of a campaign (or of a snapshot's
+judgments), loaded in a fixed number of queries whatever the campaign's size.
+
+Which judgments count: each labeler's latest judgment per task (a correction replaces the
+judgment it corrects), from labelers (imported pairs have none). Agreement leaves gold
+tasks out (they are not data, and every labeler sees them); the alarms keep them (a
+labeler cannot tell them apart, so they show the same habits). Rating tasks have no order
+and count only for the speed alarm.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.contrib.postgres.aggregates.mixins import OrderableAggMixin
+from django.core.cache import cache
+from django.db.models import (
+    Aggregate,
+    BigIntegerField,
+    Case,
+    Exists,
+    F,
+    Func,
+    JSONField,
+    OuterRef,
+    QuerySet,
+    TextField,
+    When,
+)
+from django.db.models.functions import Cast, Extract, Length
+
+from labelhub.campaigns.models import Campaign, Completion, Policy
+from labelhub.feedback import agreement as agreement_lib
+from labelhub.feedback import alarms as alarms_lib
+from labelhub.feedback.leaderboard import comparison_state
+from labelhub.labeling.models import Judgment
+
+#: The periods of the series over time: (length, offset) in seconds, in UTC (1970-01-05 was a Monday).
+PERIODS = {"hour": (3600, 0), "day": (86400, 0), "week": (7 * 86400, 4 * 86400)}
+#: The series over time keeps the latest this many periods.
+MAX_PERIODS = 400
+CACHE_SECONDS = 24 * 3600
+
+
+def counted_judgments(judgments: QuerySet[Judgment]) -> QuerySet[Judgment]:
+    """The judgments that count: from labelers, not corrected since. (NOT EXISTS rather than
+    ``corrections__isnull``: PostgreSQL plans it as an anti-join and estimates it well.)"""
+    corrected = Judgment.objects.filter(supersedes=OuterRef("pk"))
+    return judgments.filter(~Exists(corrected), labeler__isnull=False)
+
+
+class _JSONAgg(OrderableAggMixin, Aggregate):
+    """PostgreSQL's ``json_agg``: builds its text faster than ``jsonb_agg`` (no binary form)."""
+
+    function = "JSON_AGG"
+    output_field = JSONField()
+
+
+def _rows(judgments: QuerySet[Judgment], *fields) -> list[list]:
+    """``fields`` of each judgment, in the order they were made, as one JSON array built by
+    PostgreSQL and decoded at once (a Python object per row would cost more than the figures)."""
+    row = Func(*fields, function="json_build_array", output_field=JSONField())
+    text = judgments.aggregate(rows=Cast(_JSONAgg(row, order_by="id"), TextField()))["rows"]
+    return json.loads(text) if text else []
+
+
+def _ranks(ranking, preferred_id, strength, display_order) -> dict[int, float] | None:
+    if ranking:
+        return agreement_lib.fractional_ranks(ranking)
+    return agreement_lib.pairwise_ranks(display_order, preferred_id, strength)
+
+
+def _of_completions(campaign: Campaign, value) -> dict[int, int]:
+    """Completion id → ``value`` for the campaign's completions, as two arrays in one query."""
+    arrays = Completion.objects.filter(prompt__campaign=campaign).aggregate(
+        ids=ArrayAgg("id", order_by="id", default=[]), values=ArrayAgg(value, order_by="id", default=[]))
+    return dict(zip(arrays["ids"], arrays["values"], strict=True))
+
+
+def _answers(judgments: QuerySet[Judgment]) -> list[agreement_lib.Answer]:
+    """The judgments as agreement answers (the raw rows are freed on return)."""
+    rows = _rows(judgments, F("task_id"), F("labeler__username"), F("ranking"), F("preferred_id"), F("strength"),
+                 Case(When(ranking__isnull=True, then=F("display_order"))),  # only A/B answers need it
+                 Cast(Extract("created_at", "epoch"), BigIntegerField()))
+    return [
+        agreement_lib.Answer(task=task, labeler=labeler, ranks=ranks, at=float(at))
+        for task, labeler, ranking, preferred, strength, shown, at in rows
+        if (ranks := _ranks(ranking, preferred, strength, shown)) is not None
+    ]
+
+
+def _responses(judgments: QuerySet[Judgment]) -> list[alarms_lib.Response]:
+    """The judgments as alarm responses (the raw rows are freed on return)."""
+    rows = _rows(judgments, F("labeler__username"), F("ranking"), F("preferred_id"), F("strength"),
+                 F("display_order"), F("time_spent_ms"))
+    return [
+        alarms_lib.Response(labeler=labeler, ranks=_ranks(ranking, preferred, strength, shown), shown=tuple(shown),
+                            seconds=None if ms is None else ms / 1000)
+        for labeler, ranking, preferred, strength, shown, ms in rows
+    ]
+
+
+def agreement_figures(*, campaign: Campaign, judgments: QuerySet[Judgment] | None = None, period: str = "day") -> dict:
+    """Agreement of the campaign's judgments (or of ``judgments``, a queryset of them), with
+    policy names and the series per ``period`` (hour, day or week, in UTC). Three queries."""
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {', '.join(PERIODS)}")
+    judgments = judgments if judgments is not None else Judgment.objects.filter(campaign=campaign)
+    answers = _answers(counted_judgments(judgments).filter(task__is_gold=False))
+    figures = agreement_lib.agreement(answers, policy_of=_of_completions(campaign, "policy_id"),
+                                      period=PERIODS[period], max_periods=MAX_PERIODS)
+    names = dict(Policy.objects.filter(campaign=campaign).values_list("id", "name"))
+    for entry in figures["policy_pairs"]:
+        entry["names"] = [names.get(p) for p in entry["policies"]]
+    for entry in figures["periods"]:
+        entry["start"] = entry["start"].isoformat()
+    return {"judgments": len(answers), "period": period, **figures}
+
+
+def alarm_figures(*, campaign: Campaign, thresholds: alarms_lib.Thresholds = alarms_lib.DEFAULTS) -> dict:
+    """Bias alarms of each labeler of the campaign. Two queries."""
+    responses = _responses(counted_judgments(Judgment.objects.filter(campaign=campaign)))
+    lengths = _of_completions(campaign, Length("text"))
+    return {"judgments": len(responses), "thresholds": thresholds.as_dict(),
+            "labelers": alarms_lib.alarms(responses, lengths=lengths, thresholds=thresholds)}
+
+
+def campaign_agreement(*, campaign: Campaign, period: str = "day") -> dict:
+    """:func:`agreement_figures` of the whole campaign, from the cache while its judgments are unchanged."""
+    return _cached(campaign, ("agreement", period), lambda: agreement_figures(campaign=campaign, period=period))
+
+
+def campaign_alarms(*, campaign: Campaign, thresholds: alarms_lib.Thresholds = alarms_lib.DEFAULTS) -> dict:
+    """:func:`alarm_figures`, from the cache while the campaign's judgments are unchanged."""
+    key = ("alarms", tuple(sorted(thresholds.as_dict().items())))
+    return _cached(campaign, key, lambda: alarm_figures(campaign=campaign, thresholds=thresholds))
+
+
+def _cached(campaign: Campaign, key: tuple, compute):
+    """Figures kept under the campaign's judgment state (:func:`comparison_state`: it changes with
+    every judgment added or removed), stored only if that state held while they were computed."""
+    state = comparison_state(campaign=campaign)
+    name = "quality:" + hashlib.sha256(repr((key, state)).encode()).hexdigest()
+    value = cache.get(name)
+    if value is None:
+        value = compute()
+        if comparison_state(campaign=campaign) == state:
+            cache.set(name, value, CACHE_SECONDS)
+    return value
