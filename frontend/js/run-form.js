@@ -2,8 +2,9 @@
 // kind and working without this module. With it:
 //   - a Kind select shows one kind's form at a time (the others are hidden, not removed);
 //   - choosing another policy puts that policy's defaults (its prompt template, for generate
-//     and evaluate its sampling settings: data-defaults on its <option>) into the fields the
-//     user has not edited, and the kind's own default (data-default) back into the others.
+//     and evaluate its sampling settings: data-defaults on its <option>) into the fields that
+//     still show the previous policy's, and the kind's own default (data-default) back where
+//     the new policy sets none; what the user typed stays.
 // Values are checked by the server only (the trainer's own rules): errors come back next to
 // their fields, and nothing is queued until every field is accepted.
 
@@ -15,23 +16,31 @@ function showKind(section, name) {
   }
 }
 
+function valueOf(input) {
+  return input.type === "checkbox" ? String(input.checked) : input.value;
+}
+
 function setValue(input, text) {
   if (input.type === "checkbox") input.checked = text === "true";
   else input.value = text;
 }
 
-function followPolicy(form, select) {
-  const option = select.selectedOptions[0];
-  let defaults = {};
+function defaultsOf(select) {
   try {
-    defaults = JSON.parse(option?.dataset.defaults || "{}");
+    return JSON.parse(select.selectedOptions[0]?.dataset.defaults || "{}");
   } catch {
-    defaults = {};
+    return {};
   }
-  for (const input of form.querySelectorAll("[name^='config.'][data-default]")) {
-    if (input.dataset.edited) continue;
-    const name = input.name.slice("config.".length);
-    setValue(input, name in defaults ? defaults[name] : input.dataset.default);
+}
+
+// A field that still shows the previous policy's default (or the kind's, where that policy
+// set none) takes the new policy's (or the kind's); a field the user changed is left alone.
+function followPolicy(form, before, after) {
+  for (const name of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const input = form.querySelector(`[name="config.${name}"][data-default]`);
+    if (!input) continue;
+    const shown = name in before ? before[name] : input.dataset.default;
+    if (valueOf(input) === shown) setValue(input, name in after ? after[name] : input.dataset.default);
   }
 }
 
@@ -43,11 +52,14 @@ function enhance(section) {
     picker.addEventListener("change", () => showKind(section, picker.value));
   }
   for (const form of section.querySelectorAll("form.run-form")) {
-    form.addEventListener("input", (event) => {
-      if (event.target.name?.startsWith("config.")) event.target.dataset.edited = "1";
-    });
     const policy = form.querySelector("[data-policy-select]");
-    if (policy) policy.addEventListener("change", () => followPolicy(form, policy));
+    if (!policy) continue;
+    let before = defaultsOf(policy);
+    policy.addEventListener("change", () => {
+      const after = defaultsOf(policy);
+      followPolicy(form, before, after);
+      before = after;
+    });
   }
 }
 

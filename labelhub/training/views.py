@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.core.inputs import whole_number
 from labelhub.core.pages import render_part, requested_part
-from labelhub.training import loop, selectors, services
+from labelhub.training import kinds, loop, selectors, services
 from labelhub.training.forms import RunStartForm, start_forms
 from labelhub.training.selectors import RUN_READERS, RUN_STARTERS
 
@@ -39,6 +39,8 @@ def _render_list(request, campaign, roles, errors=None, posted=None, status=200)
     if context["can_start"]:
         open_kind = request.GET.get("kind", "") if posted is None else ""
         context["start_forms"] = start_forms(campaign, posted=posted, errors=errors, open_kind=open_kind)
+        if errors and posted.get("kind") not in kinds.KINDS:  # no form of that kind to show them in
+            context["errors"] = errors
     return render(request, "training/run_list.html", context, status=status)
 
 

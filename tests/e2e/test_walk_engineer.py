@@ -1,6 +1,6 @@
 """The ML engineer's main path through the real pages, in Chromium: the campaign → Runs → the
 Kind choice shows the generate form (fields from its schema, the campaign's K and train prompts
-filled in) → another policy brings its sampling settings → an out-of-bounds num_samples comes
+filled in) → another policy brings its sampling settings, and what was typed stays → an out-of-bounds num_samples comes
 back under that field and nothing is queued → a valid one queues the run and opens its page
 (issue 18 points 5 and 7)."""
 
@@ -42,6 +42,11 @@ def test_an_engineer_starts_a_generate_run_from_the_form(log_in, campaign):
     expect(generate.get_by_label("max_new_tokens")).to_have_value("40")
     generate.get_by_label("Policy").select_option(label="cool")
     expect(generate.get_by_label("max_new_tokens")).to_have_value("48")  # … and back to the kind's default
+    generate.get_by_label("temperature").fill("0.5")
+    generate.get_by_label("Policy").select_option(label="warm")
+    expect(generate.get_by_label("temperature")).to_have_value("0.5")  # what the user typed stays
+    expect(generate.get_by_label("max_new_tokens")).to_have_value("40")
+    generate.get_by_label("Policy").select_option(label="cool")
 
     samples.fill("5000")
     generate.get_by_role("button", name="Start generate run").click()
@@ -59,5 +64,5 @@ def test_an_engineer_starts_a_generate_run_from_the_form(log_in, campaign):
     run = Run.objects.get()
     assert page.url.endswith(f"/runs/{run.pk}/")
     assert (run.kind, run.policy_id, run.prompt_split, run.config["num_samples"]) == ("generate", cool.pk, "train", 4)
-    assert run.config["temperature"] == 0.3
+    assert run.config["temperature"] == 0.5
     expect(page.locator("main")).to_contain_text("waiting for a worker")  # queued: no worker in this test

@@ -131,3 +131,11 @@ def test_the_json_boxs_errors_are_shown_under_it(engineer_client, shown, text, m
     else:  # a field the form does not have: named in the summary at the top of the form
         assert "<code>config.num_sampels</code>: is not a field of GenerateConfig (did you mean &#x27;num_samples&#x27;?)" in html
     assert nothing_queued()
+
+
+def test_an_unknown_kind_is_named_above_the_forms(engineer_client, shown):
+    response = engineer_client.post(START, post_body(shown("generate"), kind="train-harder"))
+    assert response.status_code == 400
+    assert "<li><code>kind</code>: Select a valid choice. train-harder is not one of the available choices.</li>" in (
+        response.content.decode())
+    assert nothing_queued()
