@@ -66,3 +66,8 @@ def test_an_engineer_starts_a_generate_run_from_the_form(log_in, campaign):
     assert (run.kind, run.policy_id, run.prompt_split, run.config["num_samples"]) == ("generate", cool.pk, "train", 4)
     assert run.config["temperature"] == 0.5
     expect(page.locator("main")).to_contain_text("waiting for a worker")  # queued: no worker in this test
+
+    page.set_viewport_size({"width": 390, "height": 844})  # the runs page and its form fit a phone
+    page.goto(f"/campaigns/{campaign.slug}/runs/?kind=generate")
+    expect(page.locator("details[data-run-kind=generate]").get_by_label("num_samples")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
