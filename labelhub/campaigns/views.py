@@ -1,5 +1,7 @@
 """Server-rendered pages for campaigns. Each view: check access, call a selector/service, render."""
 
+import re
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -122,7 +124,7 @@ def _axis(line: str):
         return {"name": parts[0]}
     if len(parts) != 3:
         return line  # not an object: the serializer names the axis that is malformed
-    lo, hi = (int(v) if v.lstrip("-").isdigit() else v for v in parts[1:])
+    lo, hi = (int(v) if re.fullmatch(r"-?[0-9]{1,9}", v) else v for v in parts[1:])
     return {"name": parts[0], "min": lo, "max": hi}
 
 

@@ -52,6 +52,7 @@ def test_it_reads_an_unticked_loop_box_as_off(page_as, outsider):
     ({"task_kind": "pairwise", "completions_per_task": "3"}, "completions_per_task"),
     ({"rating_axes": "clarity, 5, 1"}, "rating_axes"),
     ({"rating_axes": "clarity, 1"}, "rating_axes"),
+    ({"rating_axes": "clarity, --1, ²"}, "rating_axes"),
     ({"flag_vocabulary": "unsafe\nunsafe"}, "flag_vocabulary"),
     ({"slug": "new"}, "slug"),
     ({"slug": "has spaces"}, "slug"),
@@ -84,7 +85,8 @@ def _as_api(change: dict) -> dict:
         out["flag_vocabulary"] = out["flag_vocabulary"].split("\n")
     if "rating_axes" in out:
         parts = [p.strip() for p in out["rating_axes"].split(",")]
-        out["rating_axes"] = [{"name": parts[0], "min": int(parts[1]), "max": int(parts[2])}] if len(parts) == 3 else [", ".join(parts)]
+        as_int = lambda v: int(v) if v.lstrip("-").isascii() and v.lstrip("-").isdigit() and v.count("-") <= 1 else v  # noqa: E731
+        out["rating_axes"] = [{"name": parts[0], "min": as_int(parts[1]), "max": as_int(parts[2])}] if len(parts) == 3 else [", ".join(parts)]
     return out
 
 
