@@ -179,7 +179,7 @@ class TaskViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveMo
         a line. All or nothing: one bad line refuses the file, with every bad line named."""
         upload = upload_or_reject(ImportUploadSerializer(data=request.data))
         try:
-            updated = services.gold_import(campaign=self._campaign, data=upload.read())
+            updated = services.gold_import(campaign=self._campaign, upload=upload)
         except ImportRejected as rejected:
             raise BadRequest(IMPORT_REJECTED, [e.as_dict() for e in rejected.errors]) from None
         return Response({"updated": updated})

@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from labelhub.campaigns import import_jobs
 from labelhub.campaigns import services as campaign_services
 from labelhub.campaigns.models import Campaign, Completion, Membership, Role
 from labelhub.core.db import prepared_cursor
@@ -538,10 +539,12 @@ def task_gold_set(*, task: Task, answer) -> Task:
 
 
 @transaction.atomic
-def gold_import(*, campaign: Campaign, data: bytes) -> int:
+def gold_import(*, campaign: Campaign, upload) -> int:
     """Set (or clear) the gold answers a JSONL file lists: every line is checked first and one
-    bad line refuses the file (``ImportRejected``: nothing is written). Returns the tasks set."""
-    rows = gold.parse_gold_file(campaign=campaign, data=data)
+    bad line refuses the file (``ImportRejected``: nothing is written), as does a file over
+    ``LABELHUB_IMPORT_MAX_BYTES`` (before it is read). Returns the tasks set."""
+    import_jobs.size_check(upload.size)
+    rows = gold.parse_gold_file(campaign=campaign, data=upload.read())
     for task, answer in rows:
         task.is_gold, task.gold_answer = answer is not None, answer
     Task.objects.bulk_update([task for task, _ in rows], ["is_gold", "gold_answer"])

@@ -102,7 +102,7 @@ def gold_import(request, slug):
     if upload is None:
         return task_list(request, slug, errors=[{"line": None, "field": "file", "message": "choose a .jsonl file"}], status=400)
     try:
-        updated = services.gold_import(campaign=campaign, data=upload.read())
+        updated = services.gold_import(campaign=campaign, upload=upload)
     except ImportRejected as rejected:
         return task_list(request, slug, errors=[e.as_dict() for e in rejected.errors], status=400)
     messages.success(request, f"Gold answers set or cleared on {updated} task{'s' if updated != 1 else ''}.")

@@ -171,3 +171,14 @@ def test_it_leaves_the_priority_alone_when_the_gold_answer_is_refused(client_as,
     assert response.status_code == 400
     task.refresh_from_db()
     assert (task.priority, task.is_gold) == (0, False)
+
+
+def test_it_refuses_a_gold_file_over_the_import_limit_before_reading_it(client_as, tasks, settings):
+    settings.LABELHUB_IMPORT_MAX_BYTES = 10
+    task = tasks[0]
+    upload = gold_file({"task": task.pk, "gold_answer": {"ranking": [[i] for i in ids(task)]}})
+    response = client_as("lead").post("/api/campaigns/helpful/tasks/gold/", {"file": upload}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "file" and "over the limit" in response.json()["errors"][0]["message"]
+    task.refresh_from_db()
+    assert not task.is_gold
