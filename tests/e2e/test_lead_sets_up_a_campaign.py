@@ -93,6 +93,8 @@ def test_a_lead_creates_a_campaign_edits_its_guidelines_and_marks_a_gold_answer(
                 labeler_page = signed_in(browser, asgi_server, "labeler", violations)
                 assert labeler_page.goto("/campaigns/helpful/settings/").status == 403
                 assert labeler_page.goto("/campaigns/helpful/guidelines/edit/").status == 403
+                assert labeler_page.goto("/campaigns/helpful/tasks/").status == 403
+                assert labeler_page.goto("/campaigns/safety/").status == 404  # not a member of the new one
             finally:
                 browser.close()
     finally:
