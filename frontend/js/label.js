@@ -266,6 +266,13 @@ function showGuidelines(campaign) {
   const seen = localStorage.getItem(seenKey);
   const updated = seen !== null && seen !== String(campaign.guidelines_version);
   els.guidelinesVersion.textContent = `version ${campaign.guidelines_version}${updated ? " — updated, please reread" : ""}`;
+  if (updated) { // the version this labeler last read, compared line by line with this one
+    const since = encodeURIComponent(seen);
+    els.guidelinesVersion.append(" · ", h("a", {
+      href: `/campaigns/${encodeURIComponent(campaign.slug)}/guidelines/?since=${since}#changes`, target: "_blank",
+      rel: "noopener", "data-guidelines-changes": "",
+    }, "what changed"));
+  }
   els.guidelines.classList.toggle("updated", updated);
   if (updated) setGuidelinesOpen(true);
   localStorage.setItem(seenKey, String(campaign.guidelines_version));

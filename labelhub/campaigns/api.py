@@ -17,6 +17,9 @@ from labelhub.campaigns.selectors import CONTENT_READERS
 from labelhub.campaigns.serializers import (
     CampaignSerializer,
     CompletionSerializer,
+    GuidelinesPreviewAnswerSerializer,
+    GuidelinesPreviewSerializer,
+    GuidelineVersionSerializer,
     ImportSerializer,
     ImportUploadSerializer,
     InvitationAnsweredSerializer,
@@ -26,6 +29,7 @@ from labelhub.campaigns.serializers import (
     PromptSerializer,
     invitation_answered,
 )
+from labelhub.campaigns.templatetags.markdown import render_markdown
 from labelhub.core.errors import BadRequest, Conflict
 from labelhub.core.inputs import FormParser, MultiPartParser, query_int, query_text
 
@@ -73,11 +77,19 @@ class CampaignViewSet(viewsets.ModelViewSet):
             context["roles_by_campaign"] = selectors.roles_by_campaign(user=self.request.user)
         return context
 
+    @extend_schema(request=GuidelinesPreviewSerializer, responses=GuidelinesPreviewAnswerSerializer)
+    @action(detail=True, methods=["post"], url_path="guidelines/preview")
+    def guidelines_preview(self, request, slug=None):
+        """Leads: guidelines rendered with the labeling page's renderer and sanitiser, unsaved."""
+        params = GuidelinesPreviewSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        return Response({"html": render_markdown(params.validated_data["text"])})
+
     def perform_create(self, serializer):
         serializer.instance = services.campaign_create(user=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer):
-        services.campaign_update(campaign=serializer.instance, **serializer.validated_data)
+        services.campaign_update(campaign=serializer.instance, user=self.request.user, **serializer.validated_data)
 
     def perform_destroy(self, instance):
         delete_unless_protected(lambda: services.campaign_delete(campaign=instance), "This campaign")
@@ -110,6 +122,17 @@ class CampaignChildViewSet(viewsets.GenericViewSet):
 
     def get_serializer_context(self):
         return super().get_serializer_context() | {"campaign": self._campaign}
+
+
+class GuidelineVersionViewSet(CampaignChildViewSet, mixins.ListModelMixin):
+    """The campaign's guideline versions, newest first, each with its change note (any member:
+    labelers read what changed since the version they last read)."""
+
+    serializer_class = GuidelineVersionSerializer
+    role_rules = {"*": ANY_MEMBER}
+
+    def campaign_queryset(self):
+        return selectors.guideline_versions(campaign=self._campaign)
 
 
 class InvitationViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.DestroyModelMixin):

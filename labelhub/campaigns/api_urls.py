@@ -8,6 +8,7 @@ router.register("campaigns", api.CampaignViewSet, basename="campaign")
 router.register("invitations", api.MyInvitationViewSet, basename="my-invitation")
 
 nested = SimpleRouter()
+nested.register("guidelines/versions", api.GuidelineVersionViewSet, basename="campaign-guideline-version")
 nested.register("invitations", api.InvitationViewSet, basename="campaign-invitation")
 nested.register("prompts", api.PromptViewSet, basename="campaign-prompt")
 nested.register("policies", api.PolicyViewSet, basename="campaign-policy")

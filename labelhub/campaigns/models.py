@@ -61,6 +61,7 @@ class Campaign(models.Model):
         ACTIVE = "active", "Active"
         PAUSED = "paused", "Paused"
         DONE = "done", "Done"
+        ARCHIVED = "archived", "Archived"
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
@@ -112,6 +113,30 @@ class Campaign(models.Model):
         if not user.is_authenticated:
             return set()
         return set(self.memberships.filter(user=user).values_list("role", flat=True))
+
+
+class GuidelineVersion(models.Model):
+    """One saved version of a campaign's guidelines, with the lead's note on what changed.
+    ``campaign.guidelines`` / ``guidelines_version`` are the current one; judgments record the
+    version they were made under, and labelers compare the version they last read with this."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="guideline_versions")
+    version = models.PositiveIntegerField()
+    text = models.TextField(blank=True)
+    note = models.CharField(max_length=200, blank=True, help_text="What changed, in a line.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "version"], name="guideline_version_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.campaign} · guidelines v{self.version}"
 
 
 class Membership(models.Model):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
+from dataclasses import dataclass
+
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 
 from labelhub.campaigns.models import (
     Campaign,
     Completion,
+    GuidelineVersion,
     ImportBatch,
     Invitation,
     Membership,
@@ -187,3 +191,38 @@ def import_get(*, campaign: Campaign, pk: int) -> ImportBatch:
     if batch is None:
         raise Http404("No such import.")
     return batch
+
+
+def guideline_versions(*, campaign: Campaign):
+    """The campaign's guideline versions, newest first."""
+    return GuidelineVersion.objects.filter(campaign=campaign).select_related("created_by").order_by("-version")
+
+
+@dataclass(frozen=True)
+class GuidelineChanges:
+    """What changed in a campaign's guidelines from version ``since`` to the current one: the
+    versions in between (their notes) and a line diff (``lines``: (kind, text), kind one of
+    ``"same"``, ``"added"``, ``"removed"``)."""
+
+    since: int
+    current: int
+    versions: list
+    lines: list[tuple[str, str]]
+
+
+def guideline_changes(*, campaign: Campaign, since: int) -> GuidelineChanges | None:
+    """The changes since version ``since``; None when ``since`` is not an earlier version of
+    this campaign's guidelines (nothing to compare)."""
+    if not 1 <= since < campaign.guidelines_version:
+        return None
+    old = GuidelineVersion.objects.filter(campaign=campaign, version=since).values_list("text", flat=True).first()
+    if old is None:
+        return None
+    newer = list(guideline_versions(campaign=campaign).filter(version__gt=since))
+    kinds = {" ": "same", "+": "added", "-": "removed"}
+    lines = [
+        (kinds[line[0]], line[2:])
+        for line in difflib.ndiff(old.splitlines(), campaign.guidelines.splitlines())
+        if line[0] in kinds
+    ]
+    return GuidelineChanges(since=since, current=campaign.guidelines_version, versions=newer, lines=lines)

@@ -7,6 +7,7 @@ from labelhub.campaigns import paths
 from labelhub.campaigns.models import (
     Campaign,
     Completion,
+    GuidelineVersion,
     ImportBatch,
     Invitation,
     Membership,
@@ -27,15 +28,26 @@ class ModelSerializer(serializers.ModelSerializer):
     }
 
 
+#: Slugs that page addresses use (``/campaigns/new/``).
+RESERVED_SLUGS = {"new"}
+
+
 class CampaignSerializer(ModelSerializer):
+    """A campaign's settings. The API and the set-up pages (``views.campaign_create`` /
+    ``campaign_edit`` / ``guidelines_edit``) validate with this one serializer."""
+
     my_roles = serializers.SerializerMethodField()
+    guidelines_note = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=200,
+        help_text="What changed in the guidelines, in a line; kept with the new version.",
+    )
 
     class Meta:
         model = Campaign
         fields = [
             "id", "name", "slug", "description", "guidelines", "guidelines_version", "task_kind",
             "completions_per_task", "overlap", "rating_axes", "flag_vocabulary", "status",
-            "loop_auto", "loop_priority", "created_at", "updated_at", "my_roles",
+            "loop_auto", "loop_priority", "created_at", "updated_at", "my_roles", "guidelines_note",
         ]
         read_only_fields = ["guidelines_version", "created_at", "updated_at"]
 
@@ -44,6 +56,11 @@ class CampaignSerializer(ModelSerializer):
         if roles is None:
             roles = campaign.roles_of(self.context["request"].user)
         return sorted(roles)
+
+    def validate_slug(self, slug):
+        if slug in RESERVED_SLUGS:
+            raise serializers.ValidationError(f"“{slug}” is taken by a page's address; choose another slug.")
+        return slug
 
     def validate_rating_axes(self, axes):
         if not isinstance(axes, list):
@@ -76,6 +93,23 @@ class CampaignSerializer(ModelSerializer):
                 raise serializers.ValidationError({"completions_per_task": "Pairwise tasks show exactly 2 completions."})
             attrs["completions_per_task"] = 2
         return attrs
+
+
+class GuidelinesPreviewSerializer(serializers.Serializer):
+    text = TextField(allow_blank=True, trim_whitespace=False, help_text="Guidelines in Markdown.")
+
+
+class GuidelinesPreviewAnswerSerializer(serializers.Serializer):
+    html = serializers.CharField(help_text="The text rendered and sanitised exactly as the labeling page shows guidelines.")
+
+
+class GuidelineVersionSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = GuidelineVersion
+        fields = ["version", "text", "note", "created_by", "created_at"]
+        read_only_fields = fields
 
 
 class MembershipSerializer(ModelSerializer):

@@ -12,6 +12,7 @@ from labelhub.campaigns.imports import ImportRejected, RowError
 from labelhub.campaigns.models import (
     Campaign,
     Completion,
+    GuidelineVersion,
     ImportBatch,
     Invitation,
     Membership,
@@ -24,16 +25,21 @@ from labelhub.core.db import copy_rows
 
 
 @transaction.atomic
-def campaign_create(*, user, **fields) -> Campaign:
-    """Create a campaign; its creator becomes its lead."""
+def campaign_create(*, user, guidelines_note: str = "", **fields) -> Campaign:
+    """Create a campaign; its creator becomes its lead. Its guidelines are version 1."""
     campaign = Campaign.objects.create(created_by=user, **fields)
     Membership.objects.create(campaign=campaign, user=user, role=Role.LEAD)
+    GuidelineVersion.objects.create(
+        campaign=campaign, version=campaign.guidelines_version, text=campaign.guidelines,
+        note=guidelines_note.strip(), created_by=user,
+    )
     return campaign
 
 
 @transaction.atomic
-def campaign_update(*, campaign: Campaign, **fields) -> Campaign:
-    """Update a campaign; a change of guidelines bumps their version (judgments record it)."""
+def campaign_update(*, campaign: Campaign, user=None, guidelines_note: str = "", **fields) -> Campaign:
+    """Update a campaign. A change of guidelines is a new version (judgments record which one
+    they were made under), kept with ``guidelines_note`` and who saved it."""
     changed = []
     for name, value in fields.items():
         if getattr(campaign, name) != value:
@@ -42,9 +48,19 @@ def campaign_update(*, campaign: Campaign, **fields) -> Campaign:
     if "guidelines" in changed:
         campaign.guidelines_version += 1
         changed.append("guidelines_version")
+        GuidelineVersion.objects.create(
+            campaign=campaign, version=campaign.guidelines_version, text=campaign.guidelines,
+            note=guidelines_note.strip(), created_by=user if user is not None and user.is_authenticated else None,
+        )
     if changed:
         campaign.save(update_fields=[*changed, "updated_at"])
     return campaign
+
+
+def campaign_archive(*, campaign: Campaign) -> Campaign:
+    """Archive a campaign: the queue stops handing out its tasks (it serves active campaigns
+    only); its data, judgments and snapshots stay. Setting another status brings it back."""
+    return campaign_update(campaign=campaign, status=Campaign.Status.ARCHIVED)
 
 
 @transaction.atomic

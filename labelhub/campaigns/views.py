@@ -1,5 +1,8 @@
 """Server-rendered pages for campaigns. Each view: check access, call a selector/service, render."""
 
+import re
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -9,8 +12,9 @@ from django.views.decorators.http import require_POST
 
 from labelhub.campaigns import import_jobs, selectors, services
 from labelhub.campaigns.imports import ImportRejected
-from labelhub.campaigns.models import Role
+from labelhub.campaigns.models import Campaign, Role
 from labelhub.campaigns.selectors import CONTENT_READERS
+from labelhub.campaigns.serializers import CampaignSerializer
 from labelhub.core.pages import render_part, requested_part
 
 DETAIL_PARTS = {"policies": "campaigns/_policy_list.html"}
@@ -95,8 +99,144 @@ def import_detail(request, slug, pk):
 def _lead_campaign(request, slug):
     campaign = selectors.campaign_get(user=request.user, slug=slug)
     if Role.LEAD not in campaign.roles_of(request.user):
-        raise PermissionDenied("Only the campaign's leads can import.")
+        raise PermissionDenied("Only the campaign's leads can do this.")
     return campaign
+
+
+# --- set-up: create, edit, archive, guidelines -------------------------------------------------
+# The forms post plain fields; ``_settings_from_form`` turns them into what the API takes and
+# ``CampaignSerializer`` validates them, so a page and the API give the same message for the
+# same bad value. Each error is shown next to its field.
+
+#: Settings fields on the set-up form (the slug only when creating: pages and files name it).
+SETTINGS_FIELDS = ["name", "description", "task_kind", "completions_per_task", "overlap",
+                   "flag_vocabulary", "rating_axes", "loop_auto", "loop_priority"]
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def _axis(line: str):
+    """``helpfulness`` or ``helpfulness, 1, 5`` → the API's axis object (the serializer checks it)."""
+    parts = [part.strip() for part in line.split(",")]
+    if len(parts) == 1:
+        return {"name": parts[0]}
+    if len(parts) != 3:
+        return line  # not an object: the serializer names the axis that is malformed
+    lo, hi = (int(v) if re.fullmatch(r"-?[0-9]{1,9}", v) else v for v in parts[1:])
+    return {"name": parts[0], "min": lo, "max": hi}
+
+
+def _settings_from_form(post, fields) -> dict:
+    data = {name: post[name] for name in fields if name in post}
+    if "flag_vocabulary" in fields:
+        data["flag_vocabulary"] = _lines(post.get("flag_vocabulary", ""))
+    if "rating_axes" in fields:
+        data["rating_axes"] = [_axis(line) for line in _lines(post.get("rating_axes", ""))]
+    if "loop_auto" in fields:
+        data["loop_auto"] = post.get("loop_auto") == "on"
+    return data
+
+
+def _form_values(campaign: Campaign | None, post=None) -> dict:
+    """What the form's inputs show: what was posted, else the campaign's settings."""
+    if post is not None:
+        values = post.dict()
+        values["loop_auto"] = post.get("loop_auto") == "on"
+        return values
+    campaign = campaign or Campaign()
+    values = {name: getattr(campaign, name) for name in [*SETTINGS_FIELDS, "slug", "status", "guidelines"]}
+    values["flag_vocabulary"] = "\n".join(campaign.flag_vocabulary)
+    values["rating_axes"] = "\n".join(f"{a['name']}, {a['min']}, {a['max']}" for a in campaign.rating_axes)
+    return values
+
+
+def _field_errors(serializer) -> dict[str, str]:
+    return {field: " ".join(map(str, problems)) for field, problems in serializer.errors.items()}
+
+
+def _settings_page(request, *, campaign, values, errors=None, status=200):
+    return render(request, "campaigns/campaign_form.html", {
+        "campaign": campaign, "values": values, "errors": errors or {}, "statuses": Campaign.Status.choices,
+        "task_kinds": Campaign.TaskKind.choices, "lease_minutes": settings.LABELHUB_LEASE_SECONDS // 60,
+    }, status=status)
+
+
+@login_required
+def campaign_create(request):
+    """Anyone signed in may create a campaign (as through the API) and becomes its lead."""
+    if request.method != "POST":
+        return _settings_page(request, campaign=None, values=_form_values(None))
+    data = _settings_from_form(request.POST, [*SETTINGS_FIELDS, "slug", "guidelines"])
+    serializer = CampaignSerializer(data=data, context={"request": request})
+    if not serializer.is_valid():
+        return _settings_page(request, campaign=None, values=_form_values(None, request.POST),
+                              errors=_field_errors(serializer), status=400)
+    campaign = services.campaign_create(user=request.user, **serializer.validated_data)
+    messages.success(request, f"Campaign {campaign.name} created; you are its lead. Import prompts next.")
+    return redirect("campaigns:detail", slug=campaign.slug)
+
+
+@login_required
+def campaign_edit(request, slug):
+    campaign = _lead_campaign(request, slug)
+    if request.method != "POST":
+        return _settings_page(request, campaign=campaign, values=_form_values(campaign))
+    data = _settings_from_form(request.POST, [*SETTINGS_FIELDS, "status"])
+    serializer = CampaignSerializer(campaign, data=data, partial=True, context={"request": request})
+    if not serializer.is_valid():
+        return _settings_page(request, campaign=campaign, values=_form_values(campaign, request.POST),
+                              errors=_field_errors(serializer), status=400)
+    services.campaign_update(campaign=campaign, user=request.user, **serializer.validated_data)
+    messages.success(request, "Settings saved.")
+    return redirect("campaigns:detail", slug=campaign.slug)
+
+
+@require_POST
+@login_required
+def campaign_archive(request, slug):
+    campaign = _lead_campaign(request, slug)
+    services.campaign_archive(campaign=campaign)
+    messages.success(request, f"{campaign.name} is archived: no more tasks are handed out. "
+                              "Set its status on the settings page to bring it back.")
+    return redirect("campaigns:detail", slug=campaign.slug)
+
+
+@login_required
+def guidelines_edit(request, slug):
+    """Leads: edit the guidelines with a preview; each save is a new version with its note."""
+    campaign = _lead_campaign(request, slug)
+    values, errors, status = {"guidelines": campaign.guidelines, "guidelines_note": ""}, {}, 200
+    if request.method == "POST":
+        data = {"guidelines": request.POST.get("guidelines", ""), "guidelines_note": request.POST.get("guidelines_note", "")}
+        serializer = CampaignSerializer(campaign, data=data, partial=True, context={"request": request})
+        if serializer.is_valid():
+            before = campaign.guidelines_version
+            services.campaign_update(campaign=campaign, user=request.user, **serializer.validated_data)
+            if campaign.guidelines_version == before:
+                messages.info(request, "The guidelines did not change; no new version.")
+            else:
+                messages.success(request, f"Guidelines saved as version {campaign.guidelines_version}.")
+            return redirect("campaigns:guidelines", slug=campaign.slug)
+        values, errors, status = data, _field_errors(serializer), 400
+    return render(request, "campaigns/guidelines_edit.html", {
+        "campaign": campaign, "values": values, "errors": errors,
+    }, status=status)
+
+
+@login_required
+def guidelines(request, slug):
+    """Any member: the current guidelines, their versions with change notes, and — with
+    ``?since=N`` (the labeling page links here with the version the labeler last read) — a line
+    diff of what changed since then."""
+    campaign = selectors.campaign_get(user=request.user, slug=slug)
+    since = request.GET.get("since", "")
+    changes = selectors.guideline_changes(campaign=campaign, since=int(since)) if since.isdigit() else None
+    return render(request, "campaigns/guidelines.html", {
+        "campaign": campaign, "changes": changes, "is_lead": Role.LEAD in campaign.roles_of(request.user),
+        "versions": selectors.guideline_versions(campaign=campaign)[:50],
+    })
 
 
 # --- invitations ----------------------------------------------------------------------------

@@ -32,6 +32,9 @@ urlpatterns = [
     path("label/", include("labelhub.labeling.urls")),
     path("campaigns/<slug:slug>/tasks/make/", labeling_views.tasks_make, name="tasks-make"),
     path("campaigns/<slug:slug>/skips/", labeling_views.skips, name="skips"),
+    path("campaigns/<slug:slug>/tasks/", labeling_views.task_list, name="tasks"),
+    path("campaigns/<slug:slug>/tasks/gold/", labeling_views.gold_import, name="gold-import"),
+    path("campaigns/<slug:slug>/tasks/<int:pk>/gold/", labeling_views.task_gold, name="task-gold"),
     # members: the labeling app's pages (revoking a member's leases is the queue's business)
     path("campaigns/<slug:slug>/members/", labeling_views.members, name="members"),
     path("campaigns/<slug:slug>/members/invite/", labeling_views.member_invite, name="member-invite"),

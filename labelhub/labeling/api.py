@@ -1,5 +1,6 @@
 """REST API of the labeling loop: next task, submit, skip; tasks and judgments for leads."""
 
+from django.db import transaction
 from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
@@ -11,11 +12,13 @@ from rest_framework.views import APIView
 
 from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.campaigns import services as campaign_services
-from labelhub.campaigns.api import CampaignChildViewSet
+from labelhub.campaigns.api import IMPORT_REJECTED, CampaignChildViewSet, upload_or_reject
+from labelhub.campaigns.imports import ImportRejected
 from labelhub.campaigns.models import Role
 from labelhub.campaigns.permissions import ANY_MEMBER
 from labelhub.campaigns.selectors import CONTENT_READERS
 from labelhub.campaigns.serializers import (
+    ImportUploadSerializer,
     InviteAnswerSerializer,
     InviteSerializer,
     MemberRoleSerializer,
@@ -23,10 +26,12 @@ from labelhub.campaigns.serializers import (
     invite_answer,
 )
 from labelhub.core.errors import BadRequest, Conflict
-from labelhub.core.inputs import query_int, query_text
+from labelhub.core.inputs import FormParser, MultiPartParser, query_int, query_text
 from labelhub.labeling import selectors, services
+from labelhub.labeling.gold import GoldInvalid
 from labelhub.labeling.serializers import (
     AssignmentSerializer,
+    GoldImportedSerializer,
     JudgmentInputSerializer,
     JudgmentSerializer,
     LeaseSerializer,
@@ -132,6 +137,9 @@ def home(request):
     ])
 
 
+GOLD_REJECTED = "Gold answer rejected; nothing was changed."
+
+
 class TaskViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin):
     """A campaign's tasks. Leads generate them, set priority and gold answers."""
 
@@ -141,9 +149,40 @@ class TaskViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveMo
     def campaign_queryset(self):
         return selectors.task_list(campaign=self._campaign)
 
+    @transaction.atomic  # a refused gold answer leaves the priority unchanged too
     def perform_update(self, serializer):
-        fields = {k: v for k, v in serializer.validated_data.items() if k in {"priority", "is_gold", "gold_answer"}}
-        services.task_update(task=serializer.instance, **fields)
+        """Priority as given; a gold answer is checked as a labeler's answer would be. ``is_gold:
+        false`` (or ``gold_answer: null``) makes the task ordinary again."""
+        data, task = serializer.validated_data, serializer.instance
+        if "priority" in data:
+            services.task_update(task=task, priority=data["priority"])
+        if "gold_answer" not in data and "is_gold" not in data:
+            return
+        answer = data.get("gold_answer", task.gold_answer)
+        if data.get("is_gold") is False:
+            answer = None
+        elif answer is None and data.get("is_gold"):
+            raise BadRequest(GOLD_REJECTED, {"gold_answer": "required: a gold task needs its expected answer"})
+        try:
+            services.task_gold_set(task=task, answer=answer)
+        except GoldInvalid as invalid:
+            raise BadRequest(GOLD_REJECTED, invalid.errors) from None
+
+    @extend_schema(
+        request={"multipart/form-data": ImportUploadSerializer},
+        responses={200: GoldImportedSerializer,
+                   400: OpenApiResponse(description="Nothing was written; each error names its line and field.")},
+    )
+    @action(detail=False, methods=["post"], url_path="gold", parser_classes=[MultiPartParser, FormParser])
+    def gold(self, request, campaign_slug=None):
+        """Leads: set gold answers from a JSONL file, one ``{"task": id, "gold_answer": {…} | null}``
+        a line. All or nothing: one bad line refuses the file, with every bad line named."""
+        upload = upload_or_reject(ImportUploadSerializer(data=request.data))
+        try:
+            updated = services.gold_import(campaign=self._campaign, upload=upload)
+        except ImportRejected as rejected:
+            raise BadRequest(IMPORT_REJECTED, [e.as_dict() for e in rejected.errors]) from None
+        return Response({"updated": updated})
 
     @extend_schema(request=TaskGenerateSerializer, responses={201: TasksMadeSerializer})
     @action(detail=False, methods=["post"])

@@ -6,6 +6,7 @@ import json
 
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.utils import timezone
 
 from labelhub.campaigns.models import Campaign, Membership, Role
@@ -46,22 +47,34 @@ WHERE t.id = %s
 
 def lease_for_display(*, assignment: Assignment) -> dict:
     """Everything the labeling page needs for one lease, completions in display order (one query)."""
+    return _task_display(assignment.task_id, assignment.display_order, assignment=assignment.pk,
+                         expires_at=assignment.expires_at)
+
+
+def task_for_display(*, task: Task) -> dict:
+    """A task as the labeling page shows it (the gold-answer editor uses the same widgets), its
+    completions in the task's own order."""
+    order = [tc.completion_id for tc in task.task_completions.all()]
+    return _task_display(task.pk, order, assignment=None, expires_at=None)
+
+
+def _task_display(task_id: int, order: list[int], *, assignment, expires_at) -> dict:
     # hand-written: 1.6× the ORM's throughput (docs/benchmarks.md, "Framework internals against the standard paths")
     with prepared_cursor() as cursor:
-        cursor.execute(_LEASE_DISPLAY_SQL, [assignment.task_id])
+        cursor.execute(_LEASE_DISPLAY_SQL, [task_id])
         (kind, prompt_id, prompt_text, messages, slug, name, task_kind, rating_axes, flag_vocabulary,
          guidelines, guidelines_version, texts) = cursor.fetchone()
     return {
-        "assignment": assignment.pk,
-        "expires_at": assignment.expires_at,
-        "task": {"id": assignment.task_id, "kind": kind},
+        "assignment": assignment,
+        "expires_at": expires_at,
+        "task": {"id": task_id, "kind": kind},
         "campaign": {
             "slug": slug, "name": name, "task_kind": task_kind, "rating_axes": json.loads(rating_axes),
             "flag_vocabulary": json.loads(flag_vocabulary), "guidelines": guidelines,
             "guidelines_version": guidelines_version,
         },
         "prompt": {"id": prompt_id, "text": prompt_text, "messages": None if messages is None else json.loads(messages)},
-        "completions": [{"id": cid, "text": texts[str(cid)]} for cid in assignment.display_order],
+        "completions": [{"id": cid, "text": texts[str(cid)]} for cid in order],
     }
 
 
@@ -144,6 +157,13 @@ def member_activity(*, campaign: Campaign) -> dict[int, dict]:
         if figures["last_activity"] is None or row["last"] > figures["last_activity"]:
             figures["last_activity"] = row["last"]
     return activity
+
+
+def task_get(*, campaign: Campaign, pk: int) -> Task:
+    task = Task.objects.filter(campaign=campaign, pk=pk).prefetch_related("task_completions").first()
+    if task is None:
+        raise Http404("No such task in this campaign.")
+    return task
 
 
 def task_list(*, campaign: Campaign):

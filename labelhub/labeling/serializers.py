@@ -64,7 +64,7 @@ def lease_payload(lease: dict) -> dict:
         prompt["messages"] = [_turn_with_html(turn) for turn in prompt["messages"]]
     return {
         **lease,
-        "expires_at": lease["expires_at"].isoformat(),
+        "expires_at": lease["expires_at"].isoformat() if lease["expires_at"] else None,
         "campaign": campaign,
         "prompt": prompt,
         "completions": [{**c, "html": render_markdown(c["text"])} for c in lease["completions"]],
@@ -126,6 +126,10 @@ class TaskSerializer(serializers.ModelSerializer):
 
     def get_completion_ids(self, task) -> list[int]:
         return [tc.completion_id for tc in task.task_completions.all()]
+
+
+class GoldImportedSerializer(serializers.Serializer):
+    updated = serializers.IntegerField(help_text="Tasks whose gold answer the file set or cleared.")
 
 
 class TasksMadeSerializer(serializers.Serializer):

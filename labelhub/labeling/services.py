@@ -20,10 +20,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from labelhub.campaigns import import_jobs
 from labelhub.campaigns import services as campaign_services
 from labelhub.campaigns.models import Campaign, Completion, Membership, Role
 from labelhub.core.db import prepared_cursor
-from labelhub.labeling import events
+from labelhub.labeling import events, gold
 from labelhub.labeling.models import Assignment, Judgment, Task, TaskCompletion
 from labelhub.labeling.validation import JudgmentInvalid, validate_judgment
 
@@ -525,3 +526,26 @@ def task_update(*, task: Task, **fields) -> Task:
         setattr(task, name, value)
     task.save(update_fields=list(fields))
     return task
+
+
+@transaction.atomic
+def task_gold_set(*, task: Task, answer) -> Task:
+    """Make ``task`` a gold task with this expected answer (checked as a labeler's answer is),
+    or, with ``answer=None``, an ordinary task again. Raises ``gold.GoldInvalid``."""
+    if answer is None:
+        return task_update(task=task, is_gold=False, gold_answer=None)
+    cleaned = gold.clean_gold_answer(task=task, campaign=task.campaign, answer=answer)
+    return task_update(task=task, is_gold=True, gold_answer=cleaned)
+
+
+@transaction.atomic
+def gold_import(*, campaign: Campaign, upload) -> int:
+    """Set (or clear) the gold answers a JSONL file lists: every line is checked first and one
+    bad line refuses the file (``ImportRejected``: nothing is written), as does a file over
+    ``LABELHUB_IMPORT_MAX_BYTES`` (before it is read). Returns the tasks set."""
+    import_jobs.size_check(upload.size)
+    rows = gold.parse_gold_file(campaign=campaign, data=upload.read())
+    for task, answer in rows:
+        task.is_gold, task.gold_answer = answer is not None, answer
+    Task.objects.bulk_update([task for task, _ in rows], ["is_gold", "gold_answer"])
+    return len(rows)

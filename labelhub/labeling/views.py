@@ -10,11 +10,13 @@ from django.views.decorators.http import require_POST
 
 from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.campaigns import services as campaign_services
+from labelhub.campaigns.imports import ImportRejected
 from labelhub.campaigns.models import PRIORITY_MAX, PRIORITY_MIN, Role
 from labelhub.campaigns.selectors import CONTENT_READERS
 from labelhub.campaigns.serializers import InviteSerializer, MemberRoleSerializer, invite_answer
 from labelhub.core.inputs import whole_number
 from labelhub.labeling import selectors, services
+from labelhub.labeling.serializers import lease_payload
 
 
 @login_required
@@ -73,6 +75,51 @@ def skips(request, slug):
         raise PermissionDenied("Skip reasons are for the campaign's leads, reviewers and engineers.")
     page = Paginator(selectors.skip_list(campaign=campaign), 50).get_page(request.GET.get("page"))
     return render(request, "labeling/skips.html", {"campaign": campaign, "page": page})
+
+
+# --- tasks and gold answers (leads) ---------------------------------------------------------
+
+
+@login_required
+def task_list(request, slug, *, errors=None, status=200):
+    """Leads: the campaign's tasks, which are gold, and a form to import a file of gold answers."""
+    campaign = _lead_campaign(request, slug)
+    tasks = selectors.task_list(campaign=campaign).select_related("prompt")
+    if request.GET.get("gold") == "1":
+        tasks = tasks.filter(is_gold=True)
+    page = Paginator(tasks, 50).get_page(request.GET.get("page"))
+    return render(request, "labeling/tasks.html", {
+        "campaign": campaign, "page": page, "errors": errors or [], "gold_only": request.GET.get("gold") == "1",
+    }, status=status)
+
+
+@require_POST
+@login_required
+def gold_import(request, slug):
+    """Leads: set gold answers from a JSONL file; one bad line refuses the file, every bad line named."""
+    campaign = _lead_campaign(request, slug)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return task_list(request, slug, errors=[{"line": None, "field": "file", "message": "choose a .jsonl file"}], status=400)
+    try:
+        updated = services.gold_import(campaign=campaign, upload=upload)
+    except ImportRejected as rejected:
+        return task_list(request, slug, errors=[e.as_dict() for e in rejected.errors], status=400)
+    messages.success(request, f"Gold answers set or cleared on {updated} task{'s' if updated != 1 else ''}.")
+    return redirect("tasks", slug=campaign.slug)
+
+
+@csp_update({"require-trusted-types-for": ["'script'"], "trusted-types": ["dompurify"], "worker-src": ["'none'"]})
+@login_required
+def task_gold(request, slug, pk):
+    """Leads: set a task's expected answer with the labeling page's widgets (frontend/js/gold.js
+    PATCHes the task through the API, which checks it as a labeler's answer)."""
+    campaign = _lead_campaign(request, slug)
+    task = selectors.task_get(campaign=campaign, pk=pk)
+    return render(request, "labeling/task_gold.html", {
+        "campaign": campaign, "task": task,
+        "payload": {**lease_payload(selectors.task_for_display(task=task)), "gold_answer": task.gold_answer},
+    })
 
 
 # --- members (leads) ------------------------------------------------------------------------

@@ -77,9 +77,9 @@ def test_it_lets_only_leads_delete_a_campaign(client_as, campaign, role, status)
     role_cases({"lead": 201, "labeler": 201, "reviewer": 201, "engineer": 201, "outsider": 201, "anonymous": ANON}),
 )
 def test_it_lets_anyone_signed_in_create_a_campaign(client_as, role, status):
-    response = client_as(role).post("/api/campaigns/", {"name": "New", "slug": "new"}, format="json")
+    response = client_as(role).post("/api/campaigns/", {"name": "New", "slug": "fresh"}, format="json")
     assert response.status_code == status
-    assert Campaign.objects.filter(slug="new").exists() == (status == 201)
+    assert Campaign.objects.filter(slug="fresh").exists() == (status == 201)
 
 
 def test_it_deletes_a_campaign_with_its_prompts_policies_and_completions(client_as, completion):

@@ -10,6 +10,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "pw-for-tests-123"
 
 
+#: A lead's set-up pages (the gold-answer editor is drawn in test_lead_sets_up_a_campaign.py).
+SETUP_PAGES = ["/campaigns/new/", "/campaigns/helpful/settings/", "/campaigns/helpful/guidelines/",
+               "/campaigns/helpful/guidelines/edit/", "/campaigns/helpful/tasks/"]
+
+
 def test_pages_draw_without_csp_violations(log_in, browser_page, campaign, lead):
     from playwright.sync_api import expect
 
@@ -27,7 +32,7 @@ def test_pages_draw_without_csp_violations(log_in, browser_page, campaign, lead)
     expect(page.locator(".opblock").first).to_be_visible()
     for path in ["/campaigns/", "/campaigns/helpful/", "/campaigns/helpful/leaderboard/", "/campaigns/helpful/snapshots/",
                  "/campaigns/helpful/runs/", f"/campaigns/helpful/runs/{run.pk}/", "/label/work/",
-                 "/campaigns/helpful/members/", "/invitations/", "/campaigns/helpful/skips/"]:
+                 "/campaigns/helpful/members/", "/invitations/", "/campaigns/helpful/skips/", *SETUP_PAGES]:
         page.goto(path)
         page.wait_for_load_state("networkidle")
         if path.endswith(f"/runs/{run.pk}/"):

@@ -81,11 +81,13 @@ def test_it_lets_only_leads_generate_tasks(users_by_role, api_as, tasks, role, e
     ("lead", 200), ("labeler", 403), ("reviewer", 403), ("engineer", 403), ("outsider", 404),
 ])
 def test_it_lets_only_leads_set_priority_and_gold(users_by_role, api_as, tasks, role, expected):
+    ranked = [[tc.completion_id] for tc in tasks[0].task_completions.all()]
     response = api_as(users_by_role[role]).patch(f"/api/campaigns/helpful/tasks/{tasks[0].pk}/",
-                                                 {"priority": 7, "is_gold": True, "gold_answer": {"ranking": [[1]]}}, format="json")
+                                                 {"priority": 7, "is_gold": True, "gold_answer": {"ranking": ranked}}, format="json")
     assert response.status_code == expected
     tasks[0].refresh_from_db()
     assert (tasks[0].priority == 7) == (expected == 200)
+    assert tasks[0].is_gold == (expected == 200)
 
 
 @pytest.mark.parametrize("role, expected", [
