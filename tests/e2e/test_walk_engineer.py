@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from labelhub.campaigns.models import Policy, Prompt, content_hash
+from labelhub.training import services
 from labelhub.training.models import Run
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -15,7 +16,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "pw-for-tests-123"
 
 
-def test_an_engineer_starts_a_generate_run_from_the_form(log_in, campaign):
+@pytest.fixture
+def its_jobs_removed():
+    """The job this walk queues is deleted after it: the job table is not emptied between
+    transactional tests, and later tests check that nothing was queued."""
+    yield
+    from django.db import connection
+
+    run_ids = [str(pk) for pk in Run.objects.values_list("pk", flat=True)]
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM procrastinate_jobs WHERE task_name = %s AND args->>'run_id' = ANY(%s)",
+                       [services.RUN_JOB, run_ids])
+
+
+def test_an_engineer_starts_a_generate_run_from_the_form(log_in, campaign, its_jobs_removed):
     Policy.objects.create(campaign=campaign, name="warm", base_model="tiny",
                           generation_settings={"temperature": 0.9, "max_new_tokens": 40})
     cool = Policy.objects.create(campaign=campaign, name="cool", base_model="tiny",

@@ -6,6 +6,7 @@ posted values kept and the group holding the field unfolded (issue 18 point 5)."
 import json
 
 import pytest
+from django.db.models import Max
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from labelhub.feedback.models import Snapshot
@@ -34,8 +35,19 @@ def shown(engineer_client, campaign, policy, snapshot, reward_model, prompts):
     return lambda kind: form_fields(html, kind)
 
 
-def nothing_queued() -> bool:
-    return not Run.objects.exists() and not ProcrastinateJob.objects.filter(task_name=services.RUN_JOB).exists()
+@pytest.fixture
+def last_job_before(db):
+    """The newest job before the test (the job table keeps rows of earlier transactional tests)."""
+    return ProcrastinateJob.objects.aggregate(last=Max("id"))["last"] or 0
+
+
+@pytest.fixture
+def nothing_queued(last_job_before):
+    def check() -> bool:
+        queued = ProcrastinateJob.objects.filter(task_name=services.RUN_JOB, id__gt=last_job_before)
+        return not Run.objects.exists() and not queued.exists()
+
+    return check
 
 
 def field_error(html: str, kind: str, name: str) -> str:
@@ -79,7 +91,7 @@ def test_lists_are_comma_separated_and_empty_fields_take_their_default(engineer_
     assert config["loss_weights"] == [1.0, 0.5] and config["max_steps"] == kinds.get("dpo").defaults["max_steps"]
 
 
-def test_an_out_of_bounds_value_is_shown_under_its_field_and_nothing_is_queued(engineer_client, shown):
+def test_an_out_of_bounds_value_is_shown_under_its_field_and_nothing_is_queued(engineer_client, shown, nothing_queued):
     response = engineer_client.post(START, post_body(shown("generate"), config__num_samples="5000"))
     assert response.status_code == 400
     html = response.content.decode()
@@ -91,7 +103,7 @@ def test_an_out_of_bounds_value_is_shown_under_its_field_and_nothing_is_queued(e
     assert nothing_queued()
 
 
-def test_an_error_in_a_folded_group_unfolds_it(engineer_client, shown):
+def test_an_error_in_a_folded_group_unfolds_it(engineer_client, shown, nothing_queued):
     response = engineer_client.post(START, post_body(shown("dpo"), config__lora_r="0", config__beta="-1"))
     assert response.status_code == 400
     html = response.content.decode()
@@ -102,7 +114,7 @@ def test_an_error_in_a_folded_group_unfolds_it(engineer_client, shown):
     assert nothing_queued()
 
 
-def test_a_missing_input_is_shown_under_its_select(engineer_client, shown):
+def test_a_missing_input_is_shown_under_its_select(engineer_client, shown, nothing_queued):
     response = engineer_client.post(START, post_body(shown("reward"), snapshot=""))
     assert response.status_code == 400
     assert field_error(response.content.decode(), "reward", "snapshot") == "a reward run needs a snapshot"
@@ -121,7 +133,7 @@ def test_the_json_box_overrides_the_fields_it_names(engineer_client, shown):
     ('{"num_sampels": 2}', None),
     ("[1, 2]", "must be a JSON object of trainer config fields"),
 ])
-def test_the_json_boxs_errors_are_shown_under_it(engineer_client, shown, text, message):
+def test_the_json_boxs_errors_are_shown_under_it(engineer_client, shown, nothing_queued, text, message):
     response = engineer_client.post(START, post_body(shown("generate"), config=text))
     assert response.status_code == 400
     html = response.content.decode()
@@ -133,7 +145,7 @@ def test_the_json_boxs_errors_are_shown_under_it(engineer_client, shown, text, m
     assert nothing_queued()
 
 
-def test_an_unknown_kind_is_named_above_the_forms(engineer_client, shown):
+def test_an_unknown_kind_is_named_above_the_forms(engineer_client, shown, nothing_queued):
     response = engineer_client.post(START, post_body(shown("generate"), kind="train-harder"))
     assert response.status_code == 400
     assert "<li><code>kind</code>: Select a valid choice. train-harder is not one of the available choices.</li>" in (
