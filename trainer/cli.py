@@ -53,13 +53,15 @@ def build_parser(method: str, cfg_cls: type) -> argparse.ArgumentParser:
     )
     for name, (tp, f) in config_fields(cfg_cls).items():
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        flags = dict.fromkeys([f"--{name.replace('_', '-')}", f"--{name}"])  # both spellings
+        old = f.metadata.get("aliases", ())
+        flags = dict.fromkeys([f"--{n}" for n in (name.replace("_", "-"), name, *old)])  # both spellings, old names
+        deprecated = f"; {', '.join(f'--{n}' for n in old)}: the old spelling, deprecated" if old else ""
         parser.add_argument(
             *flags,
             dest=name,
             default=argparse.SUPPRESS,
             metavar=_metavar(tp),
-            help=f"{f.metadata.get('help', '')} (default: {default!r})",
+            help=f"{f.metadata.get('help', '')} (default: {default!r}{deprecated})",
         )
     return parser
 

@@ -68,17 +68,22 @@ def help_field(
     max_length: int | None = None,
     max_items: int | None = None,
     required: bool = False,
+    aliases: tuple[str, ...] = (),
     **kwargs: Any,
 ) -> Any:
     """A dataclass field with help text and bounds; lists and dicts get a copied default.
 
-    ``required``: the run refuses to start while the field is unset (None or empty)."""
+    ``required``: the run refuses to start while the field is unset (None or empty).
+    ``aliases``: old spellings of the name, still read from config files and flags (deprecated;
+    the schema lists only the name)."""
     meta: dict[str, Any] = {"help": help}
     bounds = {"ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices, "max_length": max_length,
               "max_items": max_items}
     meta |= {k: v for k, v in bounds.items() if v is not None}
     if required:
         meta["required"] = True
+    if aliases:
+        meta["aliases"] = tuple(aliases)
     if isinstance(default, (list, dict)):
         value = default
         return field(default_factory=lambda: type(value)(value), metadata=meta, **kwargs)
@@ -188,6 +193,11 @@ def config_fields(cls: type) -> dict[str, tuple[Any, dataclasses.Field]]:
     """Field name -> (resolved type, Field) for a config dataclass."""
     hints = typing.get_type_hints(cls)
     return {f.name: (hints[f.name], f) for f in dataclasses.fields(cls)}
+
+
+def field_aliases(cls: type) -> dict[str, str]:
+    """Old spelling -> field name, for the fields of a config dataclass that have one."""
+    return {alias: f.name for f in dataclasses.fields(cls) for alias in f.metadata.get("aliases", ())}
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
@@ -314,7 +324,7 @@ def load_config(
     checking each value's type and bounds (the run checks the required fields and the
     cross-field rules: :func:`check_config`). Raises ConfigError naming every field that
     does not fit."""
-    fields = config_fields(cls)
+    fields, aliases = config_fields(cls), field_aliases(cls)
     values: dict[str, Any] = {}
     errors: list[ConfigError] = []
     sources = []
@@ -325,6 +335,7 @@ def load_config(
     for data, is_flag, where in sources:
         for key, value in data.items():
             name = str(key).replace("-", "_")
+            name = aliases.get(name, name)
             if name not in fields:
                 hint = _suggest(name, fields)
                 errors.append(ConfigError(f"{where}: unknown field '{key}' for {cls.__name__}{hint}",

@@ -347,7 +347,7 @@ def load_texts(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def load_heldout_text(path: str | Path) -> list[str]:
+def load_held_out_text(path: str | Path) -> list[str]:
     """Held-out text for perplexity: a .txt (paragraphs split on blank lines) or JSONL "text"."""
     path = Path(path)
     if path.suffix == ".txt":

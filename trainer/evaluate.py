@@ -42,7 +42,9 @@ class EvaluateConfig(SamplingFields, RunConfig):
     prompts: str | None = path_field(
         None, "Prompts JSONL ('prompt', optional 'reference' answer for ROUGE) or .txt. Required.", required=True
     )
-    heldout: str | None = path_field(None, "Held-out text for perplexity: .txt (blank-line paragraphs) or JSONL 'text'.")
+    held_out: str | None = path_field(
+        None, "Held-out text for perplexity: .txt (blank-line paragraphs) or JSONL 'text'.", aliases=("heldout",)
+    )
     max_new_tokens: int = help_field(
         48, "Most tokens per completion (it stops earlier at EOS).", ge=1, le=MAX_NEW_TOKENS
     )
@@ -112,7 +114,7 @@ def perplexity(model, tokenizer, texts: list[str], max_length: int, device: str,
 
 def run(cfg: EvaluateConfig) -> RunResult:
     with open_run("evaluate", cfg, generating=True) as folder:
-        from trainer.data import load_heldout_text, load_prompts
+        from trainer.data import load_held_out_text, load_prompts
         from trainer.generate import render_all, sample_completions
         from trainer.logprobs import adapter_disabled
         from trainer.models import load_causal_lm, load_tokenizer, resolve_model
@@ -176,8 +178,8 @@ def run(cfg: EvaluateConfig) -> RunResult:
                 [s["completion"] for s, r in zip(theirs, rows, strict=True) if "reference" in r],
                 [r for _, r in with_ref],
             ).items()}
-        if cfg.heldout:
-            held = load_heldout_text(cfg.heldout)
+        if cfg.held_out:
+            held = load_held_out_text(cfg.held_out)
             ppl = perplexity(policy, tokenizer, held, cfg.max_length, cfg.device, cfg.batch_size)
             with ref_ctx():
                 ref_ppl = perplexity(reference, tokenizer, held, cfg.max_length, cfg.device, cfg.batch_size)

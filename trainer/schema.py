@@ -23,7 +23,14 @@ import importlib
 import typing
 from typing import Any
 
-from trainer.config import ConfigError, check_config, config_fields, load_config, unwrap_optional
+from trainer.config import (
+    ConfigError,
+    check_config,
+    config_fields,
+    field_aliases,
+    load_config,
+    unwrap_optional,
+)
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -40,7 +47,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "rloo": ("trainer.rloo", "RLOOConfig"),
 }
 
-__all__ = ["METHODS", "ConfigError", "config_class", "json_schema", "validate"]
+__all__ = ["METHODS", "ConfigError", "aliases", "config_class", "json_schema", "validate"]
 
 _BOUND_KEYWORDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
 
@@ -121,6 +128,12 @@ def _bounds(meta: Any) -> dict[str, Any]:
     if "max_length" in meta:
         out["maxLength"] = meta["max_length"]
     return out
+
+
+def aliases(method: str) -> dict[str, str]:
+    """Old spelling -> field name for the method's renamed fields (still read from config files
+    and flags, deprecated; the schema lists only the new names)."""
+    return field_aliases(config_class(method))
 
 
 def validate(method: str, values: dict[str, Any]) -> Any:

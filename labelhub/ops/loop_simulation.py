@@ -88,7 +88,7 @@ class SimulationConfig:
     noise: float = 0.1
     labelers: int = 3
     samples: int = 4  # answers per train prompt per round (K of the rank tasks)
-    heldout: int = 50  # held-out prompts; each gets `eval_samples` answers per version
+    held_out: int = 50  # held-out prompts; each gets `eval_samples` answers per version
     eval_samples: int = 4
     max_new_tokens: int = 48
     out: str = ""
@@ -97,7 +97,7 @@ class SimulationConfig:
         problems = {}
         if self.method not in METHODS:
             problems["method"] = f"must be one of {', '.join(sorted(METHODS))}"
-        for name, low in (("rounds", 1), ("labelers", 1), ("samples", 2), ("heldout", 1), ("eval_samples", 1)):
+        for name, low in (("rounds", 1), ("labelers", 1), ("samples", 2), ("held_out", 1), ("eval_samples", 1)):
             if getattr(self, name) < low:
                 problems[name] = f"must be at least {low}"
         if not 0 <= self.noise <= 1:
@@ -200,13 +200,13 @@ def fixture_prompts() -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-def split_prompts(texts: list[str], heldout: int) -> dict[str, str]:
-    """text → split: the ``heldout`` prompts first in content-hash order are held out (stable
+def split_prompts(texts: list[str], held_out: int) -> dict[str, str]:
+    """text → split: the ``held_out`` prompts first in content-hash order are held out (stable
     across seeds and machines, independent of file order)."""
-    if heldout >= len(texts):
-        raise ValueError(f"--heldout {heldout} leaves no train prompts (there are {len(texts)})")
+    if held_out >= len(texts):
+        raise ValueError(f"--held-out {held_out} leaves no train prompts (there are {len(texts)})")
     ranked = sorted(texts, key=lambda t: hashlib.sha256(t.encode()).hexdigest())
-    held = set(ranked[:heldout])
+    held = set(ranked[:held_out])
     return {t: Prompt.Split.HELD_OUT if t in held else Prompt.Split.TRAIN for t in texts}
 
 
@@ -225,7 +225,7 @@ def simulation_campaign(cfg: SimulationConfig, prompts: list[str]) -> tuple[Camp
         guidelines=f"Simulated labelers judge by the hidden preference `{cfg.preference}`.",
     )
     campaign_services.membership_add(campaign=campaign, user=lead, role=Role.LEAD)
-    splits = split_prompts(prompts, cfg.heldout)
+    splits = split_prompts(prompts, cfg.held_out)
     data = "".join(json.dumps({"prompt": t, "split": s}) + "\n" for t, s in splits.items()).encode()
     campaign_services.prompts_import(campaign=campaign, user=lead, filename="prompts.jsonl", data=data)
     base = Policy.objects.create(campaign=campaign, name="tiny-base", base_model="tiny",
@@ -298,7 +298,7 @@ class Simulation:
         cfg = self.cfg
         self.campaign, self.base, self.lead = simulation_campaign(cfg, fixture_prompts())
         self.prompt_text = dict(Prompt.objects.filter(campaign=self.campaign).values_list("id", "text"))
-        self.say(f"campaign {self.campaign.slug}: {len(self.prompt_text)} prompts, {cfg.heldout} held out; "
+        self.say(f"campaign {self.campaign.slug}: {len(self.prompt_text)} prompts, {cfg.held_out} held out; "
                  f"method {cfg.method}, preference {cfg.preference}, noise {cfg.noise}, {cfg.labelers} labelers")
         t0 = time.monotonic()
         self.say("base: sampling the held-out prompts")
@@ -468,7 +468,7 @@ class Simulation:
 COLUMNS = [
     ("round", "round", "{}"), ("version", "version", "{}"), ("method", "method", "{}"),
     ("win vs base [95% CI]", None, None), ("BT strength [95% CI]", None, None),
-    ("RM acc", "reward_accuracy", "{:.3f}"), ("KL to base (held-out)", "kl_to_base", "{:.2f}"),
+    ("reward-model acc", "reward_accuracy", "{:.3f}"), ("KL to base (held-out)", "kl_to_base", "{:.2f}"),
     ("KL (run) / target", None, None),
     ("words", "length_words", "{:.1f}"), ("distinct-2", "distinct_2", "{:.3f}"), ("in-vocab", "in_vocab", "{:.1%}"),
     ("true score", "true_score", "{:.3f}"), ("guards", None, None), ("wall s", "wall_s", "{:.0f}"),
@@ -500,7 +500,7 @@ def markdown(result: Result) -> str:
         f"# Simulated loop: {cfg.method}, seed {cfg.seed}",
         "",
         f"Campaign `{result.campaign}`; preference `{cfg.preference}`, noise {cfg.noise}, {cfg.labelers} labelers, "
-        f"{cfg.samples} answers per train prompt per round, {cfg.heldout} held-out prompts × {cfg.eval_samples} answers.",
+        f"{cfg.samples} answers per train prompt per round, {cfg.held_out} held-out prompts × {cfg.eval_samples} answers.",
         f"Ceiling: best-of-{result.ceiling['k']} of the base's answers by the hidden preference wins "
         f"{result.ceiling['win_rate']:.1%} [{result.ceiling['win_low']:.1%}, {result.ceiling['win_high']:.1%}] against the base.",
         "",

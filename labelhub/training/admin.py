@@ -13,5 +13,5 @@ class RunAdmin(admin.ModelAdmin):
 
 @admin.register(RewardModel)
 class RewardModelAdmin(admin.ModelAdmin):
-    list_display = ["name", "campaign", "base_model", "heldout_accuracy", "created_at"]
+    list_display = ["name", "campaign", "base_model", "held_out_accuracy", "created_at"]
     list_select_related = ["campaign"]

@@ -26,7 +26,7 @@ FILE_FIELDS: dict[str, frozenset[str]] = {
     Kind.PPO: frozenset({"examples"}),
     Kind.RLOO: frozenset({"examples"}),
     Kind.GENERATE: frozenset({"examples"}),
-    Kind.EVALUATE: frozenset({"examples", "heldout"}),
+    Kind.EVALUATE: frozenset({"examples", "held_out"}),
 }
 #: Fields naming a model: a tiny model, a hub id, or a folder (``campaigns.paths.model_spec``).
 MODEL_FIELDS: dict[str, frozenset[str]] = {

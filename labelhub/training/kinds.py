@@ -37,7 +37,10 @@ SAMPLING_KEYS = ("max_new_tokens", "do_sample", "temperature", "top_k", "top_p")
 class RunKind:
     """A run kind. ``snapshot``: the snapshot kind it trains on (it needs one); ``policy``: it
     needs a policy to start from or sample with; ``reward_model``: "required", "optional" or
-    None; ``prompts``: the campaign's prompt split it samples by default."""
+    None; ``prompts``: the campaign's prompt split it samples by default; ``samples_per_task``:
+    the config field that defaults to the campaign's K (completions per task), so that what
+    the run makes is what "Make tasks" needs; ``basics``: the fields the run form shows first
+    (the rest are grouped and folded away)."""
 
     name: str
     method: str
@@ -49,6 +52,8 @@ class RunKind:
     prompts: str | None = None
     model_field: str = "model"  # the trainer field that takes the policy's base model
     sampling_from_policy: bool = False  # the policy's generation settings are defaults
+    samples_per_task: str | None = None
+    basics: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -71,6 +76,22 @@ class RunKind:
 
     def default_config(self) -> dict[str, Any]:
         return copy.deepcopy(self.defaults)
+
+    def campaign_defaults(self, campaign) -> dict[str, Any]:
+        """Defaults that follow the campaign: K samples per prompt for a kind that samples tasks."""
+        if campaign is None or not self.samples_per_task:
+            return {}
+        return {self.samples_per_task: campaign.completions_per_task}
+
+    def defaults_for(self, *, campaign=None, policy=None) -> dict[str, Any]:
+        """The config a run starts from before the request's fields: the kind's defaults, then
+        the campaign's, then the starting policy's."""
+        return self.default_config() | self.campaign_defaults(campaign) | self.policy_defaults(policy)
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """Old spelling -> field name of the trainer's renamed fields (the trainer still reads them)."""
+        return trainer_schema.aliases(self.method)
 
     def policy_defaults(self, policy) -> dict[str, Any]:
         """Defaults that follow the starting policy: its prompt template and sampling settings."""
@@ -97,6 +118,9 @@ class RunKind:
         schema["required"] = [name for name in schema["required"] if name not in self.platform_fields]
         for name, value in self.defaults.items():
             schema["properties"][name]["default"] = value
+        if self.samples_per_task:
+            prop = schema["properties"][self.samples_per_task]
+            prop["description"] += " A run's default is its campaign's K (completions per task)."
         schema["title"] = f"{self.name} run config"
         return schema
 
@@ -128,36 +152,46 @@ def _schema(method: str) -> dict[str, Any]:
     return trainer_schema.json_schema(method)
 
 
-#: The kinds. Defaults: a few steps on the tiny CPU models, one metrics line per step.
+#: The kinds. Defaults: a few steps on the tiny CPU models, one metrics line per step. A generate
+#: run started by hand makes completions to label: K per train prompt (the loop's own generate
+#: runs ask for one per held-out prompt: ``loop.send_to_labeling``).
 KINDS: dict[str, RunKind] = {k.name: k for k in (
     RunKind(
         Kind.REWARD, "reward", registers="reward_model", snapshot="preference",
         defaults={"model": "tiny-rm", "max_steps": 30, "batch_size": 8, "learning_rate": 1e-3,
                   "eval_fraction": 0.2, "log_every": 1, "seed": 0},
+        basics=("model", "max_steps", "epochs", "batch_size", "learning_rate", "eval_fraction", "seed"),
     ),
     RunKind(
         Kind.SFT, "sft", registers="policy", snapshot="sft", policy=True,
         defaults={"max_steps": 30, "batch_size": 8, "learning_rate": 1e-3, "log_every": 1, "seed": 0},
+        basics=("max_steps", "epochs", "batch_size", "learning_rate", "template", "seed"),
     ),
     RunKind(
         Kind.DPO, "dpo", registers="policy", snapshot="preference", policy=True,
         defaults={"max_steps": 30, "batch_size": 8, "learning_rate": 5e-4, "beta": 0.1, "log_every": 1, "seed": 0},
+        basics=("max_steps", "epochs", "batch_size", "learning_rate", "beta", "loss_type", "template", "seed"),
     ),
     RunKind(
         Kind.PPO, "ppo", registers="policy", policy=True, reward_model="required", prompts="train",
         defaults={"steps": 20, "batch_size": 8, "minibatch_size": 8, "kl_coef": 0.05, "seed": 0},
+        basics=("steps", "batch_size", "minibatch_size", "learning_rate", "kl_coef", "kl_target", "seed"),
     ),
     RunKind(
         Kind.RLOO, "rloo", registers="policy", policy=True, reward_model="required", prompts="train",
         defaults={"steps": 20, "batch_size": 4, "num_generations": 4, "kl_coef": 0.05, "seed": 0},
+        basics=("steps", "batch_size", "num_generations", "learning_rate", "kl_coef", "seed"),
     ),
     RunKind(
-        Kind.GENERATE, "generate", registers="completions", policy=True, prompts="held_out",
-        sampling_from_policy=True, defaults={"num_samples": 1, "max_new_tokens": 48, "seed": 0},
+        Kind.GENERATE, "generate", registers="completions", policy=True, prompts="train",
+        sampling_from_policy=True, samples_per_task="num_samples",
+        defaults={"num_samples": 4, "max_new_tokens": 48, "seed": 0},
+        basics=("num_samples", "max_new_tokens", "temperature", "template", "seed"),
     ),
     RunKind(
         Kind.EVALUATE, "evaluate", registers="nothing", policy=True, reward_model="optional", prompts="held_out",
         model_field="policy", sampling_from_policy=True, defaults={"max_new_tokens": 48, "seed": 0},
+        basics=("max_new_tokens", "temperature", "reference", "held_out", "seed"),
     ),
 )}
 

@@ -31,6 +31,11 @@ from labelhub.training.models import LoopRound, Run
 logger = logging.getLogger(__name__)
 
 
+#: A round's generate runs: one completion per held-out prompt and version (a comparison task
+#: shows each version once), not the K per train prompt a generate run started by hand makes.
+COMPARISON_SAMPLES = {"num_samples": 1}
+
+
 class LoopInvalid(Exception):
     pass
 
@@ -52,7 +57,8 @@ def send_to_labeling(*, policy: Policy, user=None) -> LoopRound:
     loop_round.against.set(against)
     for p in [policy, *against]:
         if not has_held_out_completions(p):
-            run = services.run_create(campaign=campaign, user=user, kind=Run.Kind.GENERATE, policy=p)
+            run = services.run_create(campaign=campaign, user=user, kind=Run.Kind.GENERATE, policy=p,
+                                      prompt_split=Prompt.Split.HELD_OUT, config=COMPARISON_SAMPLES)
             loop_round.generation_runs.add(run)
     _round_advance(loop_round.pk)  # every version has its completions: the tasks now
     return loop_round

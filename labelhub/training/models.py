@@ -37,8 +37,8 @@ class RewardModel(models.Model):
     run = models.ForeignKey(
         "training.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    heldout_accuracy = models.FloatField(null=True, blank=True, help_text="Pairwise accuracy on held-out pairs.")
-    heldout_pairs = models.PositiveIntegerField(
+    held_out_accuracy = models.FloatField(null=True, blank=True, help_text="Pairwise accuracy on held-out pairs.")
+    held_out_pairs = models.PositiveIntegerField(
         null=True, blank=True, help_text="How many held-out pairs the accuracy was measured on (null: not known)."
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -47,7 +47,7 @@ class RewardModel(models.Model):
     CHANCE = 0.5
     #: Fewer held-out pairs than this and the accuracy cannot be told from chance: at 50 pairs a
     #: 95% interval around an accuracy of 0.7 is still about ±0.13 wide.
-    MIN_HELDOUT_PAIRS = 50
+    MIN_HELD_OUT_PAIRS = 50
 
     class Meta:
         ordering = ["campaign", "-id"]
@@ -60,13 +60,13 @@ class RewardModel(models.Model):
     def flag_reasons(self) -> list[str]:
         """Why its held-out accuracy does not show that it learned the preference (empty: it does)."""
         reasons = []
-        if self.heldout_accuracy is None:
+        if self.held_out_accuracy is None:
             reasons.append("no held-out accuracy (its run held out no pairs)")
-        elif self.heldout_accuracy < self.CHANCE:
-            reasons.append(f"held-out accuracy {self.heldout_accuracy:.2f} is below chance ({self.CHANCE:.2f}): "
+        elif self.held_out_accuracy < self.CHANCE:
+            reasons.append(f"held-out accuracy {self.held_out_accuracy:.2f} is below chance ({self.CHANCE:.2f}): "
                            "it prefers the rejected answer more often than the chosen one")
-        if self.heldout_pairs is not None and self.heldout_pairs < self.MIN_HELDOUT_PAIRS:
-            reasons.append(f"only {self.heldout_pairs} held-out pairs (fewer than {self.MIN_HELDOUT_PAIRS}): "
+        if self.held_out_pairs is not None and self.held_out_pairs < self.MIN_HELD_OUT_PAIRS:
+            reasons.append(f"only {self.held_out_pairs} held-out pairs (fewer than {self.MIN_HELD_OUT_PAIRS}): "
                            "its accuracy cannot be told from chance")
         return reasons
 
@@ -78,10 +78,10 @@ class RewardModel(models.Model):
     def choice_label(self) -> str:
         """How a form offers it: name, held-out accuracy and pairs, and "flagged" when it is."""
         label = self.name
-        if self.heldout_accuracy is not None:
-            label += f" · held-out accuracy {self.heldout_accuracy:.3f}"
-            if self.heldout_pairs is not None:
-                label += f" on {self.heldout_pairs} pairs"
+        if self.held_out_accuracy is not None:
+            label += f" · held-out accuracy {self.held_out_accuracy:.3f}"
+            if self.held_out_pairs is not None:
+                label += f" on {self.held_out_pairs} pairs"
         return label + (" · flagged" if self.flagged else "")
 
     @property
@@ -117,12 +117,14 @@ class Run(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="runs")
     kind = models.CharField(max_length=16, choices=Kind)
-    config = models.JSONField(default=dict, blank=True, help_text="Trainer config fields (defaults of the kind + overrides).")
+    config = models.JSONField(default=dict, blank=True, help_text="Trainer config fields (defaults of the kind, "
+                              "the campaign and the policy + the request's).")
     # inputs
     snapshot = models.ForeignKey(Snapshot, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     prompt_split = models.CharField(
         max_length=16, blank=True,
-        help_text="Prompts for generate/evaluate/PPO/RLOO: train or held_out (empty: the kind's default).",
+        help_text="Prompts a generate/evaluate/PPO/RLOO run samples: train or held_out (the kind's default when "
+                  "none was asked for; empty: the kind takes no prompts).",
     )
     policy = models.ForeignKey(
         Policy, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs",

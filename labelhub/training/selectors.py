@@ -8,6 +8,7 @@ from pathlib import Path
 from django.http import Http404
 
 from labelhub.campaigns.models import Campaign, Completion, Role
+from labelhub.training import kinds
 from labelhub.training.models import LoopRound, Run, RunMetric
 
 #: Who may watch runs and read reward models; who may start and cancel runs.
@@ -151,7 +152,7 @@ def generated_completions(*, run: Run) -> dict | None:
     the prompts it generated for (they are stored when the loop's step records them)."""
     if run.kind != Run.Kind.GENERATE or run.policy is None or run.state != Run.State.SUCCEEDED:
         return None
-    split = run.prompt_split or "held_out"
+    split = run.prompt_split or kinds.get(run.kind).prompts
     stored = Completion.objects.filter(policy=run.policy, prompt__campaign=run.campaign, prompt__split=split).count()
     written = run.summary.get("completions") if isinstance(run.summary, dict) else None
     return {"written": written if isinstance(written, int) else None, "stored": stored, "split": split,

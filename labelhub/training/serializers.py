@@ -68,7 +68,7 @@ class RewardModelSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RewardModel
-        fields = ["id", "name", "base_model", "adapter_path", "snapshot", "run", "heldout_accuracy", "heldout_pairs",
+        fields = ["id", "name", "base_model", "adapter_path", "snapshot", "run", "held_out_accuracy", "held_out_pairs",
                   "flagged", "flag_reasons", "created_at"]
         read_only_fields = fields
 

@@ -72,14 +72,15 @@ def run_create(*, campaign: Campaign, user, kind: str, config: dict | None = Non
     at fault (``config.<field>`` for the config)."""
     config = {} if config is None else config
     errors = _input_errors(campaign, kind, snapshot, policy, reward_model, prompt_split)
-    merged, config_errors = _checked_config(kind, config, policy)
+    merged, config_errors = _checked_config(kind, config, campaign=campaign, policy=policy)
     checked_paths, path_errors = config_paths(campaign=campaign, kind=kind, config=config)
     if errors or config_errors or path_errors:
         raise RunInvalid(errors | config_errors | path_errors)
     merged |= checked_paths
     run = Run.objects.create(
-        campaign=campaign, kind=kind, config=merged, snapshot=snapshot, policy=policy,
-        reward_model=reward_model, prompt_split=prompt_split, created_by=user if getattr(user, "is_authenticated", False) else None,
+        campaign=campaign, kind=kind, config=merged, snapshot=snapshot, policy=policy, reward_model=reward_model,
+        prompt_split=prompt_split or kinds.get(kind).prompts or "",  # the split it used, whatever the default becomes
+        created_by=user if getattr(user, "is_authenticated", False) else None,
     )
     run.run_dir = str(runs_dir() / str(run.pk))
     run.save(update_fields=["run_dir"])
@@ -120,10 +121,11 @@ def _input_errors(campaign, kind, snapshot, policy, reward_model, prompt_split="
     return errors
 
 
-def _checked_config(kind: str, config: Any, policy: Policy | None) -> tuple[dict, dict[str, str]]:
-    """(the run's config, errors): the kind's defaults, then the policy's, then ``config``,
-    as the trainer will read them — or the errors, ``config.<field>`` for each field the
-    trainer's own checks refuse (``kinds.RunKind.check_config``)."""
+def _checked_config(kind: str, config: Any, *, campaign: Campaign, policy: Policy | None) -> tuple[dict, dict[str, str]]:
+    """(the run's config, errors): the kind's defaults, then the campaign's and the policy's
+    (``kinds.RunKind.defaults_for``), then ``config``, as the trainer will read them — or the
+    errors, ``config.<field>`` for each field the trainer's own checks refuse
+    (``kinds.RunKind.check_config``)."""
     if kind not in kinds.KINDS:
         return {}, {}
     if not isinstance(config, dict):
@@ -137,7 +139,9 @@ def _checked_config(kind: str, config: Any, policy: Policy | None) -> tuple[dict
     set_by_platform = sorted(set(config) & declared.platform_fields)
     if set_by_platform:
         return {}, {f"config.{name}": "is set from the run's inputs; leave it out" for name in set_by_platform}
-    merged = declared.default_config() | declared.policy_defaults(policy) | config
+    if renamed := {name: declared.aliases[name] for name in config if name in declared.aliases}:
+        return {}, {f"config.{old}": f"is the old spelling of {new}; use {new}" for old, new in renamed.items()}
+    merged = declared.defaults_for(campaign=campaign, policy=policy) | config
     try:
         return declared.check_config(merged), {}
     except kinds.ConfigError as exc:
@@ -348,8 +352,8 @@ def reward_model_register(*, run: Run) -> RewardModel:
         campaign_id=run.campaign_id, name=f"reward-r{run.pk}",
         base_model=str(info.get("base") or run.config.get("model", "")), adapter_path=str(adapter),
         snapshot=run.snapshot, run=run,
-        heldout_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
-        heldout_pairs=pairs if isinstance(pairs, int) and pairs >= 0 else None,
+        held_out_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
+        held_out_pairs=pairs if isinstance(pairs, int) and pairs >= 0 else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""Pages: a campaign's runs with "start a run" forms, and the Run page (live over a WebSocket)."""
+"""Pages: a campaign's runs with "start a run" forms (``forms.py``), and the Run page (live over a WebSocket)."""
 
 import json
 
@@ -11,9 +11,8 @@ from django.views.decorators.http import require_POST
 from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.core.inputs import whole_number
 from labelhub.core.pages import render_part, requested_part
-from labelhub.feedback.models import Snapshot
 from labelhub.training import kinds, loop, selectors, services
-from labelhub.training.forms import RunStartForm
+from labelhub.training.forms import RunStartForm, start_forms
 from labelhub.training.selectors import RUN_READERS, RUN_STARTERS
 
 
@@ -36,55 +35,13 @@ def run_list(request, slug):
 def _render_list(request, campaign, roles, errors=None, posted=None, status=200):
     context = {"campaign": campaign, "runs": selectors.run_list(campaign=campaign)[:100],
                "reward_models": selectors.reward_model_list(campaign=campaign),
-               "can_start": bool(roles & RUN_STARTERS), "errors": errors or {}, "posted": posted or {}}
+               "can_start": bool(roles & RUN_STARTERS)}
     if context["can_start"]:
-        context["start_forms"] = _start_forms(campaign, posted or {})
+        open_kind = request.GET.get("kind", "") if posted is None else ""
+        context["start_forms"] = start_forms(campaign, posted=posted, errors=errors, open_kind=open_kind)
+        if errors and posted.get("kind") not in kinds.KINDS:  # no form of that kind to show them in
+            context["errors"] = errors
     return render(request, "training/run_list.html", context, status=status)
-
-
-def _start_forms(campaign, posted):
-    snapshots = list(campaign.snapshots.filter(state=Snapshot.State.READY).order_by("-version"))
-    inputs = {
-        "snapshot": snapshots,
-        "policy": list(campaign.policies.exclude(base_model="").order_by("-id")),
-        "reward_model": list(campaign.reward_models.order_by("-id")),
-    }
-    forms = []
-    for kind in kinds.KINDS.values():
-        config = posted.get("config") if posted.get("kind") == kind.name else None
-        choices = {name: inputs[name] for name in ("snapshot", "policy", "reward_model") if name in kind.uses}
-        if "snapshot" in choices:
-            choices["snapshot"] = [s for s in snapshots if s.kind == kind.snapshot]
-        forms.append({"kind": kind.name, "label": kind.label, "method": kind.method, "inputs": choices,
-                      "prompt_split": kind.prompts, "fields": config_field_rows(kind.config_schema()),
-                      "config": config or json.dumps(kind.default_config(), indent=2)})
-    return forms
-
-
-def config_field_rows(schema: dict) -> list[dict]:
-    """The config fields of a kind for the form's table: name, type, default, what is allowed, help."""
-    rows = []
-    for name, prop in schema["properties"].items():
-        kind = prop["type"] if isinstance(prop["type"], str) else " or ".join(prop["type"])
-        if prop.get("items", {}).get("type"):
-            kind += f" of {prop['items']['type']}"
-        rows.append({"name": name, "type": kind, "default": json.dumps(prop.get("default")),
-                     "allowed": _allowed(prop.get("items") or prop, prop.get("maxItems")), "help": prop["description"]})
-    return rows
-
-
-def _allowed(prop: dict, max_items: int | None) -> str:
-    parts = []
-    if "enum" in prop:
-        parts.append(", ".join("none" if v is None else str(v) for v in prop["enum"]))
-    low = next(((op, prop[key]) for key, op in (("minimum", "≥"), ("exclusiveMinimum", ">")) if key in prop), None)
-    high = next(((op, prop[key]) for key, op in (("maximum", "≤"), ("exclusiveMaximum", "<")) if key in prop), None)
-    parts += [f"{op} {value:,}" if isinstance(value, int) else f"{op} {value:g}" for op, value in filter(None, (low, high))]
-    if "maxLength" in prop:
-        parts.append(f"at most {prop['maxLength']:,} characters")
-    if max_items is not None:
-        parts.append(f"at most {max_items} items")
-    return "; ".join(parts)
 
 
 @login_required

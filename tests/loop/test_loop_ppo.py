@@ -8,7 +8,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.trainer, pyte
 
 def test_it_closes_the_loop_with_a_reward_model_and_ppo(lead, data_dir):
     round1 = first_round(lead, with_reward_model=True)
-    assert round1.reward_run.produced_reward_model.heldout_accuracy > 0.6
+    assert round1.reward_run.produced_reward_model.held_out_accuracy > 0.6
     ppo = training.run_create(campaign=round1.campaign, user=lead, kind="ppo", policy=round1.base,
                               reward_model=round1.reward_run.produced_reward_model,
                               config={"steps": 30, "batch_size": 16, "kl_coef": 0.05, "kl_target": 3.0})

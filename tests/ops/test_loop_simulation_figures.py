@@ -50,3 +50,11 @@ def test_the_command_refuses_bad_options_before_touching_anything():
 
     with pytest.raises(CommandError, match="--rounds: must be at least 1; --noise: must be between 0 and 1"):
         call_command("simulate", rounds=0, noise=2)
+
+
+def test_the_held_out_option_has_one_spelling_and_the_old_one_still_works():
+    from django.core.management import CommandError, call_command
+
+    for flag in ("--held-out", "--heldout"):
+        with pytest.raises(CommandError, match="^--held-out: must be at least 1$"):
+            call_command("simulate", flag, "0")

@@ -13,7 +13,7 @@ def evaluation(dpo_run, reward_run, prompts_file, runs_dir):
 
     cfg = EvaluateConfig(
         out=str(runs_dir / "eval-full"), policy=str(dpo_run.out), reward_model=str(reward_run.out),
-        prompts=str(prompts_file), heldout=str(FIXTURES / "prose.txt"), max_new_tokens=24, progress="off",
+        prompts=str(prompts_file), held_out=str(FIXTURES / "prose.txt"), max_new_tokens=24, progress="off",
     )
     return run(cfg)
 

@@ -76,7 +76,7 @@ def policy(campaign):
 @pytest.fixture
 def reward_model(campaign, snapshot):
     return RewardModel.objects.create(campaign=campaign, name="rm-1", base_model="tiny-rm",
-                                      adapter_path="/nowhere/adapter", snapshot=snapshot, heldout_accuracy=0.8)
+                                      adapter_path="/nowhere/adapter", snapshot=snapshot, held_out_accuracy=0.8)
 
 
 @pytest.fixture

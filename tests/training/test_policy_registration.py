@@ -50,7 +50,7 @@ def test_a_reward_run_registers_a_reward_model_with_its_held_out_accuracy(make_r
     run.refresh_from_db()
     rm = RewardModel.objects.get()
     assert run.produced_reward_model == rm
-    assert (rm.name, rm.heldout_accuracy, rm.snapshot, rm.base_model) == (f"reward-r{run.pk}", 0.75, snapshot, "tiny")
+    assert (rm.name, rm.held_out_accuracy, rm.snapshot, rm.base_model) == (f"reward-r{run.pk}", 0.75, snapshot, "tiny")
     assert loop_steps_queued() == []
 
 

@@ -16,7 +16,7 @@ RUNS = "/campaigns/helpful/runs/"
 
 def rm(campaign, name, accuracy, pairs):
     return RewardModel.objects.create(campaign=campaign, name=name, base_model="tiny-rm", adapter_path="/x/adapter",
-                                      heldout_accuracy=accuracy, heldout_pairs=pairs)
+                                      held_out_accuracy=accuracy, held_out_pairs=pairs)
 
 
 @pytest.mark.parametrize("accuracy, pairs, reasons", [
@@ -35,7 +35,7 @@ def test_it_flags_a_reward_model_that_does_not_beat_chance_on_enough_pairs(campa
 def test_the_api_says_which_reward_models_are_flagged(api_as, engineer, campaign):
     rm(campaign, "bad", 0.27, 120), rm(campaign, "good", 0.8, 120)
     rows = {r["name"]: r for r in api_as(engineer).get("/api/campaigns/helpful/reward-models/").json()["results"]}
-    assert (rows["bad"]["flagged"], rows["bad"]["heldout_pairs"], len(rows["bad"]["flag_reasons"])) == (True, 120, 1)
+    assert (rows["bad"]["flagged"], rows["bad"]["held_out_pairs"], len(rows["bad"]["flag_reasons"])) == (True, 120, 1)
     assert (rows["good"]["flagged"], rows["good"]["flag_reasons"]) == (False, [])
 
 
@@ -63,4 +63,4 @@ def test_registration_keeps_the_held_out_pair_count(make_run, snapshot):
     run = make_run(snapshot=snapshot, summary={"status": "succeeded", "eval_accuracy": 0.62, "eval_pairs": 34})
     Path(run.run_dir, "adapter").mkdir(parents=True)
     model = services.reward_model_register(run=run)
-    assert (model.heldout_accuracy, model.heldout_pairs, model.flagged) == (0.62, 34, True)
+    assert (model.held_out_accuracy, model.held_out_pairs, model.flagged) == (0.62, 34, True)

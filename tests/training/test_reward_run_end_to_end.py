@@ -80,8 +80,8 @@ def test_it_trains_a_reward_model_and_registers_it(campaign, lead, labeler, make
     rm = RewardModel.objects.get()
     assert run.produced_reward_model == rm
     assert (rm.snapshot, rm.run, rm.base_model) == (snapshot, run, "tiny-rm")
-    assert rm.heldout_accuracy == run.summary["eval_accuracy"] is not None
-    assert rm.heldout_pairs == run.summary["eval_pairs"] > 0
+    assert rm.held_out_accuracy == run.summary["eval_accuracy"] is not None
+    assert rm.held_out_pairs == run.summary["eval_pairs"] > 0
     assert (run.progress["phase"], run.progress["done"], run.progress["total"]) == ("train", 4, 4)
     assert re.search(r"^step 4/4 .*loss=", run.error_tail, re.MULTILINE)  # the trainer's lines reach the log tail
     assert (Path(rm.adapter_path) / "adapter_config.json").is_file()

@@ -100,7 +100,7 @@ def test_it_lists_and_shows_reward_models_to_readers(client_as, reward_model, ro
     assert (listing.status_code, detail.status_code) == (status, status)
     if status == 200:
         assert [m["name"] for m in listing.json()["results"]] == ["rm-1"]
-        assert detail.json()["heldout_accuracy"] == 0.8
+        assert detail.json()["held_out_accuracy"] == 0.8
 
 
 def test_reward_models_are_read_only(client_as, reward_model):

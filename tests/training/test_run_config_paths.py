@@ -130,8 +130,8 @@ def test_evaluate_takes_base_as_its_reference(campaign, engineer, policy, prompt
     assert run.config["reference"] == "base"
     with pytest.raises(services.RunInvalid) as caught:
         services.run_create(campaign=campaign, user=engineer, kind="evaluate", policy=policy,
-                            config={"reference": "/etc", "heldout": "/etc/passwd", "examples": "../x"})
-    assert set(caught.value.errors) == {"config.reference", "config.heldout", "config.examples"}
+                            config={"reference": "/etc", "held_out": "/etc/passwd", "examples": "../x"})
+    assert set(caught.value.errors) == {"config.reference", "config.held_out", "config.examples"}
 
 
 def test_the_runs_page_names_the_field_and_starts_nothing(client, engineer, campaign, snapshot):

@@ -42,8 +42,8 @@ def test_it_queues_nothing_when_the_transaction_rolls_back(campaign, engineer, s
 
 def test_it_takes_template_and_sampling_defaults_from_the_policy(campaign, engineer, policy, prompts):
     run = create(campaign, engineer, "generate", policy=policy, config={"max_new_tokens": 8})
-    assert run.config | {} == {"num_samples": 1, "max_new_tokens": 8, "seed": 0, "template": "zero-shot",
-                               "temperature": 0.7}
+    assert run.config | {} == {"num_samples": campaign.completions_per_task, "max_new_tokens": 8, "seed": 0,
+                               "template": "zero-shot", "temperature": 0.7}
 
 
 @pytest.mark.parametrize("kind, missing", [

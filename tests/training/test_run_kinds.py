@@ -47,6 +47,8 @@ def test_a_kinds_config_schema_is_the_trainers_less_what_the_platform_sets(name)
     assert set(ours["properties"]) == set(trainer["properties"]) - kind.platform_fields
     for field, prop in ours["properties"].items():
         expected = trainer["properties"][field] | ({"default": kind.defaults[field]} if field in kind.defaults else {})
+        if field == kind.samples_per_task:  # the one field whose default follows the campaign says so
+            expected["description"] += " A run's default is its campaign's K (completions per task)."
         assert prop == expected, field
     assert ours["required"] == [f for f in trainer["required"] if f not in kind.platform_fields]
 
@@ -60,10 +62,11 @@ def test_the_api_lists_every_kind_with_its_schema_to_signed_in_users(client_as, 
         assert set(body) == set(Run.Kind.values)
         generate = body["generate"]
         assert (generate["method"], generate["registers"]) == ("generate", "completions")
-        assert generate["inputs"] == {"snapshot": None, "policy": "required", "reward_model": None, "prompts": "held_out"}
+        assert generate["inputs"] == {"snapshot": None, "policy": "required", "reward_model": None, "prompts": "train"}
         assert generate["set_by_platform"] == ["adapter", "model", "out", "prompts"]
         assert generate["config_schema"]["properties"]["num_samples"] | {} == {
-            "type": "integer", "minimum": 1, "maximum": 1024, "default": 1, "description": "Completions per prompt."}
+            "type": "integer", "minimum": 1, "maximum": 1024, "default": 4,
+            "description": "Completions per prompt. A run's default is its campaign's K (completions per task)."}
         assert "prompts" not in generate["config_schema"]["properties"]
         assert body["reward"]["registers"] == "reward_model" and body["evaluate"]["inputs"]["reward_model"] == "optional"
 
@@ -98,9 +101,14 @@ def test_the_form_offers_every_kind_and_shows_its_config_fields_with_their_bound
     assert [value for value, _ in RunStartForm(campaign=campaign).fields["kind"].choices] == list(kinds.KINDS)
     client.force_login(engineer)
     html = client.get("/campaigns/helpful/runs/").content.decode()
-    assert html.count("Config fields and their bounds") == len(kinds.KINDS)
-    row = html.split("<code>num_samples</code>", 1)[1].split("</tr>", 1)[0]
-    assert "≥ 1; ≤ 1,024" in row and "Completions per prompt." in row
+    assert html.count('<form method="post" action="/campaigns/helpful/runs/start/" class="run-form"') == len(kinds.KINDS)
+    help_ = html.split('id="run-generate-num_samples-help">', 1)[1].split("</span></span>", 1)[0]
+    assert "(≥ 1; ≤ 1,024)" in help_ and "Completions per prompt." in help_
+
+
+def test_every_kind_names_basics_its_schema_has():
+    for name, kind in kinds.KINDS.items():
+        assert kind.basics and set(kind.basics) <= set(kind.config_schema()["properties"]), name
 
 
 def test_the_kinds_declare_what_their_success_registers():

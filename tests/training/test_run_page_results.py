@@ -132,7 +132,7 @@ def test_a_policy_run_links_its_new_version_and_offers_send_until_it_is_sent(pag
 
 
 def test_a_generate_run_links_the_completions_it_wrote(page_as, make_run, policy, prompts):
-    run = make_run(kind=Run.Kind.GENERATE, policy=policy, state=Run.State.SUCCEEDED,
+    run = make_run(kind=Run.Kind.GENERATE, policy=policy, state=Run.State.SUCCEEDED, prompt_split="held_out",
                    summary={"status": "succeeded", "completions": 2})
     for prompt in prompts[2:]:
         Completion.objects.create(prompt=prompt, policy=policy, text=f"answer {prompt.pk}",
@@ -145,8 +145,8 @@ def test_a_generate_run_links_the_completions_it_wrote(page_as, make_run, policy
 def test_a_reward_run_with_a_below_chance_model_is_flagged_not_a_plain_success(page_as, make_run, snapshot):
     run = make_run(state=Run.State.SUCCEEDED, snapshot=snapshot, summary={"status": "succeeded", "eval_accuracy": 0.27})
     rm = RewardModel.objects.create(campaign=snapshot.campaign, name=f"reward-r{run.pk}", base_model="tiny-rm",
-                                    adapter_path="/x/adapter", snapshot=snapshot, run=run, heldout_accuracy=0.27,
-                                    heldout_pairs=120)
+                                    adapter_path="/x/adapter", snapshot=snapshot, run=run, held_out_accuracy=0.27,
+                                    held_out_pairs=120)
     Run.objects.filter(pk=run.pk).update(produced_reward_model=rm)
     html = page_as("engineer").get(f"{RUNS}{run.pk}/").content.decode()
     warning = html[html.index('data-field="reward-model-warning"'):]

@@ -40,7 +40,7 @@ def test_it_sends_anonymous_visitors_to_sign_in(client):
 def test_the_start_forms_hold_each_kinds_defaults(page_as, snapshot):
     html = page_as("engineer").get(LIST).content.decode()
     assert html.count('name="kind"') == len(Run.Kind.values)
-    assert "&quot;model&quot;: &quot;tiny-rm&quot;" in html  # the reward form's default config
+    assert 'name="config.model" value="tiny-rm"' in html  # the reward form's default model
     assert f'<option value="{snapshot.pk}">v1' in html
 
 
@@ -68,7 +68,8 @@ def test_a_bad_start_form_says_what_is_wrong_and_starts_nothing(page_as, campaig
     response = page_as("engineer").post(f"{LIST}start/", post)
     assert response.status_code == 400
     html = response.content.decode()
-    assert f"<code>{field}</code>" in html and message in html
+    assert f'<span class="field-error" id="run-reward-{field}-error">{message}</span>' in html
+    assert f"<code>{field}</code></a>: {message}" in html  # and in the summary at the top of the form
     assert not Run.objects.exists()
 
 

@@ -30,13 +30,14 @@ class Command(BaseCommand):
         parser.add_argument("--noise", type=float, default=0.1, help="Probability that a labeler answers at random.")
         parser.add_argument("--labelers", type=int, default=3, help="Simulated labelers (each judges every task).")
         parser.add_argument("--samples", type=int, default=4, help="Answers per train prompt per round (K of the rank tasks).")
-        parser.add_argument("--heldout", type=int, default=50, help="Held-out prompts the versions are compared on.")
+        parser.add_argument("--held-out", "--heldout", dest="held_out", type=int, default=50,
+                            help="Held-out prompts the versions are compared on (--heldout: the old spelling, deprecated).")
         parser.add_argument("--eval-samples", type=int, default=4, help="Answers per held-out prompt and version.")
         parser.add_argument("--out", default=None, help="Folder for results.json and results.md (default: LABELHUB_DATA_DIR/simulations/<campaign>).")
 
-    def handle(self, *args, method, rounds, seed, preference, noise, labelers, samples, heldout, eval_samples, out, **options):
+    def handle(self, *args, method, rounds, seed, preference, noise, labelers, samples, held_out, eval_samples, out, **options):
         cfg = SimulationConfig(method=method, rounds=rounds, seed=seed, preference=preference, noise=noise,
-                               labelers=labelers, samples=samples, heldout=heldout, eval_samples=eval_samples, out=out or "")
+                               labelers=labelers, samples=samples, held_out=held_out, eval_samples=eval_samples, out=out or "")
         if errors := cfg.errors():
             raise CommandError("; ".join(f"--{k.replace('_', '-')}: {v}" for k, v in errors.items()))
         simulation = Simulation(cfg, progress=lambda message: self.stderr.write(message))
