@@ -12,7 +12,7 @@ from labelhub.campaigns.imports import ImportRejected
 from labelhub.campaigns.models import Role
 from labelhub.campaigns.selectors import CONTENT_READERS
 from labelhub.campaigns.serializers import ImportSerializer
-from labelhub.core.downloads import file_download
+from labelhub.core.downloads import file_download, folder_zip_download
 from labelhub.core.errors import BadRequest, Conflict
 from labelhub.core.inputs import FormParser, MultiPartParser
 from labelhub.feedback import leaderboard as leaderboard_lib
@@ -34,7 +34,8 @@ class SnapshotViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.Retrie
     """Frozen exports of the campaign's judgments. Creating one queues the export job."""
 
     serializer_class = SnapshotSerializer
-    role_rules = {"list": CONTENT_READERS, "retrieve": CONTENT_READERS, "download": CONTENT_READERS, "*": BUILDERS}
+    role_rules = {"list": CONTENT_READERS, "retrieve": CONTENT_READERS, "download": CONTENT_READERS,
+                  "archive": CONTENT_READERS, "*": BUILDERS}
 
     def campaign_queryset(self):
         return Snapshot.objects.filter(campaign=self._campaign).order_by("-version")
@@ -59,6 +60,16 @@ class SnapshotViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.Retrie
             raise Conflict(f"The snapshot is {snapshot.state}.")
         name = f"{self._campaign.slug}-v{snapshot.version}-{snapshot.kind}.jsonl"
         return file_download(snapshot.jsonl_path, filename=name, content_type="application/jsonl")
+
+    @extend_schema(responses={(200, "application/zip"): bytes})
+    @action(detail=True, methods=["get"])
+    def archive(self, request, campaign_slug=None, pk=None):
+        """The snapshot's whole folder (data.jsonl and anything written beside it) as a zip, streamed."""
+        snapshot = self.get_object()
+        if snapshot.state != Snapshot.State.READY:
+            raise Conflict(f"The snapshot is {snapshot.state}.")
+        name = f"{self._campaign.slug}-v{snapshot.version}-{snapshot.kind}.zip"
+        return folder_zip_download(snapshot.path, filename=name)
 
 
 def snapshot_create_and_queue(*, campaign, user, **options) -> Snapshot:

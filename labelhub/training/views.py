@@ -5,6 +5,7 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -123,11 +124,14 @@ def run_detail(request, slug, pk):
 def _results_context(run, roles) -> dict:
     loop_rounds = selectors.loop_rounds_of(run=run)
     sent = any(r.state != r.State.FAILED for r in loop_rounds)
+    artifacts = selectors.artifact_list(run=run)
     return {
         "run": run, "guards": run.guards, "loop_rounds": loop_rounds,
         "can_send": bool(roles & RUN_STARTERS) and run.produced_policy_id is not None and not sent,
         "summary_rows": selectors.summary_rows(summary=run.summary) if isinstance(run.summary, dict) else [],
-        "artifacts": selectors.artifact_list(run=run), "completions": selectors.generated_completions(run=run),
+        "artifacts": artifacts, "artifact_folders": sorted({a["path"].split("/")[0] for a in artifacts if "/" in a["path"]}),
+        "run_download_url": reverse("campaign-run-download", args=[run.campaign.slug, run.pk]),
+        "completions": selectors.generated_completions(run=run),
     }
 
 
