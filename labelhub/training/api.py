@@ -58,6 +58,23 @@ class RunViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveMod
             raise Conflict(str(exc)) from None
         return Response(RunSerializer(run).data)
 
+    @extend_schema(request=None, responses={
+        201: RunSerializer,
+        409: OpenApiResponse(description="Not resumable: its kind saves no checkpoints, it is not cancelled or failed, "
+                                         "it saved no checkpoint, or it was resumed already."),
+        400: OpenApiResponse(description="Its inputs no longer allow a run (errors per field).")})
+    @action(detail=True, methods=["post"])
+    def resume(self, request, campaign_slug=None, pk=None):
+        """Continue a cancelled or failed run from its newest checkpoint, as a new run
+        (``resumed_from`` names this one) with the same inputs and config and ``resume`` on."""
+        try:
+            run = services.run_resume(run=self.get_object(), user=request.user)
+        except services.RunNotResumable as exc:
+            raise Conflict(str(exc)) from None
+        except services.RunInvalid as exc:
+            raise BadRequest("The run was not resumed.", exc.errors) from None
+        return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(
         parameters=[OpenApiParameter("after", int, description="Only rows with a larger id (for polling).")],
         responses={200: RunMetricSerializer(many=True)},

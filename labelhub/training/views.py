@@ -115,10 +115,19 @@ def run_detail(request, slug, pk):
         return render_part(request, part, context)
     return render(request, "training/run_detail.html", context | {
         "can_cancel": bool(roles & RUN_STARTERS) and not run.is_final and not run.cancel_requested,
+        "resume": _resume_offer(run, roles),
         "config_json": json.dumps(run.config, indent=2, ensure_ascii=False),
         "lineage": selectors.lineage(run=run), "compare_with": selectors.comparable_runs(run=run),
         "shows_curves": run.draws_curves and (not run.is_final or selectors.has_metrics(run=run)),
     })
+
+
+def _resume_offer(run, roles) -> dict | None:
+    """For a cancelled or failed run of a kind that saves checkpoints, shown to those who may
+    start runs: whether it can be resumed now, and if not, why (the button stays off)."""
+    if not roles & RUN_STARTERS or not run.is_final or run.state == run.State.SUCCEEDED or not services.resumable(run.kind):
+        return None
+    return {"refusal": services.resume_refusal(run)}
 
 
 def _results_context(run, roles) -> dict:
@@ -146,6 +155,23 @@ def run_cancel(request, slug, pk):
         messages.info(request, str(exc))
     else:
         messages.success(request, f"Run {run.pk}: cancel requested.")
+    return redirect("training:detail", slug=campaign.slug, pk=run.pk)
+
+
+@login_required
+@require_POST
+def run_resume(request, slug, pk):
+    campaign, _ = _campaign_and_roles(request, slug, RUN_STARTERS)
+    run = selectors.run_get(campaign=campaign, pk=pk)
+    try:
+        resumed = services.run_resume(run=run, user=request.user)
+    except services.RunNotResumable as exc:
+        messages.error(request, f"Not resumed: {exc}.")
+    except services.RunInvalid as exc:
+        messages.error(request, "Not resumed: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items()) + ".")
+    else:
+        messages.success(request, f"Run {resumed.pk} continues run {run.pk} from its newest checkpoint.")
+        return redirect("training:detail", slug=campaign.slug, pk=resumed.pk)
     return redirect("training:detail", slug=campaign.slug, pk=run.pk)
 
 
