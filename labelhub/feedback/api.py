@@ -4,6 +4,7 @@ from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from labelhub.campaigns import import_jobs
@@ -69,7 +70,10 @@ class SnapshotViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.Retrie
         if snapshot.state != Snapshot.State.READY:
             raise Conflict(f"The snapshot is {snapshot.state}.")
         name = f"{self._campaign.slug}-v{snapshot.version}-{snapshot.kind}.zip"
-        return folder_zip_download(snapshot.path, filename=name)
+        try:
+            return folder_zip_download(snapshot.path, filename=name)
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound(f"Snapshot v{snapshot.version}'s folder is no longer on the server.") from None
 
 
 def snapshot_create_and_queue(*, campaign, user, **options) -> Snapshot:

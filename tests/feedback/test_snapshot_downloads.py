@@ -47,6 +47,14 @@ def test_it_refuses_a_snapshot_still_building(api_as, lead, snapshot):
     assert response.status_code == 409 and "building" in response.json()["detail"]
 
 
+def test_a_snapshot_whose_folder_is_gone_is_a_404(api_as, lead, snapshot):
+    import shutil
+
+    shutil.rmtree(snapshot.path)
+    response = api_as(lead).get(ARCHIVE.format(snapshot.pk))
+    assert response.status_code == 404 and "no longer on the server" in response.json()["detail"]
+
+
 def test_the_snapshots_page_links_both_downloads(client, reviewer, snapshot):
     client.force_login(reviewer)
     html = client.get("/campaigns/helpful/snapshots/").content.decode()
