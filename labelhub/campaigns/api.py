@@ -273,6 +273,19 @@ class ImportViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.Retrieve
             raise BadRequest(IMPORT_REJECTED, [e.as_dict() for e in rejected.errors]) from None
         return Response(ImportSerializer(result.batch).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=ImportUploadSerializer, responses={
+        200: OpenApiResponse(description="The dry run: ok, prompts, completions, first_rows, errors (line, field, message)."),
+        400: OpenApiResponse(description="No file, an unknown format, or a file over the size limit.")})
+    @action(detail=False, methods=["post"])
+    def preview(self, request, campaign_slug=None):
+        """Check an upload by the import's rules and show its first rows; nothing is written.
+        A file the import would refuse is still a 200, with ``ok: false`` and the errors."""
+        upload = upload_or_reject(ImportUploadSerializer(data=request.data))
+        try:
+            return Response(services.prompts_import_preview(upload=upload))
+        except ImportRejected as rejected:
+            raise BadRequest(IMPORT_REJECTED, [e.as_dict() for e in rejected.errors]) from None
+
 
 def queued(request, batch) -> Response:
     """202 with the queued import, and where to follow it."""

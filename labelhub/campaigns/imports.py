@@ -1,4 +1,6 @@
-"""Parsing and validating prompt/completion uploads (JSONL or CSV), before anything is written.
+"""Parsing and validating prompt/completion uploads (JSONL, CSV, or a Hugging Face dataset:
+parquet, Arrow, a zipped save_to_disk folder — see :mod:`dataset_files`), before anything is
+written.
 
 JSONL, one object per line::
 
@@ -25,6 +27,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
+from labelhub.campaigns import dataset_files
 from labelhub.campaigns.models import Prompt, content_hash, unstorable
 from labelhub.core.inputs import size_problem
 
@@ -86,11 +91,17 @@ def detect_format(filename: str) -> str:
         return "csv"
     if name.endswith((".jsonl", ".ndjson", ".json")):
         return "jsonl"
-    raise ImportRejected([RowError(None, "file", "unknown format: name the file .jsonl or .csv")])
+    for suffix, fmt in dataset_files.FORMATS.items():
+        if name.endswith(suffix):
+            return fmt
+    raise ImportRejected([RowError(None, "file", "unknown format: name the file .jsonl, .csv, .parquet, .arrow, "
+                                                 "or .zip (a Hugging Face save_to_disk folder)")])
 
 
 def parse_upload(data: bytes, fmt: str, progress: Progress | None = None) -> list[ParsedPrompt]:
     """Parse and validate a whole upload; raise :class:`ImportRejected` with every error found."""
+    if fmt in dataset_files.FORMATS.values():
+        return _parse_dataset(data, fmt, progress)
     errors: list[RowError] = []
     lines = _decode_lines(data, errors)
     if errors:
@@ -104,6 +115,50 @@ def parse_upload(data: bytes, fmt: str, progress: Progress | None = None) -> lis
     if errors:
         raise ImportRejected(errors[:MAX_ERRORS])
     return prompts
+
+
+def _parse_dataset(data: bytes, fmt: str, progress: Progress | None) -> list[ParsedPrompt]:
+    """A Hugging Face dataset upload: each row checked as a JSONL line (its number the row's)."""
+    try:
+        objects = list(dataset_files.rows(data, fmt, max_bytes=settings.LABELHUB_IMPORT_MAX_BYTES))
+    except dataset_files.DatasetUnreadable as exc:
+        raise ImportRejected([RowError(None, "file", str(exc))]) from None
+    errors: list[RowError] = []
+    report, prompts = Reporter(progress, len(objects)), []
+    for number, obj in enumerate(objects, start=1):
+        report(number)
+        if "__invalid__" in obj:
+            errors.append(RowError(number, "row", obj["__invalid__"]))
+        elif (parsed := _prompt_from_object(number, obj, errors)) is not None:
+            prompts.append(parsed)
+        if len(errors) >= MAX_ERRORS:
+            break
+    report.end(stopped_early=len(errors) >= MAX_ERRORS)
+    if not prompts and not errors:
+        errors.append(RowError(None, "file", "the dataset contains no rows"))
+    if errors:
+        raise ImportRejected(errors[:MAX_ERRORS])
+    return prompts
+
+
+#: Prompts a preview shows.
+PREVIEW_ROWS = 10
+
+
+def preview_upload(data: bytes, fmt: str) -> dict:
+    """What importing ``data`` would do, without writing anything: the whole file is checked by
+    the same rules, and the first :data:`PREVIEW_ROWS` prompts are shown as they would be read."""
+    try:
+        parsed = parse_upload(data, fmt)
+    except ImportRejected as rejected:
+        return {"format": fmt, "ok": False, "prompts": 0, "completions": 0, "first_rows": [],
+                "errors": [e.as_dict() for e in rejected.errors]}
+    return {"format": fmt, "ok": True, "prompts": len(parsed), "completions": sum(len(p.completions) for p in parsed),
+            "first_rows": [{"line": p.line, "prompt": p.text, "messages": p.messages, "split": p.split,
+                            "metadata": p.metadata,
+                            "completions": [{"text": c.text, "policy": c.policy} for c in p.completions]}
+                           for p in parsed[:PREVIEW_ROWS]],
+            "errors": []}
 
 
 class Reporter:

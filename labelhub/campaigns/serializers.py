@@ -303,7 +303,8 @@ class PolicySerializer(ModelSerializer):
 
 
 class ImportUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="A .jsonl or .csv file of prompts (and completions).")
+    file = serializers.FileField(help_text="A file of prompts (and completions): .jsonl, .csv, or a Hugging Face dataset — "
+                                  ".parquet, .arrow, or a .zip of a save_to_disk folder.")
 
 
 class ImportErrorSerializer(serializers.Serializer):

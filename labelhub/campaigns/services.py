@@ -238,6 +238,12 @@ def prompts_import_upload(*, campaign: Campaign, user, upload) -> ImportResult:
         raise ImportRejected([RowError(None, "file", import_jobs.CONCURRENT)]) from None
 
 
+def prompts_import_preview(*, upload) -> dict:
+    """A dry run of an upload (API or page): its size is checked before it is read; nothing is written."""
+    import_jobs.size_check(upload.size)
+    return imports.preview_upload(upload.read(), imports.detect_format(upload.name or "upload"))
+
+
 def prompts_import_queue(*, campaign: Campaign, user, upload) -> ImportBatch:
     """A large upload: its size and format are checked now, its lines by the job
     (``prompts_import_run``), which reports progress on the returned record."""

@@ -62,20 +62,27 @@ def campaign_detail(request, slug):
 @login_required
 def campaign_import(request, slug):
     campaign = _lead_campaign(request, slug)
-    errors = []
+    errors, preview = [], None
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
-            errors = [{"line": None, "field": "file", "message": "choose a .jsonl or .csv file"}]
+            errors = [{"line": None, "field": "file", "message": "choose a .jsonl, .csv, .parquet, .arrow or .zip file"}]
         else:
             try:
-                if import_jobs.needs_job(upload.size):
+                if request.POST.get("action") == "preview":
+                    preview = services.prompts_import_preview(upload=upload)
+                    errors = preview["errors"]
+                elif import_jobs.needs_job(upload.size):
                     batch = services.prompts_import_queue(campaign=campaign, user=request.user, upload=upload)
                     return redirect("campaigns:import_detail", slug=campaign.slug, pk=batch.pk)
-                result = services.prompts_import_upload(campaign=campaign, user=request.user, upload=upload)
+                else:
+                    result = services.prompts_import_upload(campaign=campaign, user=request.user, upload=upload)
             except ImportRejected as rejected:
                 errors = [e.as_dict() for e in rejected.errors]
             else:
+                if preview is not None:
+                    return render(request, "campaigns/campaign_import.html",
+                                  {"campaign": campaign, "errors": errors, "preview": preview})
                 r = result.as_dict()
                 messages.success(
                     request,

@@ -4,6 +4,7 @@ from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from labelhub.campaigns import import_jobs
@@ -12,7 +13,7 @@ from labelhub.campaigns.imports import ImportRejected
 from labelhub.campaigns.models import Role
 from labelhub.campaigns.selectors import CONTENT_READERS
 from labelhub.campaigns.serializers import ImportSerializer
-from labelhub.core.downloads import file_download
+from labelhub.core.downloads import file_download, folder_zip_download
 from labelhub.core.errors import BadRequest, Conflict
 from labelhub.core.inputs import FormParser, MultiPartParser
 from labelhub.feedback import leaderboard as leaderboard_lib
@@ -37,7 +38,8 @@ class SnapshotViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.Retrie
     """Frozen exports of the campaign's judgments. Creating one queues the export job."""
 
     serializer_class = SnapshotSerializer
-    role_rules = {"list": CONTENT_READERS, "retrieve": CONTENT_READERS, "download": CONTENT_READERS, "*": BUILDERS}
+    role_rules = {"list": CONTENT_READERS, "retrieve": CONTENT_READERS, "download": CONTENT_READERS,
+                  "archive": CONTENT_READERS, "*": BUILDERS}
 
     def campaign_queryset(self):
         return Snapshot.objects.filter(campaign=self._campaign).order_by("-version")
@@ -62,6 +64,19 @@ class SnapshotViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.Retrie
             raise Conflict(f"The snapshot is {snapshot.state}.")
         name = f"{self._campaign.slug}-v{snapshot.version}-{snapshot.kind}.jsonl"
         return file_download(snapshot.jsonl_path, filename=name, content_type="application/jsonl")
+
+    @extend_schema(responses={(200, "application/zip"): bytes})
+    @action(detail=True, methods=["get"])
+    def archive(self, request, campaign_slug=None, pk=None):
+        """The snapshot's whole folder (data.jsonl and anything written beside it) as a zip, streamed."""
+        snapshot = self.get_object()
+        if snapshot.state != Snapshot.State.READY:
+            raise Conflict(f"The snapshot is {snapshot.state}.")
+        name = f"{self._campaign.slug}-v{snapshot.version}-{snapshot.kind}.zip"
+        try:
+            return folder_zip_download(snapshot.path, filename=name)
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound(f"Snapshot v{snapshot.version}'s folder is no longer on the server.") from None
 
 
 def snapshot_create_and_queue(*, campaign, user, **options) -> Snapshot:

@@ -10,6 +10,7 @@ class Snapshot(models.Model):
     class Kind(models.TextChoices):
         PREFERENCE = "preference", "Preference pairs (reward model, DPO)"
         SFT = "sft", "Demonstrations (SFT) from written answers"
+        RATINGS = "ratings", "Ratings per completion (scores, flags, rationales)"
 
     class Aggregation(models.TextChoices):
         ALL = "all", "Every labeler's pairs"

@@ -29,6 +29,7 @@ class Pair:
     labelers: list[str] = field(default_factory=list)
     votes: int = 1
     guideline_versions: list[int] = field(default_factory=list)
+    judgment_ids: list[int] = field(default_factory=list)  # whose ratings, flags and rationales go with it
 
 
 def pairs_from_ranking(ranking: list[list[int]], *, keep_ties: bool = False) -> list[tuple[int, int, bool]]:
@@ -79,6 +80,7 @@ def _majority(pairs: list[Pair]) -> list[Pair]:
             margin=sum(margins) / len(margins) if margins and for_a != for_b else (0.0 if for_a == for_b else None),
             labelers=sorted({name for p in group for name in p.labelers}), votes=max(for_a, for_b),
             guideline_versions=sorted({v for p in group for v in p.guideline_versions}),
+            judgment_ids=sorted({i for p in group for i in p.judgment_ids}),
         ))
     return out
 
@@ -97,13 +99,15 @@ def _bradley_terry_per_task(pairs: list[Pair]) -> list[Pair]:
         strengths = fit(items, comparisons)
         labelers = sorted({name for p in group for name in p.labelers})
         versions = sorted({v for p in group for v in p.guideline_versions})
+        judgment_ids = sorted({i for p in group for i in p.judgment_ids})
         for x, y in itertools.combinations(items, 2):
             if not _compared(group, x, y):
                 continue
             gap = strengths[x] - strengths[y]
             chosen, rejected = (x, y) if gap >= 0 else (y, x)
             out.append(Pair(task_id=task_id, chosen=chosen, rejected=rejected, margin=round(abs(gap), 4),
-                            tie=abs(gap) < 1e-6, labelers=labelers, votes=len(group), guideline_versions=versions))
+                            tie=abs(gap) < 1e-6, labelers=labelers, votes=len(group), guideline_versions=versions,
+                            judgment_ids=judgment_ids))
     return out
 
 

@@ -203,7 +203,7 @@ def _judgment_batches(snapshot: Snapshot):
 def _load_batch(snapshot: Snapshot, task_ids: list[int]) -> dict[int, list[dict]]:
     batch: dict[int, list[dict]] = defaultdict(list)
     fields = ["id", "task_id", "task__prompt_id", "labeler__username", "source", "ranking", "preferred_id", "strength",
-              "flags", "display_order", "guideline_version", "better_answer"]
+              "flags", "ratings", "rationale", "display_order", "guideline_version", "better_answer"]
     for j in _judgments(snapshot).filter(task_id__in=task_ids).order_by("task_id", "id").values(*fields):
         batch[j["task_id"]].append(j)
     return batch
@@ -217,12 +217,16 @@ def _rows(snapshot: Snapshot, batch: dict[int, list[dict]]):
         return
     completion_ids = {c for js in batch.values() for j in js for c in j["display_order"]}
     completions = {c.id: c for c in Completion.objects.filter(id__in=completion_ids).select_related("policy")}
+    if snapshot.kind == Snapshot.Kind.RATINGS:
+        yield from _rating_rows(batch, prompts, completions)
+        return
+    by_id = {j["id"]: j for js in batch.values() for j in js}
     for task_id, judgments in batch.items():
         prompt = prompts[judgments[0]["task__prompt_id"]]
         for pair in pairs_lib.aggregate(_pairs(snapshot, task_id, judgments), snapshot.aggregation):
             if pair.tie and not snapshot.keep_ties:
                 continue
-            yield _pair_row(pair, prompt, completions)
+            yield _pair_row(pair, prompt, completions) | _pair_notes(pair, by_id)
 
 
 def _pairs(snapshot: Snapshot, task_id: int, judgments: list[dict]) -> list[pairs_lib.Pair]:
@@ -232,14 +236,17 @@ def _pairs(snapshot: Snapshot, task_id: int, judgments: list[dict]) -> list[pair
         labeler = j["labeler__username"] or j["source"]
         if j["ranking"]:
             raw = [(a, b, tie, None) for a, b, tie in pairs_lib.pairs_from_ranking(j["ranking"], keep_ties=snapshot.keep_ties)]
-        else:
+        elif j["strength"]:
             one = pairs_lib.pair_from_choice(sorted(j["display_order"]), j["preferred_id"], j["strength"], snapshot.strength_margins)
             raw = [one] if one else []
+        else:  # a rating-only judgment orders nothing: it is in the "ratings" kind of snapshot
+            raw = []
         for chosen, rejected, tie, margin in raw:
             if snapshot.filters.get("exclude_flagged") and {chosen, rejected} & flagged:
                 continue
             out.append(pairs_lib.Pair(task_id=task_id, chosen=chosen, rejected=rejected, margin=margin, tie=tie,
-                                      labelers=[labeler], guideline_versions=[j["guideline_version"]]))
+                                      labelers=[labeler], guideline_versions=[j["guideline_version"]],
+                                      judgment_ids=[j["id"]]))
     return out
 
 
@@ -262,10 +269,58 @@ def _pair_row(pair: pairs_lib.Pair, prompt: Prompt, completions: dict[int, Compl
     }
 
 
+def _pair_notes(pair: pairs_lib.Pair, judgments: dict[int, dict]) -> dict:
+    """What the labelers behind a pair wrote besides their order, one entry per judgment in
+    ``judgment_ids`` order: their ratings and flags of each side (null / [] where none), their
+    rationale and better answer ("" where none). Lists of equal length, so a column of a
+    dataset holds them and no labeler's words are dropped by aggregation."""
+    notes = [judgments[i] for i in pair.judgment_ids]
+
+    def side(field, completion_id, empty):
+        return [(j[field] or {}).get(str(completion_id)) or empty for j in notes]
+
+    return {
+        "judgment_ids": pair.judgment_ids,
+        "chosen_ratings": side("ratings", pair.chosen, None), "rejected_ratings": side("ratings", pair.rejected, None),
+        "chosen_flags": side("flags", pair.chosen, []), "rejected_flags": side("flags", pair.rejected, []),
+        "rationales": [j["rationale"] for j in notes], "better_answers": [j["better_answer"] for j in notes],
+    }
+
+
+def _judgment_notes(j: dict) -> dict:
+    """One judgment's ratings and flags as lists of ``{completion_id, …}`` (a dataset column
+    with the same fields on every row, whatever completions were shown) and its rationale."""
+    return {
+        "ratings": [{"completion_id": int(c), "ratings": r} for c, r in sorted((j["ratings"] or {}).items(), key=_by_id)],
+        "flags": [{"completion_id": int(c), "flags": f} for c, f in sorted((j["flags"] or {}).items(), key=_by_id) if f],
+        "rationale": j["rationale"],
+    }
+
+
+def _by_id(item):
+    return int(item[0])
+
+
 def _sft_rows(batch, prompts):
     for task_id, judgments in batch.items():
         for j in judgments:
             prompt = prompts[j["task__prompt_id"]]
             yield {"prompt": prompt_as_text(prompt), "response": j["better_answer"], "group_id": group_id(prompt),
-                   "task_id": task_id, "prompt_id": prompt.id, "labeler": j["labeler__username"],
-                   "guideline_version": j["guideline_version"]}
+                   "task_id": task_id, "prompt_id": prompt.id, "judgment_id": j["id"], "labeler": j["labeler__username"],
+                   "guideline_version": j["guideline_version"]} | _judgment_notes(j)
+
+
+def _rating_rows(batch, prompts, completions):
+    """One row per judgment and completion shown: the completion's ratings on each axis, its
+    flags, and the judgment's rationale (rating campaigns; scores for a reward regression)."""
+    for task_id, judgments in batch.items():
+        for j in judgments:
+            prompt = prompts[j["task__prompt_id"]]
+            for completion_id in j["display_order"]:
+                completion = completions[completion_id]
+                yield {"prompt": prompt_as_text(prompt), "completion": completion.text,
+                       "ratings": (j["ratings"] or {}).get(str(completion_id)),
+                       "flags": (j["flags"] or {}).get(str(completion_id)) or [], "rationale": j["rationale"],
+                       "group_id": group_id(prompt), "task_id": task_id, "prompt_id": prompt.id,
+                       "completion_id": completion_id, "policy": completion.policy.name, "judgment_id": j["id"],
+                       "labeler": j["labeler__username"] or j["source"], "guideline_version": j["guideline_version"]}

@@ -1,5 +1,7 @@
 """REST API for runs and reward models under ``/api/campaigns/<slug>/``."""
 
+from pathlib import Path
+
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -7,8 +9,10 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from labelhub.campaigns.api import CampaignChildViewSet
+from labelhub.core.downloads import path_download
 from labelhub.core.errors import BadRequest, Conflict
 from labelhub.core.inputs import id_field, query_int
+from labelhub.core.paths import PathRefused
 from labelhub.training import kinds, loop, selectors, services
 from labelhub.training.models import LoopRound
 from labelhub.training.selectors import RUN_READERS, RUN_STARTERS
@@ -25,7 +29,8 @@ class RunViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveMod
     """Training runs: start one, follow it, cancel it. Curves come from ``metrics/``."""
 
     serializer_class = RunSerializer
-    role_rules = {"list": RUN_READERS, "retrieve": RUN_READERS, "metrics": RUN_READERS, "*": RUN_STARTERS}
+    role_rules = {"list": RUN_READERS, "retrieve": RUN_READERS, "metrics": RUN_READERS, "download": RUN_READERS,
+                  "*": RUN_STARTERS}
 
     def campaign_queryset(self):
         return selectors.run_list(campaign=self._campaign)
@@ -53,6 +58,23 @@ class RunViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveMod
             raise Conflict(str(exc)) from None
         return Response(RunSerializer(run).data)
 
+    @extend_schema(request=None, responses={
+        201: RunSerializer,
+        409: OpenApiResponse(description="Not resumable: its kind saves no checkpoints, it is not cancelled or failed, "
+                                         "it saved no checkpoint, or it was resumed already."),
+        400: OpenApiResponse(description="Its inputs no longer allow a run (errors per field).")})
+    @action(detail=True, methods=["post"])
+    def resume(self, request, campaign_slug=None, pk=None):
+        """Continue a cancelled or failed run from its newest checkpoint, as a new run
+        (``resumed_from`` names this one) with the same inputs and config and ``resume`` on."""
+        try:
+            run = services.run_resume(run=self.get_object(), user=request.user)
+        except services.RunNotResumable as exc:
+            raise Conflict(str(exc)) from None
+        except services.RunInvalid as exc:
+            raise BadRequest("The run was not resumed.", exc.errors) from None
+        return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(
         parameters=[OpenApiParameter("after", int, description="Only rows with a larger id (for polling).")],
         responses={200: RunMetricSerializer(many=True)},
@@ -63,6 +85,28 @@ class RunViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveMod
         run = self.get_object()
         rows = selectors.metric_list(run=run, after=query_int(request.query_params, "after") or 0)
         return Response(RunMetricSerializer(rows, many=True).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("path", str, description="A file or folder inside the run folder "
+                                     "(adapter, metrics.jsonl, samples.jsonl…); none: the whole folder.")],
+        responses={(200, "application/octet-stream"): bytes,
+                   400: OpenApiResponse(description="The path is outside the run folder or names nothing."),
+                   404: OpenApiResponse(description="The run has no folder yet.")},
+    )
+    @action(detail=True, methods=["get"])
+    def download(self, request, campaign_slug=None, pk=None):
+        """A file of the run folder as it is, a folder of it (``?path=adapter``) or the whole
+        folder as a zip, streamed."""
+        run = self.get_object()
+        path = request.query_params.get("path", "")
+        try:
+            target = selectors.run_file(run=run, path=path)
+        except FileNotFoundError as exc:
+            raise NotFound(str(exc)) from None
+        except PathRefused as exc:
+            raise BadRequest("Nothing to download at that path.", {"path": str(exc)}) from None
+        name = f"{self._campaign.slug}-run{run.pk}" + ("" if target == Path(run.run_dir).resolve() else f"-{target.name}")
+        return path_download(target, zip_name=f"{name}.zip")
 
 
 class RunKindViewSet(viewsets.ViewSet):
@@ -132,3 +176,4 @@ class LoopRoundViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.Retri
         except (loop.LoopInvalid, services.RunInvalid) as exc:
             raise Conflict(str(exc)) from None
         return Response(LoopRoundSerializer(loop_round).data, status=status.HTTP_201_CREATED)
+

@@ -133,6 +133,10 @@ class Run(models.Model):
     reward_model = models.ForeignKey(
         RewardModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
+    resumed_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resumed_by",
+        help_text="The cancelled or failed run whose newest checkpoint this run continues.",
+    )
     # progress and outcome
     state = models.CharField(max_length=16, choices=State, default=State.QUEUED)
     cancel_requested = models.BooleanField(default=False)

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.http import Http404
 
 from labelhub.campaigns.models import Campaign, Completion, Role
+from labelhub.core.paths import PathRefused
 from labelhub.training import kinds
 from labelhub.training.models import LoopRound, Run, RunMetric
 
@@ -68,6 +69,25 @@ def artifact_list(*, run: Run) -> list[dict]:
             if len(files) >= ARTIFACTS_MAX:
                 break
     return files
+
+
+def run_file(*, run: Run, path: str = "") -> Path:
+    """The file or folder ``path`` names inside the run folder (the whole folder when empty),
+    resolved. :class:`~labelhub.core.paths.PathRefused` for anything outside it or missing;
+    :class:`FileNotFoundError` when the run has no folder yet."""
+    if not run.run_dir or not Path(run.run_dir).is_dir():
+        raise FileNotFoundError("The run has no folder yet.")
+    root = Path(run.run_dir).resolve()
+    try:
+        real = (root / path.lstrip("/")).resolve()  # symlinks and .. followed, then checked
+        exists = real.exists()
+    except (OSError, RuntimeError, ValueError):
+        raise PathRefused("cannot be read as a path on this server") from None
+    if not real.is_relative_to(root):
+        raise PathRefused("is outside the run folder")
+    if not exists:
+        raise PathRefused("names no file or folder in the run folder")
+    return real
 
 
 def lineage(*, run: Run) -> list[dict]:

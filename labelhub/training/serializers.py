@@ -20,7 +20,7 @@ class RunSerializer(serializers.ModelSerializer):
         model = Run
         fields = [
             "id", "kind", "state", "config", "snapshot", "policy", "reward_model", "prompt_split", "cancel_requested",
-            "run_dir", "produced_policy", "produced_reward_model", "summary", "progress", "guards", "flagged", "flag_reasons",
+            "resumed_from", "run_dir", "produced_policy", "produced_reward_model", "summary", "progress", "guards", "flagged", "flag_reasons",
             "error", "error_tail", "exit_code", "job_id", "created_by", "created_at", "started_at", "heartbeat_at",
             "finished_at",
         ]

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
+import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -86,6 +89,77 @@ def run_create(*, campaign: Campaign, user, kind: str, config: dict | None = Non
     run.save(update_fields=["run_dir"])
     transaction.on_commit(lambda: run_enqueue(run_id=run.pk))
     return run
+
+
+class RunNotResumable(Exception):
+    """The run cannot be resumed; the message says why."""
+
+
+#: A checkpoint folder the trainers write under ``<run folder>/checkpoints``: ``step-000012``
+#: (ppo), ``checkpoint-12`` (rloo, TRL's name).
+CHECKPOINT_NAME = re.compile(r"^(?:step|checkpoint)-(\d+)$")
+
+
+def resumable(kind: str) -> bool:
+    """Whether the kind's trainer continues from a checkpoint (its config has ``resume``)."""
+    return kind in kinds.KINDS and "resume" in kinds.get(kind).config_schema()["properties"]
+
+
+def newest_checkpoint(run: Run) -> Path | None:
+    folder = Path(run.run_dir, "checkpoints") if run.run_dir else None
+    if folder is None or not folder.is_dir():
+        return None
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if p.is_dir() and (m := CHECKPOINT_NAME.match(p.name))]
+    found = [(step, p) for step, p in found if any(p.iterdir())]
+    return max(found)[1] if found else None
+
+
+def resume_refusal(run: Run) -> str | None:
+    """Why ``run`` cannot be resumed, in a sentence for the user; None when it can."""
+    if not resumable(run.kind):
+        names = ", ".join(name for name in kinds.KINDS if resumable(name))
+        return f"a {run.kind} run cannot be resumed: only {names} runs save checkpoints to continue from"
+    if run.state not in (State.CANCELLED, State.FAILED):
+        return f"run {run.pk} is {run.state}: only a cancelled or failed run can be resumed"
+    if (later := run.resumed_by.order_by("-id").first()) is not None:
+        return f"run {run.pk} was already resumed as run {later.pk}; resume that one if it stopped too"
+    if newest_checkpoint(run) is None:
+        save_every = run.config.get("save_every")
+        every = f" (it saves one every {save_every} steps)" if save_every else ""
+        return f"run {run.pk} stopped before it saved a checkpoint{every}: start a new run instead"
+    return None
+
+
+@transaction.atomic
+def run_resume(*, run: Run, user) -> Run:
+    """A new run that continues ``run`` from its newest checkpoint: the same kind, inputs and
+    config with ``resume`` on, the checkpoint linked into the new run's folder (hard links: no
+    copy of the weights; a copy where the file system cannot link), its job queued on commit.
+    The trainer writes the earlier metrics back, so the new run shows the whole curve.
+    Raises :class:`RunNotResumable`, or :class:`RunInvalid` when its inputs no longer allow it."""
+    run = Run.objects.select_for_update(of=("self",)).select_related("campaign", "snapshot", "policy", "reward_model").get(pk=run.pk)
+    if refusal := resume_refusal(run):
+        raise RunNotResumable(refusal)
+    checkpoint = newest_checkpoint(run)
+    resumed = run_create(campaign=run.campaign, user=user, kind=run.kind, config=run.config | {"resume": True},
+                         snapshot=run.snapshot, policy=run.policy, reward_model=run.reward_model,
+                         prompt_split=run.prompt_split)
+    resumed.resumed_from = run
+    resumed.save(update_fields=["resumed_from"])
+    target = Path(resumed.run_dir, "checkpoints", checkpoint.name)
+    try:
+        shutil.copytree(checkpoint, target, copy_function=_link_or_copy)
+    except OSError:
+        shutil.rmtree(resumed.run_dir, ignore_errors=True)
+        raise
+    return resumed  # its job (queued by run_create on commit) finds the checkpoint in place
+
+
+def _link_or_copy(source, target):
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _input_errors(campaign, kind, snapshot, policy, reward_model, prompt_split="") -> dict[str, str]:

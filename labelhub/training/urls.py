@@ -9,5 +9,6 @@ urlpatterns = [
     path("start/", views.run_start, name="start"),
     path("<int:pk>/", views.run_detail, name="detail"),
     path("<int:pk>/cancel/", views.run_cancel, name="cancel"),
+    path("<int:pk>/resume/", views.run_resume, name="resume"),
     path("send-to-labeling/", views.send_to_labeling, name="send-to-labeling"),
 ]

@@ -5,6 +5,7 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -71,20 +72,32 @@ def run_detail(request, slug, pk):
         return render_part(request, part, context)
     return render(request, "training/run_detail.html", context | {
         "can_cancel": bool(roles & RUN_STARTERS) and not run.is_final and not run.cancel_requested,
+        "resume": _resume_offer(run, roles),
         "config_json": json.dumps(run.config, indent=2, ensure_ascii=False),
         "lineage": selectors.lineage(run=run), "compare_with": selectors.comparable_runs(run=run),
         "shows_curves": run.draws_curves and (not run.is_final or selectors.has_metrics(run=run)),
     })
 
 
+def _resume_offer(run, roles) -> dict | None:
+    """For a cancelled or failed run of a kind that saves checkpoints, shown to those who may
+    start runs: whether it can be resumed now, and if not, why (the button stays off)."""
+    if not roles & RUN_STARTERS or not run.is_final or run.state == run.State.SUCCEEDED or not services.resumable(run.kind):
+        return None
+    return {"refusal": services.resume_refusal(run)}
+
+
 def _results_context(run, roles) -> dict:
     loop_rounds = selectors.loop_rounds_of(run=run)
     sent = any(r.state != r.State.FAILED for r in loop_rounds)
+    artifacts = selectors.artifact_list(run=run)
     return {
         "run": run, "guards": run.guards, "loop_rounds": loop_rounds,
         "can_send": bool(roles & RUN_STARTERS) and run.produced_policy_id is not None and not sent,
         "summary_rows": selectors.summary_rows(summary=run.summary) if isinstance(run.summary, dict) else [],
-        "artifacts": selectors.artifact_list(run=run), "completions": selectors.generated_completions(run=run),
+        "artifacts": artifacts, "artifact_folders": sorted({a["path"].split("/")[0] for a in artifacts if "/" in a["path"]}),
+        "run_download_url": reverse("campaign-run-download", args=[run.campaign.slug, run.pk]),
+        "completions": selectors.generated_completions(run=run),
     }
 
 
@@ -99,6 +112,23 @@ def run_cancel(request, slug, pk):
         messages.info(request, str(exc))
     else:
         messages.success(request, f"Run {run.pk}: cancel requested.")
+    return redirect("training:detail", slug=campaign.slug, pk=run.pk)
+
+
+@login_required
+@require_POST
+def run_resume(request, slug, pk):
+    campaign, _ = _campaign_and_roles(request, slug, RUN_STARTERS)
+    run = selectors.run_get(campaign=campaign, pk=pk)
+    try:
+        resumed = services.run_resume(run=run, user=request.user)
+    except services.RunNotResumable as exc:
+        messages.error(request, f"Not resumed: {exc}.")
+    except services.RunInvalid as exc:
+        messages.error(request, "Not resumed: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items()) + ".")
+    else:
+        messages.success(request, f"Run {resumed.pk} continues run {run.pk} from its newest checkpoint.")
+        return redirect("training:detail", slug=campaign.slug, pk=resumed.pk)
     return redirect("training:detail", slug=campaign.slug, pk=run.pk)
 
 

@@ -59,7 +59,7 @@ def test_it_shows_a_file_error_without_a_line(page_as, campaign, upload, setting
 def test_it_asks_for_a_file_when_none_is_sent(page_as, campaign):
     response = page_as("lead").post(URL, {})
     assert response.status_code == 400
-    assert b"choose a .jsonl or .csv file" in response.content
+    assert b"choose a .jsonl, .csv, .parquet, .arrow or .zip file" in response.content
 
 
 def test_it_escapes_uploaded_values_quoted_in_errors(page_as, campaign, upload):

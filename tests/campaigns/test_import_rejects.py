@@ -154,7 +154,7 @@ def test_it_rejects_an_unknown_file_type(post_import, campaign):
     before = written(campaign)
     response = post_import("batch.txt", GOOD)
     assert_rejected(response, None, "file")
-    assert ".jsonl or .csv" in response.json()["errors"][0]["message"]
+    assert ".jsonl, .csv, .parquet, .arrow, or .zip" in response.json()["errors"][0]["message"]
     assert written(campaign) == before
 
 

@@ -99,9 +99,11 @@ def test_it_exports_written_answers_as_sft_data(campaign, labeler, lead):
     labeling.judgment_submit(labeler=labeler, assignment_id=a.pk, data={
         "idempotency_key": "with-answer-1", "ranking": ranking_for(a), "better_answer": "A much better answer."})
     snapshot = build(campaign, lead, kind="sft")
+    judgment = Judgment.objects.get()
     assert rows_of(snapshot) == [{
         "prompt": a.task.prompt.text, "response": "A much better answer.", "group_id": f"prompt-{a.task.prompt.content_hash[:16]}",
-        "task_id": a.task_id, "prompt_id": a.task.prompt_id, "labeler": "labeler", "guideline_version": 1}]
+        "task_id": a.task_id, "prompt_id": a.task.prompt_id, "judgment_id": judgment.pk, "labeler": "labeler",
+        "guideline_version": 1, "ratings": [], "flags": [], "rationale": ""}]
 
 
 def test_it_writes_chat_prompts_as_dialogues():

@@ -49,7 +49,7 @@ def test_a_ready_snapshot_stops_the_following_and_offers_its_download(as_role, b
     Snapshot.objects.filter(pk=building.pk).update(state=Snapshot.State.READY, row_count=3)
     html = as_role("reviewer").get(PART).content.decode()
     assert "data-pending" not in html and ">Ready<" in html
-    assert f'href="/api/campaigns/helpful/snapshots/{building.pk}/download/">Download</a>' in html
+    assert f'href="/api/campaigns/helpful/snapshots/{building.pk}/download/" data-download="jsonl">Download</a>' in html
 
 
 def test_a_part_the_page_does_not_have_is_not_found(as_role, building):
