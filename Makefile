@@ -32,7 +32,7 @@ demo: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py demo
 
 worker: install
-	DEBUG=$${DEBUG:-1} $(PY) manage.py procrastinate worker
+	DEBUG=$${DEBUG:-1} $(PY) manage.py worker
 
 test: install chromium
 	DEBUG=1 $(PY) -m pytest --durations=20
