@@ -39,11 +39,11 @@ test: install chromium
 
 # the pure logic: no database (an unreachable one, so a test that needs it fails), no browser, no training
 test-unit: install
-	DEBUG=1 DATABASE_URL=postgresql://nobody@127.0.0.1:1/none $(PY) -m pytest -m "not django_db and not trainer and not browser and not loop and not fuzz"
+	DEBUG=1 DATABASE_URL=postgresql://nobody@127.0.0.1:1/none $(PY) -m pytest -m "not django_db and not trainer and not browser and not loop and not fuzz and not fault"
 
-# without the browser tests (no Chromium needed) and the minutes-long loop tests
+# without the browser tests (no Chromium needed), the minutes-long loop tests and the fault tests
 test-fast: install
-	DEBUG=1 $(PY) -m pytest -m "not browser and not loop"
+	DEBUG=1 $(PY) -m pytest -m "not browser and not loop and not fault"
 
 chromium:
 	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \
