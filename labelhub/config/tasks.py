@@ -1,4 +1,4 @@
-"""Housekeeping jobs for the procrastinate worker (``python manage.py procrastinate worker``)."""
+"""Housekeeping jobs for the job worker (``python manage.py worker``)."""
 
 import datetime
 import logging

@@ -6,6 +6,15 @@ import signal
 import subprocess
 import time
 
+from labelhub.core.processes import dies_with_this_process
+
+
+def child_start(argv: list[str], **popen) -> subprocess.Popen:
+    """Start a child that gets SIGTERM when this process dies, however it dies (SIGKILL
+    included): it then stops as on Ctrl-C, and the last process using the embedded
+    PostgreSQL stops that. Call it from the main thread (see ``core.processes``)."""
+    return subprocess.Popen(argv, preexec_fn=dies_with_this_process(signal.SIGTERM), **popen)
+
 
 def children_stop(children: list[subprocess.Popen], timeout: float = 10.0) -> None:
     """SIGTERM every child still running, wait up to ``timeout`` in all, then kill the rest."""

@@ -156,6 +156,13 @@ class Run(models.Model):
     error_tail = models.TextField(blank=True, help_text="The last few KB of the trainer's output (stdout and stderr).")
     exit_code = models.IntegerField(null=True, blank=True, help_text="Negative: killed by that signal.")
     job_id = models.BigIntegerField(null=True, blank=True, help_text="The procrastinate job running it.")
+    # the trainer process while its job follows it (cleared once the job has seen it end):
+    # a worker that starts finds trainers its dead predecessors left and kills them
+    trainer_pid = models.IntegerField(null=True, blank=True, help_text="The trainer process, while its job follows it.")
+    trainer_host = models.CharField(max_length=255, blank=True, help_text="The machine the trainer runs on.")
+    trainer_started = models.FloatField(
+        null=True, blank=True, help_text="The trainer process's start time (seconds since the epoch), so a reused pid is not taken for it."
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -5,6 +5,14 @@ Called by the job in ``tasks.py``; the job takes only the id.
 
 A trainer crash is a failed run, never a dead worker: the trainer is a separate process,
 and every way out of :func:`run_job` records a final state.
+
+A trainer never outlives its worker: it leads a process group of its own (so cancel reaches
+everything it started), the kernel SIGKILLs it when the worker's event-loop thread dies
+(``PR_SET_PDEATHSIG`` on Linux, even for a worker killed with SIGKILL), and the trainer
+itself watches its parent (``TRAINER_EXIT_WITH_PARENT=1``, which also covers the processes
+of a launcher such as ``accelerate launch``). Its pid, host and start time are in the run's
+row until the job has seen it end, so a later worker can kill one that slipped through
+(``watchdog.trainers_reap``).
 """
 
 from __future__ import annotations
@@ -14,12 +22,15 @@ import json
 import logging
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
+import psutil
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from labelhub.core.processes import dies_with_this_process
 from labelhub.training import kinds, selectors, services
 from labelhub.training.models import Run
 
@@ -51,8 +62,17 @@ def trainer_env() -> dict[str, str]:
         "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1",
         "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
         "LABELHUB_MODELS_DIR": str(settings.LABELHUB_MODELS_DIR),
+        "TRAINER_EXIT_WITH_PARENT": "1",
     }
     return env
+
+
+def process_started(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), or None when it is gone."""
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
 
 
 # --- preparing the folder ---------------------------------------------------------------------
@@ -208,6 +228,10 @@ async def run_job(*, run_id: int, job_id: int | None = None, command: list[str] 
         proc = await asyncio.create_subprocess_exec(
             *(command or argv), cwd=settings.BASE_DIR, env=trainer_env(), stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+            preexec_fn=dies_with_this_process(signal.SIGKILL),
+        )
+        await sync_to_async(services.run_trainer_started)(
+            run_id=run_id, pid=proc.pid, host=socket.gethostname(), started=process_started(proc.pid)
         )
         pumps = [asyncio.create_task(_pump(proc.stdout, (tail,), folder / "stdout.log")),
                  asyncio.create_task(_pump(proc.stderr, (tail, stderr_tail), folder / "stderr.log"))]

@@ -48,6 +48,15 @@ def run_flags(*, run_id: int) -> tuple[str, bool]:
     return Run.objects.filter(pk=run_id).values_list("state", "cancel_requested").get()
 
 
+def trainers_left(*, host: str) -> list[Run]:
+    """Finished runs on ``host`` whose job never saw its trainer end (the job's worker died):
+    their trainer may still be running there."""
+    return list(
+        Run.objects.filter(trainer_pid__isnull=False, trainer_host=host, state__in=Run.FINAL_STATES)
+        .only("id", "state", "error", "run_dir", "trainer_pid", "trainer_started")
+    )
+
+
 def metric_list(*, run: Run, after: int = 0, limit: int = METRICS_PAGE) -> list[RunMetric]:
     """Metric rows of the run with id > ``after``, oldest first."""
     return list(RunMetric.objects.filter(run=run, id__gt=after).order_by("id")[:limit])

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
@@ -282,6 +282,12 @@ def run_start(*, run_id: int, job_id: int | None = None) -> Run | None:
     return run
 
 
+def run_trainer_started(*, run_id: int, pid: int, host: str, started: float | None) -> None:
+    """Record the trainer process the job started (a worker that finds it after its job died
+    kills it: ``watchdog.trainers_reap``)."""
+    Run.objects.filter(pk=run_id).update(trainer_pid=pid, trainer_host=host[:255], trainer_started=started)
+
+
 @transaction.atomic
 def run_progress(*, run_id: int, rows: list[dict], error_tail: str | None = None,
                  progress: dict | None = None) -> tuple[str, bool]:
@@ -322,7 +328,9 @@ def run_finish(*, run_id: int, exit_code: int | None, summary: dict | None, erro
     ``error_tail`` is the output shown on the run page; a failure's cause is the last line of
     ``stderr_tail`` (where the trainer writes it), or of ``error_tail`` when that is not given."""
     run = Run.objects.select_for_update(of=("self",)).select_related("policy", "snapshot").get(pk=run_id)
-    if run.is_final:  # the sweep gave up on it meanwhile; keep its verdict
+    _trainer_ended(run)
+    if run.is_final:  # the sweep gave up on it meanwhile; keep its verdict (and the folder says it)
+        transaction.on_commit(lambda: run_folder_settle(run=run))
         return run
     run.exit_code, run.error_tail, run.summary = exit_code, error_tail, _storable(summary or {})
     if stopped == "cancel":
@@ -362,7 +370,9 @@ def _storable(value: dict) -> dict:
 def run_interrupted(*, run_id: int, error_tail: str, exit_code: int | None) -> Run:
     """The job itself was cancelled (worker shutdown or abort) while the trainer ran."""
     run = Run.objects.select_for_update().get(pk=run_id)
+    _trainer_ended(run)
     if run.is_final:
+        transaction.on_commit(lambda: run_folder_settle(run=run))
         return run
     run.error_tail, run.exit_code = error_tail, exit_code
     if run.cancel_requested:
@@ -370,12 +380,66 @@ def run_interrupted(*, run_id: int, error_tail: str, exit_code: int | None) -> R
     return _finish(run, State.FAILED, "its worker stopped (shutdown or abort) while it was running — start it again")
 
 
+def _trainer_ended(run: Run) -> None:
+    """The job saw its trainer exit: nothing is left for a later worker to kill."""
+    if run.trainer_pid is not None:
+        run.trainer_pid = None
+        run.save(update_fields=["trainer_pid"])
+
+
 def _finish(run: Run, state: str, error: str) -> Run:
     run.state, run.error, run.finished_at = state, error, timezone.now()
     run.save()
     events.state_changed_on_commit(run=run)
     _loop_step_defer(run)
+    transaction.on_commit(lambda: run_folder_settle(run=run))
     return run
+
+
+# --- the run folder agrees with the database --------------------------------------------------
+
+#: A finished run's folder says what the database says: ``summary.json``'s "status" is the
+#: run's state. When the trainer's own summary says otherwise (it succeeded but registering
+#: its outputs failed; it was killed before writing one; its worker died and the run was
+#: failed), the platform rewrites it, keeping the trainer's summary under "trainer_summary".
+SETTLED_BY = "labelhub"
+
+
+def run_folder_settle(*, run: Run) -> bool:
+    """Make the folder of a finished run agree with its state; True when it was rewritten.
+    A folder that does not exist (the run never started) or cannot be written is left alone."""
+    if not run.is_final or not run.run_dir:
+        return False
+    folder = Path(run.run_dir)
+    if not folder.is_dir():
+        return False
+    path = folder / "summary.json"
+    try:
+        current = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        current = None
+    except (OSError, ValueError):
+        current = {"note": "summary.json was not readable JSON"}
+    if isinstance(current, dict) and current.get("status") == run.state:
+        return False
+    settled = {"status": run.state, "error": run.error, "settled_by": SETTLED_BY, "trainer_summary": current}
+    try:
+        tmp = path.with_name(".summary.json.settle")
+        tmp.write_text(json.dumps(settled, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        logger.exception("could not write the final state of run %s into %s", run.pk, folder)
+        return False
+    return True
+
+
+def run_trainer_gone(*, run_id: int) -> None:
+    """A finished run's stray trainer was killed (or had ended unseen): forget the process and
+    make the folder say the run's final state (the trainer may have written its own meanwhile)."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=run_id)
+        _trainer_ended(run)
+    run_folder_settle(run=run)
 
 
 def _loop_step_defer(run: Run) -> None:
@@ -485,13 +549,27 @@ def _lost_reason(row: dict, statuses: dict[int, str], now) -> str | None:
 
 
 def _fail_if_unchanged(row: dict, reason: str, now) -> bool:
-    """Fail the run only if it is still as seen (a live job's heartbeat moves it on)."""
+    """Fail the run only if it is still as seen (a live job's heartbeat moves it on), and its
+    job with it: a job left ``doing`` by a dead worker (or ``todo`` for a retry) ends ``failed``."""
     with transaction.atomic():
         changed = Run.objects.filter(pk=row["id"], state=row["state"], heartbeat_at=row["heartbeat_at"]).update(
             state=State.FAILED, error=reason, finished_at=now,
         )
         if changed:
             run = Run.objects.get(pk=row["id"])
+            if run.job_id:
+                _job_fail(run.job_id)
             events.state_changed_on_commit(run=run)
             _loop_step_defer(run)
+            transaction.on_commit(lambda: run_folder_settle(run=run))
     return bool(changed)
+
+
+def _job_fail(job_id: int) -> None:
+    """End a job that will never end by itself as ``failed`` (procrastinate's own function, so
+    its events are recorded); a job already over is left as it is."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status FROM procrastinate_jobs WHERE id = %s FOR UPDATE", [job_id])
+        row = cursor.fetchone()
+        if row and row[0] in ("todo", "doing"):
+            cursor.execute("SELECT procrastinate_finish_job_v1(%s, 'failed', false)", [job_id])

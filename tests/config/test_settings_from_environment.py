@@ -14,7 +14,7 @@ import json
 from labelhub.config import settings as s
 print(json.dumps({name: str(getattr(s, name)) if "DIR" in name else getattr(s, name) for name in (
     "LABELHUB_DATA_DIR", "LABELHUB_MODELS_DIR", "LABELHUB_TRAINER_COMMAND", "LABELHUB_TRAINER_THREADS",
-    "LABELHUB_RUN_CANCEL_GRACE_SECONDS", "LABELHUB_RUN_LOST_AFTER_SECONDS")}))
+    "LABELHUB_RUN_CANCEL_GRACE_SECONDS", "LABELHUB_RUN_LOST_AFTER_SECONDS", "LABELHUB_RUN_WATCH_SECONDS")}))
 """
 MODELS_DIR_OF_THE_TRAINER = "from trainer.tiny import models_dir; print(models_dir())"
 
@@ -32,7 +32,8 @@ def test_it_reads_every_training_setting_from_the_environment(tmp_path):
         "LABELHUB_TRAINER_COMMAND": "accelerate launch --num_processes 2 -m trainer",
         "LABELHUB_TRAINER_THREADS": "3",
         "LABELHUB_RUN_CANCEL_GRACE_SECONDS": "5",
-        "LABELHUB_RUN_LOST_AFTER_SECONDS": "30",
+        "LABELHUB_RUN_LOST_AFTER_SECONDS": "20",
+        "LABELHUB_RUN_WATCH_SECONDS": "4",
     }
     values = json.loads(run_python(READ_SETTINGS, env, django_settings.BASE_DIR))
     assert values == {
@@ -41,7 +42,8 @@ def test_it_reads_every_training_setting_from_the_environment(tmp_path):
         "LABELHUB_TRAINER_COMMAND": ["accelerate", "launch", "--num_processes", "2", "-m", "trainer"],
         "LABELHUB_TRAINER_THREADS": 3,
         "LABELHUB_RUN_CANCEL_GRACE_SECONDS": 5.0,
-        "LABELHUB_RUN_LOST_AFTER_SECONDS": 30.0,
+        "LABELHUB_RUN_LOST_AFTER_SECONDS": 20.0,
+        "LABELHUB_RUN_WATCH_SECONDS": 4.0,
     }
 
 

@@ -1,12 +1,14 @@
 """``make demo``: migrate, load the demo, then run the ASGI server and the job worker.
 
 Ctrl-C (or SIGTERM) stops the children, then this process exits and, being the last
-process attached to it, stops the embedded PostgreSQL: nothing is left running.
+process attached to it, stops the embedded PostgreSQL: nothing is left running. Killed with
+SIGKILL, it cannot stop them itself: the children get SIGTERM from the kernel then
+(``child_start``), and the embedded database's watcher stops the server once none of them
+is left (``config.embedded_db``).
 """
 
 import os
 import signal
-import subprocess
 import sys
 import time
 
@@ -14,7 +16,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from labelhub.ops.processes import children_stop
+from labelhub.ops.processes import child_start, children_stop
 
 
 class Command(BaseCommand):
@@ -38,14 +40,14 @@ class Command(BaseCommand):
         web_env = {"DATABASE_POOL_SIZE": "4", **env}
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         children = [
-            subprocess.Popen(
+            child_start(
                 [sys.executable, "-m", "uvicorn", "--host", host, "--port", str(port), "--workers", str(web_workers),
                  "--no-access-log", "--lifespan", "off", "labelhub.config.asgi:application"],
                 cwd=settings.BASE_DIR, env=web_env,
             )
         ]
         if not no_worker:
-            children.append(subprocess.Popen([*manage, "procrastinate", "worker"], cwd=settings.BASE_DIR, env=env))
+            children.append(child_start([*manage, "worker"], cwd=settings.BASE_DIR, env=env))
         self.stdout.write(self.style.SUCCESS(f"\nLabelHub is running at http://{host}:{port}/  (Ctrl-C stops everything)\n"))
         signal.signal(signal.SIGTERM, _interrupt)
         try:
