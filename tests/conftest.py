@@ -151,3 +151,19 @@ def pytest_collection_modifyitems(items):
     for n, item in enumerate(longest):
         interleaved += [item, *rest[n:n + 1]]
     items[:] = interleaved + rest[len(longest):]
+
+
+@pytest.fixture(autouse=True)
+def _no_jobs_left_behind(request, django_db_blocker):
+    """procrastinate's tables are not Django models the test database flushes, so the jobs a
+    transactional test deferred would outlive it and show up in later tests' counts (with two
+    workers, in whichever test comes next). They are removed after such a test."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or "transactional_db" in request.fixturenames
+    if not transactional:
+        return
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers CASCADE")

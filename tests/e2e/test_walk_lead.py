@@ -4,6 +4,7 @@ made no task for a prompt with too few completions, with the fix → the progres
 the task, live (issue 18 point 7: a walk-through per role)."""
 
 import json
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -34,7 +35,7 @@ def test_a_lead_imports_prompts_makes_tasks_and_sees_why_and_the_progress(log_in
     expect(page.locator(".empty", has_text="No prompts yet")).to_be_visible()
 
     page.get_by_role("link", name="Import prompts").click()
-    page.get_by_label("File (.jsonl or .csv)").set_input_files(str(upload))
+    page.get_by_label(re.compile(r"^File \(\.jsonl, \.csv")).set_input_files(str(upload))
     page.get_by_role("button", name="Import").click()
     expect(page.get_by_role("status")).to_contain_text("Imported 3 prompts (0 duplicates skipped) and 4 completions")
     expect(page.locator("article.prompt")).to_have_count(3)

@@ -5,6 +5,7 @@ submit is in the database, none twice, the counters agree, and the server recove
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -19,7 +20,13 @@ from tests.labeling.conftest import add_prompts
 
 pytestmark = [pytest.mark.fault, pytest.mark.django_db(transaction=True)]
 
-PG_PORT, WEB_PORT = 8651, 8652  # this suite's range: 8650-8659
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+PG_PORT, WEB_PORT = _free_port(), _free_port()  # free now: fixed ports clashed between test runs
 LABELERS, OUTAGE_SECONDS, ACKS_BEFORE, ACKS_AFTER = 4, 3.0, 30, 30
 
 
