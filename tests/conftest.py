@@ -1,6 +1,10 @@
 """Shared fixtures: one user per role in one campaign, plus an outsider."""
 
+import os
+import sys
+
 import pytest
+from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
 from labelhub.campaigns import services
@@ -30,6 +34,27 @@ def _progress_unthrottled(settings):
 def _fast_password_hashing(settings):
     """PBKDF2's work factor costs ~0.5 s per user; tests need no protection against cracking."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_share_of_the_cores():
+    """Under pytest-xdist the workers share the cores: each worker's trainers (its subprocesses
+    and the trainer code tests call in-process) get its share of the threads, at least one. With
+    a thread per core in each worker, two trainers side by side ran several times slower."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if "PYTEST_XDIST_WORKER" not in os.environ or workers < 2:
+        yield
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    share = max(1, cores // workers)
+    before = django_settings.LABELHUB_TRAINER_THREADS
+    django_settings.LABELHUB_TRAINER_THREADS = share
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(share)
+    else:  # read when torch is first imported; no need to import it (seconds) for tests that do not
+        os.environ["OMP_NUM_THREADS"] = str(share)
+    yield
+    django_settings.LABELHUB_TRAINER_THREADS = before
 
 
 @pytest.fixture

@@ -73,9 +73,13 @@ METHODS: dict[str, dict[str, dict[str, Any]]] = {
 
 
 def training_threads() -> int:
-    """The simulation waits while a trainer runs, so a training run may use every core."""
+    """The simulation waits while a trainer runs, so a training run may use every core — unless
+    ``LABELHUB_TRAINER_THREADS`` says how many (the test suite's workers share the cores, and
+    two trainers with a thread per core each were several times slower than with one)."""
     import os
 
+    if settings.LABELHUB_TRAINER_THREADS:
+        return int(settings.LABELHUB_TRAINER_THREADS)
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 

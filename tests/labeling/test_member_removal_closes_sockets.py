@@ -3,11 +3,11 @@ through the channel layer, after the change commits. (Run sockets: tests/trainin
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from labelhub.campaigns.models import Membership, Role
 from labelhub.config.asgi import application
 from labelhub.labeling import services
+from tests.sockets import Communicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,7 +26,7 @@ def session_cookie(users_by_role):
 
 def socket(cookie, path):
     headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"), (b"cookie", cookie.encode())]
-    return WebsocketCommunicator(application, path, headers=headers)
+    return Communicator(application, path, headers=headers)
 
 
 async def connected(cookie, path):
@@ -37,7 +37,7 @@ async def connected(cookie, path):
 
 
 async def closed_with(communicator) -> int:
-    message = await communicator.receive_output(timeout=5)
+    message = await communicator.receive_output()
     assert message["type"] == "websocket.close", message
     return message["code"]
 

@@ -3,11 +3,11 @@ then new metrics and state changes as the job commits them."""
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from labelhub.config.asgi import application
 from labelhub.training import services
 from labelhub.training.models import Run, RunMetric
+from tests.sockets import Communicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +35,7 @@ def communicator_for(cookie, run_id):
     headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
     if cookie is not None:
         headers.append((b"cookie", cookie.encode()))
-    return WebsocketCommunicator(application, f"/ws/runs/{run_id}/", headers=headers)
+    return Communicator(application, f"/ws/runs/{run_id}/", headers=headers)
 
 
 @pytest.mark.parametrize("role, close_code", [("labeler", 4403), ("outsider", 4404), (None, 4401)])
@@ -65,11 +65,11 @@ async def test_it_pushes_new_metrics_and_state_changes(session_cookie, run):
     await communicator.receive_json_from()
 
     await database_sync_to_async(services.run_progress)(run_id=run.pk, rows=[{"step": 2, "loss": 0.5, "kl_coef": 0.1}])
-    message = await communicator.receive_json_from(timeout=5)
+    message = await communicator.receive_json_from()
     assert message["type"] == "metrics"
     assert [(m["step"], m["values"]) for m in message["metrics"]] == [(2, {"loss": 0.5, "kl_coef": 0.1})]
 
     await database_sync_to_async(services.run_cancel)(run=run)
-    message = await communicator.receive_json_from(timeout=5)
+    message = await communicator.receive_json_from()
     assert (message["type"], message["state"], message["cancel_requested"]) == ("state", "running", True)
     await communicator.disconnect()

@@ -3,12 +3,12 @@ the socket at once; a role that may still watch keeps it open."""
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from labelhub.campaigns.models import Membership, Role
 from labelhub.config.asgi import application
 from labelhub.labeling import services
 from labelhub.training.models import Run
+from tests.sockets import Communicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,7 +24,7 @@ def cookie(engineer):
 
 async def watching(cookie, run):
     headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"), (b"cookie", cookie.encode())]
-    communicator = WebsocketCommunicator(application, f"/ws/runs/{run.pk}/", headers=headers)
+    communicator = Communicator(application, f"/ws/runs/{run.pk}/", headers=headers)
     assert (await communicator.connect())[0]
     assert (await communicator.receive_json_from())["type"] == "snapshot"
     return communicator
@@ -49,7 +49,7 @@ async def test_it_closes_when_the_watcher_may_no_longer_watch(cookie, campaign, 
             services.member_remove(membership=membership)
 
     await take_the_role()
-    message = await communicator.receive_output(timeout=5)
+    message = await communicator.receive_output()
     assert (message["type"], message.get("code")) == ("websocket.close", code)
 
 
