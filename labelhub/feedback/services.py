@@ -13,8 +13,8 @@ from django.db import transaction
 from django.db.models import Max
 
 from labelhub.campaigns.models import Campaign, Completion, Prompt
+from labelhub.feedback import exports, selectors
 from labelhub.feedback import pairs as pairs_lib
-from labelhub.feedback import selectors
 from labelhub.feedback.models import Snapshot
 from labelhub.labeling.models import Judgment
 
@@ -131,7 +131,9 @@ def _moment(value):
 
 def snapshot_build(*, snapshot_id: int) -> Snapshot:
     """Write ``data.jsonl``, streaming tasks in batches, then the figures about its judgments
-    (agreement, docs/quality.md) into ``metadata``. The folder holds data.jsonl alone.
+    (agreement, docs/quality.md) into ``metadata``. Beside data.jsonl, the folder holds the same
+    rows in the formats OpenRLHF and verl read (``exports``, docs/scale.md); ``metadata["exports"]``
+    lists those files with their row counts.
 
     JSONL is the whole snapshot: the trainer reads it (``trainer.data.read_rows``) and so does
     ``datasets.load_dataset("json", data_files=...)``; the web tier needs no training library."""
@@ -148,7 +150,7 @@ def snapshot_build(*, snapshot_id: int) -> Snapshot:
                     out.write(line)
                     digest.update(line.encode())
                     rows += 1
-        metadata = _metadata(snapshot)
+        metadata = _metadata(snapshot) | {"exports": exports.write_exports(snapshot)}
     except Exception as exc:
         logger.exception("snapshot %s failed", snapshot.pk)
         Snapshot.objects.filter(pk=snapshot.pk).update(state=Snapshot.State.FAILED, error=str(exc)[:2000])

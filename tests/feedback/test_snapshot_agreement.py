@@ -30,7 +30,8 @@ def test_it_writes_the_agreement_of_its_judgments_into_the_metadata(campaign, ju
     agreement = snapshot.metadata["agreement"]
     assert (agreement["judgments"], agreement["campaign"]["tasks"]) == (9, 3)
     assert agreement["campaign"]["agreement"] == pytest.approx(1 / 3, abs=1e-4)
-    assert sorted(p.name for p in Path(snapshot.path).iterdir()) == ["data.jsonl"]  # the folder is the data alone
+    # the folder is the data (data.jsonl and the same rows for OpenRLHF and verl), the figures are in the database
+    assert sorted(p.name for p in Path(snapshot.path).iterdir()) == ["data.jsonl", "openrlhf", "verl"]
     listed = api_as(lead).get("/api/campaigns/helpful/snapshots/").json()
     assert listed["results"][0]["metadata"] == snapshot.metadata
 

@@ -20,7 +20,7 @@ def test_it_loads_with_datasets_and_trains_a_tiny_reward_model(judged_campaign, 
     loaded = datasets.load_dataset("json", data_files=snapshot.jsonl_path, split="train", cache_dir=str(tmp_path / "hf"))
     assert loaded.num_rows == 360
     assert {"prompt", "chosen", "rejected"} <= set(loaded.column_names)
-    assert sorted(p.name for p in Path(snapshot.path).iterdir()) == ["data.jsonl"]
+    assert sorted(p.name for p in Path(snapshot.path).iterdir()) == ["data.jsonl", "openrlhf", "verl"]
 
     ensure_tiny_models()
     result = run(RewardConfig(out=str(tmp_path / "rm"), data=snapshot.jsonl_path, epochs=2, eval_fraction=0.2,
