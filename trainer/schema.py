@@ -45,6 +45,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "evaluate": ("trainer.evaluate", "EvaluateConfig"),
     "ppo": ("trainer.ppo", "PPOConfig"),
     "rloo": ("trainer.rloo", "RLOOConfig"),
+    "plan": ("trainer.plan", "PlanConfig"),
 }
 
 __all__ = ["METHODS", "ConfigError", "aliases", "config_class", "json_schema", "validate"]
