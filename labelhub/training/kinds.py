@@ -147,6 +147,11 @@ class RunKind:
         return values
 
 
+def method_schema(method: str) -> dict[str, Any]:
+    """The JSON Schema of any trainer method's config (the planner page draws ``plan``'s)."""
+    return _schema(method)
+
+
 @functools.cache
 def _schema(method: str) -> dict[str, Any]:
     return trainer_schema.json_schema(method)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.http import Http404
 
-from labelhub.campaigns.models import Campaign, Completion, Role
+from labelhub.campaigns.models import Campaign, Completion, Policy, Role
 from labelhub.core.paths import PathRefused
 from labelhub.training import kinds
 from labelhub.training.models import LoopRound, Run, RunMetric
@@ -35,6 +35,15 @@ def run_get(*, campaign: Campaign, pk: int) -> Run:
     if run is None:
         raise Http404("No such run.")
     return run
+
+
+def policy_for_run_reader(*, user, pk: int) -> Policy:
+    """A policy of a campaign where the user may read runs (404 otherwise: no existence leak)."""
+    policy = Policy.objects.select_related("campaign").filter(
+        pk=pk, campaign__memberships__user=user, campaign__memberships__role__in=RUN_READERS).first()
+    if policy is None:
+        raise Http404("No such policy.")
+    return policy
 
 
 def run_for_user(*, user, pk: int) -> tuple[Run | None, set[str]]:

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_POST
 from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.core.inputs import whole_number
 from labelhub.core.pages import render_part, requested_part
-from labelhub.training import kinds, loop, selectors, services
-from labelhub.training.forms import RunStartForm, start_forms
+from labelhub.training import kinds, loop, planning, selectors, services
+from labelhub.training.forms import PREFIX, RunStartForm, plan_inputs, start_forms
 from labelhub.training.selectors import RUN_READERS, RUN_STARTERS
 
 
@@ -153,3 +153,22 @@ def send_to_labeling(request, slug):
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         target = f"/campaigns/{campaign.slug}/runs/"
     return redirect(target)
+
+
+@login_required
+def planner(request):
+    """The compute planner page: a GET form of ``trainer plan``'s fields and, once asked, its
+    figures (or the errors under their fields). Arithmetic only; any signed-in user."""
+    asked = {name: request.GET.getlist(PREFIX + name)[-1].strip() for name in planning.FIELDS
+             if request.GET.getlist(PREFIX + name)}
+    values = {name: text for name, text in asked.items() if text != ""}
+    result, errors = None, {}
+    if values:
+        try:
+            result = planning.estimate(values)
+        except planning.ConfigError as exc:
+            errors = {field or "model": message for field, message in reversed(exc.problems)}
+    return render(request, "training/plan.html", {
+        "groups": plan_inputs(kinds.method_schema("plan"), values=asked, errors=errors), "errors": errors,
+        "result": result, "rows": planning.result_rows(result) if result else [],
+    }, status=400 if errors else 200)
