@@ -36,6 +36,7 @@ SUMMARIES = {
     "evaluate": "reward, KL to a reference, win rate, ROUGE and perplexity of a policy",
     "ppo": "PPO with LoRA against a reward model, KL penalty with fixed or adaptive coefficient",
     "rloo": "RLOO (critic-free, TRL's RLOOTrainer) with LoRA against a reward model",
+    "prompt-lab": "prompt templates and sampling settings side by side: answers, ROUGE-1/2/L, length",
     "plan": "compute-optimal tokens (Chinchilla), training FLOPs, time and memory (no model loaded)",
 }
 

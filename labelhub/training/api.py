@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labelhub.campaigns.api import CampaignChildViewSet
+from labelhub.campaigns.serializers import PolicySerializer
 from labelhub.core.downloads import path_download
 from labelhub.core.errors import BadRequest, Conflict
 from labelhub.core.inputs import id_field, query_int
@@ -25,6 +26,12 @@ from labelhub.training.serializers import (
     RunMetricSerializer,
     RunSerializer,
 )
+
+
+class AdoptVariantSerializer(serializers.Serializer):
+    variant = serializers.CharField(max_length=80, help_text="The variant's name in the lab's summary.")
+    name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="",
+                                 help_text="The new policy's name (default: '<policy> · <variant>').")
 
 
 class RunViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
@@ -76,6 +83,22 @@ class RunViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveMod
         except services.RunInvalid as exc:
             raise BadRequest("The run was not resumed.", exc.errors) from None
         return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AdoptVariantSerializer, responses={
+        201: PolicySerializer,
+        400: OpenApiResponse(description="Not a finished prompt lab, no such variant, or the name is taken.")})
+    @action(detail=True, methods=["post"])
+    def adopt(self, request, campaign_slug=None, pk=None):
+        """A prompt lab variant becomes a policy: the lab's policy (base, adapter) with the
+        variant's template and generation settings, the lab's policy its parent. Send it to
+        labeling (``POST …/loop-rounds/``) to have it compared like any other version."""
+        params = AdoptVariantSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            policy = services.policy_from_variant(run=self.get_object(), **params.validated_data)
+        except services.RunInvalid as exc:
+            raise BadRequest("No policy was made.", exc.errors) from None
+        return Response(PolicySerializer(policy).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         parameters=[OpenApiParameter("after", int, description="Only rows with a larger id (for polling).")],

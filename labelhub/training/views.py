@@ -98,6 +98,7 @@ def _results_context(run, roles) -> dict:
         "artifacts": artifacts, "artifact_folders": sorted({a["path"].split("/")[0] for a in artifacts if "/" in a["path"]}),
         "run_download_url": reverse("campaign-run-download", args=[run.campaign.slug, run.pk]),
         "completions": selectors.generated_completions(run=run),
+        "lab": selectors.prompt_lab_results(run=run), "can_adopt": bool(roles & RUN_STARTERS),
     }
 
 
@@ -129,6 +130,23 @@ def run_resume(request, slug, pk):
     else:
         messages.success(request, f"Run {resumed.pk} continues run {run.pk} from its newest checkpoint.")
         return redirect("training:detail", slug=campaign.slug, pk=resumed.pk)
+    return redirect("training:detail", slug=campaign.slug, pk=run.pk)
+
+
+@login_required
+@require_POST
+def adopt_variant(request, slug, pk):
+    """A prompt lab variant becomes a policy (then "send to labeling" like any other version)."""
+    campaign, _ = _campaign_and_roles(request, slug, RUN_STARTERS)
+    run = selectors.run_get(campaign=campaign, pk=pk)
+    try:
+        policy = services.policy_from_variant(run=run, variant=request.POST.get("variant", ""),
+                                              name=request.POST.get("name", ""))
+    except services.RunInvalid as exc:
+        messages.error(request, "No policy made: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items()) + ".")
+    else:
+        messages.success(request, f"Policy {policy.name} made from variant {request.POST.get('variant')}: "
+                                  "send it to labeling to compare it with the policy it came from.")
     return redirect("training:detail", slug=campaign.slug, pk=run.pk)
 
 
