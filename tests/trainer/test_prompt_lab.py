@@ -21,7 +21,7 @@ def lab(**values):
 @pytest.mark.parametrize(("variants", "words"), [
     ([], "needs at least one variant"),
     ([{"template": "cot"}], "item 0 needs a name"),
-    (["cot"], "item 0 must be an object"),
+    (["cot"], "'cot' is not a valid dict"),  # the loader's type check, before the variant's
     ([{"name": "a", "temprature": 0.5}], "item 0: 'temprature' is not a variant setting"),
     ([{"name": "a"}, {"name": "a", "top_k": 5}], "item 1: the name 'a' is used twice"),
     ([{"name": "cold", "temperature": 0}], "item 0 (cold): temperature must be > 0 when do_sample is true"),
