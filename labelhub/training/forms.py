@@ -91,6 +91,8 @@ def config_from_post(kind: RunKind, posted: QueryDict, *, keep: set[str]) -> dic
         if text == "":
             if _nullable(prop):
                 config[name] = None
+        elif _input_type(prop) == "json":
+            config[name] = _json_or_text(text)
         elif "array" in _types(prop):
             config[name] = [item.strip() for item in text.split(",") if item.strip()]
         else:
@@ -106,6 +108,8 @@ def as_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value) if not value.is_integer() or abs(value) >= 1e16 else f"{value:.1f}"
+    if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        return json.dumps(value, ensure_ascii=False)  # a list of objects (prompt-lab variants) is JSON
     if isinstance(value, list):
         return ", ".join(as_text(item) for item in value)
     if isinstance(value, dict):
@@ -223,8 +227,18 @@ def plan_inputs(schema: dict, *, values: dict[str, str], errors: dict[str, str])
     return groups
 
 
+def _json_or_text(text: str) -> Any:
+    """A JSON field as posted: parsed when it is JSON, else the text (the trainer's check names the field)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def _input_type(prop: dict) -> str:
     types = _types(prop) - {"null"}
+    if "array" in types and (prop.get("items") or {}).get("type") == "object":
+        return "json"
     if "array" in types:
         return "list"
     if "boolean" in types:
@@ -257,6 +271,8 @@ def _attrs(prop: dict) -> dict[str, Any]:
         attrs["maxlength"] = prop["maxLength"]
     if _input_type(prop) == "list":
         attrs["placeholder"] = "comma-separated"
+    if _input_type(prop) == "json":
+        attrs["placeholder"] = "a JSON list of objects"
     return attrs
 
 

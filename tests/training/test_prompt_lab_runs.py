@@ -180,3 +180,17 @@ def test_a_real_prompt_lab_run_compares_its_variants(campaign, engineer, policy,
     two_shot = rows[0]["answers"][1]["rendered_prompt"]
     assert "Capital of Italy?" in two_shot and "An apple." in two_shot  # the campaign's examples
     assert "rougeL" in rows[0]["answers"][0] and "rougeL" not in rows[1]["answers"][0]
+
+
+def test_the_start_form_takes_the_variants_as_json_and_names_a_broken_one(client, engineer, policy, referenced):
+    from tests.training.run_form_support import form_fields, post_body
+
+    client.force_login(engineer)
+    shown = form_fields(client.get("/campaigns/helpful/runs/").content.decode(), "prompt_lab")
+    assert json.loads(dict(shown)["config.variants"])[0] == {"name": "zero-shot", "template": "zero-shot"}
+    broken = client.post("/campaigns/helpful/runs/start/", post_body(shown, config__variants='[{"name": "a"'))
+    assert broken.status_code == 400 and not Run.objects.exists()
+    assert 'id="run-prompt_lab-variants-error">' in broken.content.decode()
+    response = client.post("/campaigns/helpful/runs/start/", post_body(shown, config__variants=json.dumps(VARIANTS)))
+    assert response.status_code == 302
+    assert Run.objects.get().config["variants"] == VARIANTS
