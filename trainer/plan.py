@@ -121,10 +121,10 @@ class PlanConfig:
     accelerator: str = help_field("a100-80gb", f"Accelerator: {', '.join(ACCELERATORS)}.", choices=tuple(ACCELERATORS))
     count: int = help_field(1, "How many accelerators.", ge=1, le=1_000_000)
     utilisation: float = help_field(
-        0.4, "Share of the peak FLOP/s a run achieves (model FLOPs utilisation; 0.3-0.5 is typical).", gt=0, le=1
+        0.4, "Share of the peak FLOP/s a run achieves (model FLOPs utilisation; 0.3-0.5 is typical).", ge=0.001, le=1
     )
     peak_tflops: float | None = help_field(
-        None, "Override the accelerator's peak TFLOP/s (e.g. for a CPU).", gt=0, le=1e9
+        None, "Override the accelerator's peak TFLOP/s (e.g. for a CPU).", ge=0.001, le=1e9
     )
     memory_gb: float | None = help_field(None, "Override the accelerator's memory in GB.", gt=0, le=1e9)
     precision: str = help_field(

@@ -26,6 +26,7 @@ ConfigError = trainer_plan.ConfigError
 FIELDS = tuple(name for name in trainer_plan.PlanConfig.__dataclass_fields__ if name not in ("out", "format"))
 SHAPE_FIELDS = ("params", "layers", "hidden", "heads", "kv_heads", "vocab", "intermediate", "gated_mlp", "tie_embeddings")
 TINY = {"tiny": "lm", "tiny-lm": "lm", "tiny-rm": "rm"}
+NO_ESTIMATE = "has no estimate: "
 #: How each run kind trains, for the run form's estimate (reward, sft, dpo, ppo, rloo train LoRA adapters).
 TRAINING_KINDS = {"reward", "sft", "dpo", "ppo", "rloo"}
 
@@ -63,7 +64,7 @@ def estimate(values: dict[str, Any], *, policy=None) -> dict[str, Any]:
     if source:
         folder, reason = model_folder(source)
         if folder is None:
-            raise trainer_plan.field_error("policy" if policy is not None else "model", f"has no estimate: {reason}")
+            raise trainer_plan.field_error("policy" if policy is not None else "model", NO_ESTIMATE + reason)
         values["model"] = str(folder)
     return trainer_plan.plan(values)
 
@@ -82,7 +83,7 @@ def run_form_estimate(*, kind: str, policy, config: dict[str, Any]) -> dict[str,
     try:
         result = estimate(values, policy=policy)
     except ConfigError as exc:
-        return {"unavailable": "; ".join(message for _, message in exc.problems)}
+        return {"unavailable": "; ".join(message.removeprefix(NO_ESTIMATE) for _, message in exc.problems)}
     model, memory, inference = result["model"], result["training_memory"], result["inference_memory"]
     shape = {name: model[name] for name in SHAPE_FIELDS if model.get(name) is not None}
     link_values = shape | {k: v for k, v in values.items() if k != "accelerator"}
