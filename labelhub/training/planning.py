@@ -57,7 +57,7 @@ def estimate(values: dict[str, Any], *, policy=None) -> dict[str, Any]:
     if unknown:
         raise trainer_plan.field_error(unknown[0], f"is not a field of the planner (one of: {', '.join(FIELDS)})")
     model = values.pop("model", None)
-    if model not in (None, "") and model not in TINY:
+    if model not in (None, "") and (not isinstance(model, str) or model not in TINY):
         raise trainer_plan.field_error("model", "may only be tiny, tiny-lm or tiny-rm here: give a policy "
                                        "(its model folder is read) or params and the shape")
     source = policy.base_model if policy is not None else model

@@ -56,6 +56,8 @@ def test_anonymous_is_refused(client_as):
     ({"params": 1e9, "tokens": -5}, "tokens", "must be > 0"),
     ({"params": 1e9, "out": "/tmp/x"}, "out", "is not a field of the planner"),
     ({"model": "/etc"}, "model", "may only be tiny"),
+    ({"model": ["tiny"]}, "model", "may only be tiny"),
+    ({"params": {"n": 1}}, "params", "is not a valid float"),
     ({**LLAMA, "hidden": 4095}, "heads", "must divide hidden"),
     ({"params": 1e9, "policy": "seven"}, "policy", "must be a policy id"),
 ])

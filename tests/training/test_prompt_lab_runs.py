@@ -194,3 +194,14 @@ def test_the_start_form_takes_the_variants_as_json_and_names_a_broken_one(client
     response = client.post("/campaigns/helpful/runs/start/", post_body(shown, config__variants=json.dumps(VARIANTS)))
     assert response.status_code == 302
     assert Run.objects.get().config["variants"] == VARIANTS
+
+
+def test_a_few_shot_policy_brings_its_template_only_to_kinds_whose_trainer_has_it(campaign):
+    from labelhub.training import kinds
+
+    few = Policy.objects.create(campaign=campaign, name="few", base_model="tiny", prompt_template_kind="few_shot",
+                                generation_settings={"shots": 4, "temperature": 0.9})
+    assert kinds.get("generate").policy_defaults(few) == {"template": "few-shot", "shots": 4, "temperature": 0.9}
+    assert kinds.get("prompt_lab").policy_defaults(few)["template"] == "few-shot"
+    assert "template" not in kinds.get("sft").policy_defaults(few)  # sft and dpo offer zero-shot, cot and raw
+    assert "template" not in kinds.get("dpo").policy_defaults(few)
