@@ -88,11 +88,14 @@ def config_from_post(kind: RunKind, posted: QueryDict, *, keep: set[str]) -> dic
         text = values[-1].strip()  # a ticked checkbox comes after its hidden "false"
         if name not in keep and text == as_text(trainer[name].get("default")):
             continue
-        if text == "":
+        if _input_type(prop) == "json" and text:
+            value = _json_or_text(text)  # compared parsed: a browser posts a textarea's lines with CRLF
+            if name not in keep and value == trainer[name].get("default"):
+                continue
+            config[name] = value
+        elif text == "":
             if _nullable(prop):
                 config[name] = None
-        elif _input_type(prop) == "json":
-            config[name] = _json_or_text(text)
         elif "array" in _types(prop):
             config[name] = [item.strip() for item in text.split(",") if item.strip()]
         else:
@@ -108,8 +111,8 @@ def as_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value) if not value.is_integer() or abs(value) >= 1e16 else f"{value:.1f}"
-    if isinstance(value, list) and any(isinstance(item, dict) for item in value):
-        return json.dumps(value, ensure_ascii=False)  # a list of objects (prompt-lab variants) is JSON
+    if isinstance(value, list) and any(isinstance(item, dict) for item in value):  # prompt-lab variants: JSON, one a line
+        return "[" + ",\n ".join(json.dumps(item, ensure_ascii=False) for item in value) + "]"
     if isinstance(value, list):
         return ", ".join(as_text(item) for item in value)
     if isinstance(value, dict):

@@ -94,12 +94,19 @@ def _results_context(run, roles) -> dict:
     return {
         "run": run, "guards": run.guards, "loop_rounds": loop_rounds,
         "can_send": bool(roles & RUN_STARTERS) and run.produced_policy_id is not None and not sent,
-        "summary_rows": selectors.summary_rows(summary=run.summary) if isinstance(run.summary, dict) else [],
+        "summary_rows": selectors.summary_rows(summary=_summary_shown(run)) if isinstance(run.summary, dict) else [],
         "artifacts": artifacts, "artifact_folders": sorted({a["path"].split("/")[0] for a in artifacts if "/" in a["path"]}),
         "run_download_url": reverse("campaign-run-download", args=[run.campaign.slug, run.pk]),
         "completions": selectors.generated_completions(run=run),
         "lab": selectors.prompt_lab_results(run=run), "can_adopt": bool(roles & RUN_STARTERS),
     }
+
+
+def _summary_shown(run) -> dict:
+    """The summary as its table shows it: a prompt lab's variants have a table of their own."""
+    if run.kind == run.Kind.PROMPT_LAB:
+        return {k: v for k, v in run.summary.items() if k != "variants"}
+    return run.summary
 
 
 @login_required
