@@ -36,6 +36,8 @@ SUMMARIES = {
     "evaluate": "reward, KL to a reference, win rate, ROUGE and perplexity of a policy",
     "ppo": "PPO with LoRA against a reward model, KL penalty with fixed or adaptive coefficient",
     "rloo": "RLOO (critic-free, TRL's RLOOTrainer) with LoRA against a reward model",
+    "prompt-lab": "prompt templates and sampling settings side by side: answers, ROUGE-1/2/L, length",
+    "plan": "compute-optimal tokens (Chinchilla), training FLOPs, time and memory (no model loaded)",
 }
 
 
@@ -124,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"trainer {method}: error: {one_line(e)}", file=sys.stderr)
         return 1
+    if method == "plan":  # it printed its report (and wrote summary.json only when asked)
+        return 0
     print(f"{result.out}/summary.json: {_short_summary(result.summary)}")
     if result.summary.get("status") == "cancelled":
         print(

@@ -45,6 +45,8 @@ METHODS: dict[str, tuple[str, str]] = {
     "evaluate": ("trainer.evaluate", "EvaluateConfig"),
     "ppo": ("trainer.ppo", "PPOConfig"),
     "rloo": ("trainer.rloo", "RLOOConfig"),
+    "prompt-lab": ("trainer.promptlab", "PromptLabConfig"),
+    "plan": ("trainer.plan", "PlanConfig"),
 }
 
 __all__ = ["METHODS", "ConfigError", "aliases", "config_class", "json_schema", "validate"]

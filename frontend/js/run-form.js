@@ -1,5 +1,7 @@
 // The runs page's "start a run" forms (training/run_list.html), server-rendered one per run
 // kind and working without this module. With it:
+//   - choosing another policy shows that policy's compute estimate (data-plan on its <option>:
+//     size, LoRA training and sampling memory, compute-optimal tokens; trainer.plan's figures);
 //   - a Kind select shows one kind's form at a time (the others are hidden, not removed);
 //   - choosing another policy puts that policy's defaults (its prompt template, for generate
 //     and evaluate its sampling settings: data-defaults on its <option>) into the fields that
@@ -44,6 +46,22 @@ function followPolicy(form, before, after) {
   }
 }
 
+// The estimate under the policy select follows the chosen policy (text only: no HTML from data).
+function showPlan(select) {
+  const box = select.closest(".config-field")?.querySelector("[data-plan-estimate]");
+  if (!box) return;
+  let plan = {};
+  try {
+    plan = JSON.parse(select.selectedOptions[0]?.dataset.plan || "{}");
+  } catch {
+    plan = {};
+  }
+  box.querySelector("[data-plan-text]").textContent = plan.text || `none — ${plan.unavailable || "no policy"}`;
+  const link = box.querySelector("[data-plan-link]");
+  link.hidden = !plan.link;
+  if (plan.link) link.search = plan.link;
+}
+
 function enhance(section) {
   const picker = section.querySelector("[data-run-kind-picker]");
   if (picker) {
@@ -59,6 +77,7 @@ function enhance(section) {
       const after = defaultsOf(policy);
       followPolicy(form, before, after);
       before = after;
+      showPlan(policy);
     });
   }
 }

@@ -118,6 +118,29 @@ def prompts_with_completions(*, campaign: Campaign, split: str | None = None, se
     return prompts.prefetch_related(Prefetch("completions", queryset=completions))
 
 
+#: A prompt's reference answer: ``metadata["reference"]`` (set at import). Prompt-lab ROUGE is
+#: measured against it, and train prompts that have one are the one/few-shot examples.
+REFERENCE_KEY = "reference"
+
+
+def reference_of(prompt: Prompt) -> str | None:
+    value = (prompt.metadata or {}).get(REFERENCE_KEY) if isinstance(prompt.metadata, dict) else None
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def reference_examples(*, campaign: Campaign, limit: int) -> list[dict]:
+    """The first ``limit`` train prompts with a reference answer, as {"prompt", "response"}
+    (oldest first, so a few-shot prompt is the same every run)."""
+    examples = []
+    prompts = campaign.prompts.filter(split=Prompt.Split.TRAIN, metadata__has_key=REFERENCE_KEY).order_by("id")
+    for prompt in prompts.iterator(chunk_size=200):
+        if (reference := reference_of(prompt)) is not None:
+            examples.append({"prompt": prompt.messages if prompt.is_chat else prompt.text, "response": reference})
+            if len(examples) >= limit:
+                break
+    return examples
+
+
 def policy_list(*, campaign: Campaign):
     policies = campaign.policies.select_related("parent").annotate(completion_count=Count("completions"))
     return policies.order_by("id")

@@ -9,6 +9,7 @@ from labelhub.accounts import api as accounts_api
 from labelhub.campaigns import views as campaign_views
 from labelhub.core.errors import json_error_view
 from labelhub.labeling import views as labeling_views
+from labelhub.training import views as training_views
 
 api_patterns = [
     path("", include("labelhub.campaigns.api_urls")),
@@ -28,6 +29,7 @@ urlpatterns = [
     path("", include("labelhub.accounts.urls")),
     path("campaigns/", include("labelhub.campaigns.urls")),
     path("campaigns/<slug:slug>/runs/", include("labelhub.training.urls")),
+    path("plan/", training_views.planner, name="planner"),
     path("campaigns/", include("labelhub.feedback.urls")),
     path("label/", include("labelhub.labeling.urls")),
     path("campaigns/<slug:slug>/tasks/make/", labeling_views.tasks_make, name="tasks-make"),

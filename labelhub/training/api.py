@@ -2,18 +2,21 @@
 
 from pathlib import Path
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from labelhub.campaigns.api import CampaignChildViewSet
+from labelhub.campaigns.serializers import PolicySerializer
 from labelhub.core.downloads import path_download
 from labelhub.core.errors import BadRequest, Conflict
 from labelhub.core.inputs import id_field, query_int
 from labelhub.core.paths import PathRefused
-from labelhub.training import kinds, loop, selectors, services
+from labelhub.training import kinds, loop, planning, selectors, services
 from labelhub.training.models import LoopRound
 from labelhub.training.selectors import RUN_READERS, RUN_STARTERS
 from labelhub.training.serializers import (
@@ -23,6 +26,12 @@ from labelhub.training.serializers import (
     RunMetricSerializer,
     RunSerializer,
 )
+
+
+class AdoptVariantSerializer(serializers.Serializer):
+    variant = serializers.CharField(max_length=80, help_text="The variant's name in the lab's summary.")
+    name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="",
+                                 help_text="The new policy's name (default: '<policy> · <variant>').")
 
 
 class RunViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
@@ -74,6 +83,22 @@ class RunViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveMod
         except services.RunInvalid as exc:
             raise BadRequest("The run was not resumed.", exc.errors) from None
         return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AdoptVariantSerializer, responses={
+        201: PolicySerializer,
+        400: OpenApiResponse(description="Not a finished prompt lab, no such variant, or the name is taken.")})
+    @action(detail=True, methods=["post"])
+    def adopt(self, request, campaign_slug=None, pk=None):
+        """A prompt lab variant becomes a policy: the lab's policy (base, adapter) with the
+        variant's template and generation settings, the lab's policy its parent. Send it to
+        labeling (``POST …/loop-rounds/``) to have it compared like any other version."""
+        params = AdoptVariantSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            policy = services.policy_from_variant(run=self.get_object(), **params.validated_data)
+        except services.RunInvalid as exc:
+            raise BadRequest("No policy was made.", exc.errors) from None
+        return Response(PolicySerializer(policy).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         parameters=[OpenApiParameter("after", int, description="Only rows with a larger id (for polling).")],
@@ -177,3 +202,35 @@ class LoopRoundViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.Retri
             raise Conflict(str(exc)) from None
         return Response(LoopRoundSerializer(loop_round).data, status=status.HTTP_201_CREATED)
 
+
+
+class PlanView(APIView):
+    """The compute planner (``python -m trainer plan``'s figures): compute-optimal tokens and size
+    (Chinchilla), training FLOPs and time, training and inference memory. Any signed-in user may
+    ask with params and/or the shape; ``policy`` (an id) reads that policy's model config.json and
+    needs a role that reads the policy's runs (404 otherwise)."""
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="No estimate; errors per field."),
+                   404: OpenApiResponse(description="No such policy (or not one you may read).")},
+    )
+    def post(self, request):
+        body = request.data.dict() if hasattr(request.data, "dict") else request.data
+        if not isinstance(body, dict):
+            raise BadRequest("The body must be a JSON object of planner fields.", [{"field": None, "message": "must be an object"}])
+        values = dict(body)
+        policy = None
+        if "policy" in values:
+            policy_id = values.pop("policy")
+            if isinstance(policy_id, str) and policy_id.isdigit():
+                policy_id = int(policy_id)
+            if not isinstance(policy_id, int) or isinstance(policy_id, bool) or not 1 <= policy_id < 2**63:
+                raise BadRequest("Invalid input: policy.", {"policy": "must be a policy id"})
+            policy = selectors.policy_for_run_reader(user=request.user, pk=policy_id)
+        try:
+            result = planning.estimate(values, policy=policy)
+        except planning.ConfigError as exc:
+            raise BadRequest("No estimate: " + "; ".join(f or "request" for f, _ in exc.problems) + ".",
+                             [{"field": f, "message": m} for f, m in exc.problems]) from None
+        return Response(result)

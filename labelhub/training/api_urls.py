@@ -14,4 +14,5 @@ top.register("run-kinds", api.RunKindViewSet, basename="run-kind")
 urlpatterns = [
     path("campaigns/<slug:campaign_slug>/", include(nested.urls)),
     *top.urls,
+    path("plan/", api.PlanView.as_view(), name="plan"),
 ]

@@ -27,6 +27,7 @@ FILE_FIELDS: dict[str, frozenset[str]] = {
     Kind.RLOO: frozenset({"examples"}),
     Kind.GENERATE: frozenset({"examples"}),
     Kind.EVALUATE: frozenset({"examples", "held_out"}),
+    Kind.PROMPT_LAB: frozenset({"examples"}),
 }
 #: Fields naming a model: a tiny model, a hub id, or a folder (``campaigns.paths.model_spec``).
 MODEL_FIELDS: dict[str, frozenset[str]] = {

@@ -22,6 +22,7 @@ from django import forms
 from django.http import QueryDict
 
 from labelhub.feedback.models import Snapshot
+from labelhub.training import planning
 from labelhub.training.kinds import KINDS, RunKind
 
 PREFIX = "config."
@@ -87,7 +88,12 @@ def config_from_post(kind: RunKind, posted: QueryDict, *, keep: set[str]) -> dic
         text = values[-1].strip()  # a ticked checkbox comes after its hidden "false"
         if name not in keep and text == as_text(trainer[name].get("default")):
             continue
-        if text == "":
+        if _input_type(prop) == "json" and text:
+            value = _json_or_text(text)  # compared parsed: a browser posts a textarea's lines with CRLF
+            if name not in keep and value == trainer[name].get("default"):
+                continue
+            config[name] = value
+        elif text == "":
             if _nullable(prop):
                 config[name] = None
         elif "array" in _types(prop):
@@ -105,6 +111,8 @@ def as_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value) if not value.is_integer() or abs(value) >= 1e16 else f"{value:.1f}"
+    if isinstance(value, list) and any(isinstance(item, dict) for item in value):  # prompt-lab variants: JSON, one a line
+        return "[" + ",\n ".join(json.dumps(item, ensure_ascii=False) for item in value) + "]"
     if isinstance(value, list):
         return ", ".join(as_text(item) for item in value)
     if isinstance(value, dict):
@@ -190,8 +198,50 @@ def config_inputs(kind: RunKind, *, campaign, policy=None, values: QueryDict | N
     return groups
 
 
+#: The planner page's groups of fields (``python -m trainer plan``'s, but out and format).
+PLAN_GROUPS = (
+    ("Model", ("model", "params", "layers", "hidden", "heads", "kv_heads", "vocab", "intermediate", "gated_mlp",
+               "tie_embeddings")),
+    ("Training", ("tokens", "flop_budget", "method", "precision", "lora_r", "lora_targets", "batch_size",
+                  "sequence_length", "gradient_checkpointing")),
+    ("Accelerator", ("accelerator", "count", "utilisation", "peak_tflops", "memory_gb")),
+)
+PLAN_MODEL_HELP = "tiny or tiny-rm (the built tiny models), or empty: give params and/or the shape."
+
+
+def plan_inputs(schema: dict, *, values: dict[str, str], errors: dict[str, str]) -> list[ConfigGroup]:
+    """The planner page's fields (the trainer's plan schema), showing what was asked (``values``)."""
+    props = schema["properties"]
+    groups = []
+    for title, names in PLAN_GROUPS:
+        fields = []
+        for name in names:
+            prop = props[name]
+            item = ConfigInput(kind="plan", name=name, input=_input_type(prop), value=as_text(prop.get("default")),
+                               default=as_text(prop.get("default")), help=prop.get("description", ""),
+                               bounds=bounds_text(prop), error=errors.get(name, ""))
+            if name in values:
+                item.value = values[name]
+            item.choices, item.attrs = _choices(prop), _attrs(prop)
+            if name == "model":
+                item.help, item.bounds = PLAN_MODEL_HELP, ""
+            fields.append(item)
+        groups.append(ConfigGroup(title, fields, folded=False))
+    return groups
+
+
+def _json_or_text(text: str) -> Any:
+    """A JSON field as posted: parsed when it is JSON, else the text (the trainer's check names the field)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def _input_type(prop: dict) -> str:
     types = _types(prop) - {"null"}
+    if "array" in types and (prop.get("items") or {}).get("type") == "object":
+        return "json"
     if "array" in types:
         return "list"
     if "boolean" in types:
@@ -224,6 +274,8 @@ def _attrs(prop: dict) -> dict[str, Any]:
         attrs["maxlength"] = prop["maxLength"]
     if _input_type(prop) == "list":
         attrs["placeholder"] = "comma-separated"
+    if _input_type(prop) == "json":
+        attrs["placeholder"] = "a JSON list of objects"
     return attrs
 
 
@@ -297,12 +349,17 @@ def _input_select(kind: RunKind, name: str, rows: dict[str, list], chosen: str, 
         option = {"value": str(row.pk), "text": text, "selected": chosen == str(row.pk)}
         if name == "policy":
             option["defaults"] = json.dumps({k: as_text(v) for k, v in kind.policy_defaults(row).items()})
+            option["plan"] = planning.run_form_estimate(
+                kind=kind.name, policy=row, config=kind.default_config() | kind.policy_defaults(row))
+            option["plan_json"] = json.dumps(option["plan"])
         options.append(option)
     if not candidates and not options:
         options.append({"value": "", "text": "none available", "selected": True})
     label = {"reward_model": "Reward model"}.get(name, name.capitalize())
+    plans = [o["plan"] for o in options if "plan" in o and (o["selected"] or not chosen)]
     return {"name": name, "label": label, "id": f"run-{kind.name}-{name}", "options": options, "error": error,
-            "flagged": [r for r in candidates if name == "reward_model" and r.flagged]}
+            "flagged": [r for r in candidates if name == "reward_model" and r.flagged],
+            "plan": plans[0] if plans else None}
 
 
 def _prompt_select(kind: RunKind, chosen: str, error: str) -> dict | None:

@@ -28,8 +28,10 @@ ConfigError = trainer_schema.ConfigError
 PLATFORM_VALUE = "<set by the platform>"
 #: What a successful run registers.
 REGISTERS = ("reward_model", "policy", "completions", "nothing")
-#: Policy.prompt_template_kind → the trainer's ``template`` (one/few-shot need an examples file).
-TEMPLATES = {"zero_shot": "zero-shot", "chain_of_thought": "cot"}
+#: Policy.prompt_template_kind → the trainer's ``template``. One/few-shot need an examples file: a
+#: kind with ``campaign_examples`` draws it from the campaign (train prompts with a reference answer);
+#: a kind whose trainer offers no such template (sft, dpo: zero-shot, cot, raw) keeps its own default.
+TEMPLATES = {"zero_shot": "zero-shot", "one_shot": "one-shot", "few_shot": "few-shot", "chain_of_thought": "cot"}
 SAMPLING_KEYS = ("max_new_tokens", "do_sample", "temperature", "top_k", "top_p")
 
 
@@ -54,6 +56,7 @@ class RunKind:
     sampling_from_policy: bool = False  # the policy's generation settings are defaults
     samples_per_task: str | None = None
     basics: tuple[str, ...] = ()
+    campaign_examples: bool = False  # one/few-shot examples come from the campaign when the config names none
 
     @property
     def label(self) -> str:
@@ -98,8 +101,13 @@ class RunKind:
         if policy is None or not self.policy:
             return {}
         out: dict[str, Any] = {}
-        if policy.prompt_template_kind in TEMPLATES:
-            out["template"] = TEMPLATES[policy.prompt_template_kind]
+        template = TEMPLATES.get(policy.prompt_template_kind)
+        offered = self.trainer_schema()["properties"].get("template", {}).get("enum", ())
+        if template in offered:
+            out["template"] = template
+            shots = (policy.generation_settings or {}).get("shots")
+            if template == "few-shot" and isinstance(shots, int) and not isinstance(shots, bool):
+                out["shots"] = shots
         if self.sampling_from_policy:
             settings = policy.generation_settings or {}
             out |= {k: settings[k] for k in SAMPLING_KEYS if k in settings}
@@ -129,6 +137,8 @@ class RunKind:
         trainer's own rules with the inputs the platform adds standing in; raises ConfigError
         naming each field at fault."""
         stand_ins = dict.fromkeys(self.platform_fields, PLATFORM_VALUE)
+        if self.campaign_examples and not config.get("examples"):
+            stand_ins["examples"] = PLATFORM_VALUE  # the campaign's (services checks it has enough)
         cfg = trainer_schema.validate(self.method, config | stand_ins)
         return {name: getattr(cfg, name) for name in config}
 
@@ -145,6 +155,11 @@ class RunKind:
         if prompts_file is not None:
             values["prompts"] = prompts_file
         return values
+
+
+def method_schema(method: str) -> dict[str, Any]:
+    """The JSON Schema of any trainer method's config (the planner page draws ``plan``'s)."""
+    return _schema(method)
 
 
 @functools.cache
@@ -186,12 +201,19 @@ KINDS: dict[str, RunKind] = {k.name: k for k in (
         Kind.GENERATE, "generate", registers="completions", policy=True, prompts="train",
         sampling_from_policy=True, samples_per_task="num_samples",
         defaults={"num_samples": 4, "max_new_tokens": 48, "seed": 0},
-        basics=("num_samples", "max_new_tokens", "temperature", "template", "seed"),
+        basics=("num_samples", "max_new_tokens", "temperature", "template", "seed"), campaign_examples=True,
     ),
     RunKind(
         Kind.EVALUATE, "evaluate", registers="nothing", policy=True, reward_model="optional", prompts="held_out",
         model_field="policy", sampling_from_policy=True, defaults={"max_new_tokens": 48, "seed": 0},
-        basics=("max_new_tokens", "temperature", "reference", "held_out", "seed"),
+        basics=("max_new_tokens", "temperature", "reference", "held_out", "seed"), campaign_examples=True,
+    ),
+    RunKind(
+        Kind.PROMPT_LAB, "prompt-lab", registers="nothing", policy=True, prompts="held_out", sampling_from_policy=True,
+        defaults={"max_new_tokens": 48, "seed": 0, "variants": [
+            {"name": "zero-shot", "template": "zero-shot"}, {"name": "chain-of-thought", "template": "cot"},
+            {"name": "zero-shot, greedy", "template": "zero-shot", "do_sample": False}]},
+        basics=("variants", "max_new_tokens", "temperature", "top_k", "top_p", "seed"), campaign_examples=True,
     ),
 )}
 

@@ -105,6 +105,7 @@ class Run(models.Model):
         RLOO = "rloo", "RLOO"
         GENERATE = "generate", "Generate completions"
         EVALUATE = "evaluate", "Evaluate a policy"
+        PROMPT_LAB = "prompt_lab", "Prompt lab"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"

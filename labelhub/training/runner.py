@@ -30,6 +30,7 @@ import psutil
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.core.processes import dies_with_this_process
 from labelhub.training import kinds, selectors, services
 from labelhub.training.models import Run
@@ -40,6 +41,7 @@ TAIL_BYTES = 4096
 POLL_SECONDS = 0.5
 HEARTBEAT_SECONDS = 5.0
 CANCEL_CHECK_SECONDS = 1.0
+MAX_EXAMPLES = 64  # the most shots a trainer config takes
 CONFIG_FILE = "trainer-config.json"  # ours; the trainer writes the resolved config.json itself
 
 
@@ -88,17 +90,33 @@ def prepare(run: Run) -> list[str]:
         prompts_file = str(folder / "prompts.jsonl")
         write_prompts(run, split, prompts_file)
     trainer_config = run.config | kind.trainer_inputs(run, prompts_file=prompts_file)
+    if kind.campaign_examples and not run.config.get("examples"):
+        examples_file = folder / "examples.jsonl"
+        if write_examples(run, str(examples_file)):
+            trainer_config["examples"] = str(examples_file)
     config_path = folder / CONFIG_FILE
     config_path.write_text(json.dumps(trainer_config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return [*trainer_command(), kind.method, "--config", str(config_path), "--out", str(folder)]
 
 
 def write_prompts(run: Run, split: str, path: str) -> None:
+    """The split's prompts, each with its reference answer when it has one (ROUGE in evaluate and the prompt lab)."""
     prompts = run.campaign.prompts.filter(split=split).order_by("id")
     with open(path, "w", encoding="utf-8") as out:
         for prompt in prompts.iterator(chunk_size=1000):
-            value = prompt.messages if prompt.is_chat else prompt.text
-            out.write(json.dumps({"id": prompt.id, "prompt": value}, ensure_ascii=False) + "\n")
+            row = {"id": prompt.id, "prompt": prompt.messages if prompt.is_chat else prompt.text}
+            if (reference := campaign_selectors.reference_of(prompt)) is not None:
+                row["reference"] = reference
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def write_examples(run: Run, path: str) -> int:
+    """The campaign's one/few-shot examples (train prompts with a reference answer); how many."""
+    examples = campaign_selectors.reference_examples(campaign=run.campaign, limit=MAX_EXAMPLES)
+    if examples:
+        with open(path, "w", encoding="utf-8") as out:
+            out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in examples)
+    return len(examples)
 
 
 def _load_for_prepare(run_id: int) -> Run:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.http import Http404
 
-from labelhub.campaigns.models import Campaign, Completion, Role
+from labelhub.campaigns.models import Campaign, Completion, Policy, Role
 from labelhub.core.paths import PathRefused
 from labelhub.training import kinds
 from labelhub.training.models import LoopRound, Run, RunMetric
@@ -35,6 +35,15 @@ def run_get(*, campaign: Campaign, pk: int) -> Run:
     if run is None:
         raise Http404("No such run.")
     return run
+
+
+def policy_for_run_reader(*, user, pk: int) -> Policy:
+    """A policy of a campaign where the user may read runs (404 otherwise: no existence leak)."""
+    policy = Policy.objects.select_related("campaign").filter(
+        pk=pk, campaign__memberships__user=user, campaign__memberships__role__in=RUN_READERS).first()
+    if policy is None:
+        raise Http404("No such policy.")
+    return policy
 
 
 def run_for_user(*, user, pk: int) -> tuple[Run | None, set[str]]:
@@ -186,3 +195,31 @@ def generated_completions(*, run: Run) -> dict | None:
     written = run.summary.get("completions") if isinstance(run.summary, dict) else None
     return {"written": written if isinstance(written, int) else None, "stored": stored, "split": split,
             "policy": run.policy}
+
+
+#: The most prompts the Run page shows side by side (the whole file is a download).
+LAB_PROMPTS_SHOWN = 100
+
+
+def prompt_lab_results(*, run: Run) -> dict | None:
+    """For a finished prompt lab: its variants (settings, ROUGE, length) and the first
+    :data:`LAB_PROMPTS_SHOWN` prompts with each variant's answer, from its answers.jsonl."""
+    if run.kind != Run.Kind.PROMPT_LAB or run.state != Run.State.SUCCEEDED or not isinstance(run.summary, dict):
+        return None
+    variants = [v for v in run.summary.get("variants") or [] if isinstance(v, dict)]
+    rows, total = [], 0
+    path = Path(run.run_dir) / "answers.jsonl"
+    if path.is_file():
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
+                total += 1
+                if len(rows) < LAB_PROMPTS_SHOWN:
+                    row = json.loads(line)
+                    prompt = row.get("prompt")
+                    if isinstance(prompt, list):
+                        prompt = "\n\n".join(f"{m.get('role')}: {m.get('content')}" for m in prompt if isinstance(m, dict))
+                    rows.append({"prompt": prompt, "reference": row.get("reference"), "answers": row.get("answers") or []})
+    return {"variants": variants, "rows": rows, "total": total, "shown": len(rows),
+            "has_reference": any(v.get("rougeL") is not None for v in variants)}

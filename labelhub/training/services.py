@@ -27,6 +27,7 @@ from django.utils import timezone
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.campaigns.models import Campaign, Policy, unstorable
 from labelhub.core.db import job_defer
 from labelhub.feedback.models import Snapshot
@@ -80,6 +81,8 @@ def run_create(*, campaign: Campaign, user, kind: str, config: dict | None = Non
     if errors or config_errors or path_errors:
         raise RunInvalid(errors | config_errors | path_errors)
     merged |= checked_paths
+    if examples_errors := _examples_errors(kind, campaign, merged):
+        raise RunInvalid(examples_errors)
     run = Run.objects.create(
         campaign=campaign, kind=kind, config=merged, snapshot=snapshot, policy=policy, reward_model=reward_model,
         prompt_split=prompt_split or kinds.get(kind).prompts or "",  # the split it used, whatever the default becomes
@@ -220,6 +223,41 @@ def _checked_config(kind: str, config: Any, *, campaign: Campaign, policy: Polic
         return declared.check_config(merged), {}
     except kinds.ConfigError as exc:
         return {}, {f"config.{field}" if field else "config": message for field, message in exc.problems}
+
+
+def examples_needed(kind: str, config: dict) -> list[tuple[str, str, int]]:
+    """(config field, what needs them, how many) for each template of ``config`` that needs
+    one/few-shot examples: the config's own, and for a prompt lab each variant's."""
+    def count(template, shots):
+        return {"one-shot": 1, "few-shot": shots if isinstance(shots, int) else 3}.get(template, 0)
+
+    base_template, base_shots = config.get("template", "zero-shot"), config.get("shots", 3)
+    if kind == Kind.PROMPT_LAB:
+        needs = []
+        for i, variant in enumerate(config.get("variants") or []):
+            n = count(variant.get("template", base_template), variant.get("shots", base_shots))
+            if n:
+                needs.append(("config.variants", f"variant {i} ({variant.get('name')})", n))
+        return needs
+    n = count(base_template, base_shots)
+    return [("config.template", f"template {base_template}", n)] if n else []
+
+
+def _examples_errors(kind: str, campaign: Campaign, config: dict) -> dict[str, str]:
+    """A kind that draws one/few-shot examples from the campaign needs enough train prompts with
+    a reference answer (metadata "reference") when its config names no examples file."""
+    declared = kinds.get(kind)
+    if not declared.campaign_examples or config.get("examples"):
+        return {}
+    needs = examples_needed(kind, config)
+    if not needs:
+        return {}
+    have = len(campaign_selectors.reference_examples(campaign=campaign, limit=max(n for _, _, n in needs)))
+    for field, what, n in needs:
+        if have < n:
+            return {field: f"{what} needs {n} example{'s' if n != 1 else ''}: the campaign has {have} train "
+                           f"prompt{'s' if have != 1 else ''} with a reference answer (metadata \"reference\")"}
+    return {}
 
 
 def run_enqueue(*, run_id: int) -> None:
@@ -509,6 +547,48 @@ def policy_register(*, run: Run) -> Policy:
         base_model=str(info.get("base") or parent.base_model), adapter_path=str(adapter), parent=parent,
         generation_settings=parent.generation_settings, prompt_template_kind=parent.prompt_template_kind,
         prompt_template=parent.prompt_template, guards=run.guards or {},
+    )
+
+
+#: The trainer's template → Policy.prompt_template_kind (a raw prompt has no template kind).
+TEMPLATE_KINDS = {trainer: kind for kind, trainer in kinds.TEMPLATES.items()}
+VARIANT_SETTINGS = ("max_new_tokens", "do_sample", "temperature", "top_k", "top_p")
+
+
+@transaction.atomic
+def policy_from_variant(*, run: Run, variant: str, name: str = "") -> Policy:
+    """A prompt lab variant as a policy: the lab's policy (same base and adapter) with the
+    variant's template and generation settings, its parent the lab's policy — so "send to
+    labeling" pits it against the policy it came from like any other version. Raises
+    :class:`RunInvalid` naming the field at fault (``variant``, ``name``, ``run``)."""
+    run = Run.objects.select_related("policy").get(pk=run.pk)
+    if run.kind != Kind.PROMPT_LAB:
+        raise RunInvalid({"run": f"run {run.pk} is a {run.kind} run; only a prompt lab's variants become policies"})
+    if run.state != State.SUCCEEDED:
+        raise RunInvalid({"run": f"run {run.pk} is {run.state}; only a finished prompt lab's variants become policies"})
+    parent = run.policy
+    if parent is None:
+        raise RunInvalid({"run": f"the policy run {run.pk} sampled with was deleted"})
+    found = {v.get("name"): v for v in run.summary.get("variants") or [] if isinstance(v, dict)}
+    if variant not in found:
+        raise RunInvalid({"variant": f"run {run.pk} has no variant {variant!r} (one of: {', '.join(map(str, found))})"})
+    settings = found[variant].get("settings") or {}
+    template = TEMPLATE_KINDS.get(settings.get("template"))
+    if template is None:
+        raise RunInvalid({"variant": f"its template {settings.get('template')!r} is no policy template "
+                                     f"(one of: {', '.join(TEMPLATE_KINDS)})"})
+    name = (name or "").strip() or f"{parent.name} · {variant}"[:120]
+    if len(name) > 120:
+        raise RunInvalid({"name": "is longer than 120 characters"})
+    if run.campaign.policies.filter(name=name).exists():
+        raise RunInvalid({"name": f"the campaign already has a policy named {name!r}"})
+    generation = {k: settings[k] for k in VARIANT_SETTINGS if k in settings}
+    if settings.get("template") == "few-shot":
+        generation["shots"] = settings.get("shots")
+    return Policy.objects.create(
+        campaign_id=run.campaign_id, name=name, base_model=parent.base_model, adapter_path=parent.adapter_path,
+        parent=parent, generation_settings=generation, prompt_template_kind=template,
+        prompt_template=parent.prompt_template,
     )
 
 

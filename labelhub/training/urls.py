@@ -10,5 +10,6 @@ urlpatterns = [
     path("<int:pk>/", views.run_detail, name="detail"),
     path("<int:pk>/cancel/", views.run_cancel, name="cancel"),
     path("<int:pk>/resume/", views.run_resume, name="resume"),
+    path("<int:pk>/adopt/", views.adopt_variant, name="adopt"),
     path("send-to-labeling/", views.send_to_labeling, name="send-to-labeling"),
 ]

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_POST
 from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.core.inputs import whole_number
 from labelhub.core.pages import render_part, requested_part
-from labelhub.training import kinds, loop, selectors, services
-from labelhub.training.forms import RunStartForm, start_forms
+from labelhub.training import kinds, loop, planning, selectors, services
+from labelhub.training.forms import PREFIX, RunStartForm, plan_inputs, start_forms
 from labelhub.training.selectors import RUN_READERS, RUN_STARTERS
 
 
@@ -94,11 +94,19 @@ def _results_context(run, roles) -> dict:
     return {
         "run": run, "guards": run.guards, "loop_rounds": loop_rounds,
         "can_send": bool(roles & RUN_STARTERS) and run.produced_policy_id is not None and not sent,
-        "summary_rows": selectors.summary_rows(summary=run.summary) if isinstance(run.summary, dict) else [],
+        "summary_rows": selectors.summary_rows(summary=_summary_shown(run)) if isinstance(run.summary, dict) else [],
         "artifacts": artifacts, "artifact_folders": sorted({a["path"].split("/")[0] for a in artifacts if "/" in a["path"]}),
         "run_download_url": reverse("campaign-run-download", args=[run.campaign.slug, run.pk]),
         "completions": selectors.generated_completions(run=run),
+        "lab": selectors.prompt_lab_results(run=run), "can_adopt": bool(roles & RUN_STARTERS),
     }
+
+
+def _summary_shown(run) -> dict:
+    """The summary as its table shows it: a prompt lab's variants have a table of their own."""
+    if run.kind == run.Kind.PROMPT_LAB:
+        return {k: v for k, v in run.summary.items() if k != "variants"}
+    return run.summary
 
 
 @login_required
@@ -132,6 +140,23 @@ def run_resume(request, slug, pk):
     return redirect("training:detail", slug=campaign.slug, pk=run.pk)
 
 
+@login_required
+@require_POST
+def adopt_variant(request, slug, pk):
+    """A prompt lab variant becomes a policy (then "send to labeling" like any other version)."""
+    campaign, _ = _campaign_and_roles(request, slug, RUN_STARTERS)
+    run = selectors.run_get(campaign=campaign, pk=pk)
+    try:
+        policy = services.policy_from_variant(run=run, variant=request.POST.get("variant", ""),
+                                              name=request.POST.get("name", ""))
+    except services.RunInvalid as exc:
+        messages.error(request, "No policy made: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items()) + ".")
+    else:
+        messages.success(request, f"Policy {policy.name} made from variant {request.POST.get('variant')}: "
+                                  "send it to labeling to compare it with the policy it came from.")
+    return redirect("training:detail", slug=campaign.slug, pk=run.pk)
+
+
 @require_POST
 @login_required
 def send_to_labeling(request, slug):
@@ -153,3 +178,22 @@ def send_to_labeling(request, slug):
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         target = f"/campaigns/{campaign.slug}/runs/"
     return redirect(target)
+
+
+@login_required
+def planner(request):
+    """The compute planner page: a GET form of ``trainer plan``'s fields and, once asked, its
+    figures (or the errors under their fields). Arithmetic only; any signed-in user."""
+    asked = {name: request.GET.getlist(PREFIX + name)[-1].strip() for name in planning.FIELDS
+             if request.GET.getlist(PREFIX + name)}
+    values = {name: text for name, text in asked.items() if text != ""}
+    result, errors = None, {}
+    if values:
+        try:
+            result = planning.estimate(values)
+        except planning.ConfigError as exc:
+            errors = {field or "model": message for field, message in reversed(exc.problems)}
+    return render(request, "training/plan.html", {
+        "groups": plan_inputs(kinds.method_schema("plan"), values=asked, errors=errors), "errors": errors,
+        "result": result, "rows": planning.result_rows(result) if result else [],
+    }, status=400 if errors else 200)

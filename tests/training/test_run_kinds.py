@@ -115,7 +115,7 @@ def test_the_kinds_declare_what_their_success_registers():
     assert kinds.registering("policy") == {"sft", "dpo", "ppo", "rloo"}
     assert kinds.registering("reward_model") == {"reward"}
     assert kinds.registering("completions") == {"generate"}
-    assert kinds.registering("nothing") == {"evaluate"}
+    assert kinds.registering("nothing") == {"evaluate", "prompt_lab"}  # a lab's variant becomes a policy by hand
 
 
 @pytest.mark.parametrize("registers, produced", [("reward_model", "produced_reward_model"), ("policy", "produced_policy")])
