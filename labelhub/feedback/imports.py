@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
+from collections import Counter
 
 from django.conf import settings
 from django.db import transaction
@@ -146,43 +147,84 @@ def _write_batch(batch: ImportBatch, rows) -> None:
     batch.judgments_created, batch.judgments_skipped = _write_pairs(batch.campaign, rows)
 
 
+#: Pairs written per round of bulk statements: a few queries per chunk, not per pair.
+WRITE_CHUNK = 1000
+
+
 def _write_pairs(campaign: Campaign, rows) -> tuple[int, int]:
-    """Write each pair as a task and an imported judgment; (created, skipped as already there)."""
+    """Write each pair as a task and an imported judgment; (created, skipped as already there,
+    in the campaign or earlier in the file). The caller's transaction makes it all-or-nothing."""
     policy, _ = Policy.objects.get_or_create(campaign=campaign, name=IMPORTED_POLICY)
+    rows = list(rows)
     created = skipped = 0
-    for prompt_text, chosen, rejected in rows:
-        prompt, _ = Prompt.objects.get_or_create(
-            campaign=campaign, content_hash=content_hash(prompt_text),
-            defaults={"text": prompt_text, "metadata": {"source": "imported-pairs"}},
-        )
-        a = _completion(prompt, policy, chosen)
-        b = _completion(prompt, policy, rejected)
-        key = hashlib.sha256(f"{a.id},{b.id}".encode()).hexdigest()[:64]
-        if Judgment.objects.filter(campaign=campaign, labeler=None, idempotency_key=key).exists():
-            skipped += 1
-            continue
-        task, _ = Task.objects.get_or_create(
-            campaign=campaign, completion_key=hashlib.sha256(",".join(map(str, sorted((a.id, b.id)))).encode()).hexdigest(),
-            defaults={"prompt": prompt, "kind": Campaign.TaskKind.PAIRWISE, "overlap": campaign.overlap},
-        )
-        if not task.task_completions.exists():
-            TaskCompletion.objects.bulk_create([TaskCompletion(task=task, completion=a, position=0),
-                                                TaskCompletion(task=task, completion=b, position=1)])
-        Judgment.objects.create(
-            task=task, campaign=campaign, labeler=None, source=Judgment.Source.IMPORTED, preferred=a,
-            strength=Strength.BETTER, display_order=[a.id, b.id], guideline_version=campaign.guidelines_version,
-            idempotency_key=key,
-        )
-        Task.objects.filter(pk=task.pk).update(judgment_count=F("judgment_count") + 1)
-        created += 1
+    seen_keys: set[str] = set()
+    for start in range(0, len(rows), WRITE_CHUNK):
+        made, dropped = _write_chunk(campaign, policy, rows[start:start + WRITE_CHUNK], seen_keys)
+        created, skipped = created + made, skipped + dropped
     return created, skipped
 
 
-def _completion(prompt, policy, text):
-    completion, _ = Completion.objects.get_or_create(
-        prompt=prompt, policy=policy, content_hash=content_hash(text), defaults={"text": text},
-    )
-    return completion
+def _write_chunk(campaign: Campaign, policy: Policy, rows, seen_keys: set[str]) -> tuple[int, int]:
+    """One chunk in bulk: prompts, completions and tasks inserted where missing (the unique
+    constraints decide), then read back by their keys; the judgments not yet there inserted."""
+    prompt_hashes = {content_hash(p): p for p, _, _ in rows}
+    Prompt.objects.bulk_create(
+        [Prompt(campaign=campaign, content_hash=h, text=text, metadata={"source": "imported-pairs"})
+         for h, text in prompt_hashes.items()], ignore_conflicts=True)
+    prompts = dict(Prompt.objects.filter(campaign=campaign, content_hash__in=prompt_hashes).values_list("content_hash", "id"))
+
+    wanted = {(prompts[content_hash(p)], content_hash(text)): text for p, chosen, rejected in rows for text in (chosen, rejected)}
+    Completion.objects.bulk_create(
+        [Completion(prompt_id=prompt_id, policy=policy, content_hash=h, text=text) for (prompt_id, h), text in wanted.items()],
+        ignore_conflicts=True)
+    completions = {(prompt_id, h): pk for pk, prompt_id, h in Completion.objects.filter(
+        policy=policy, prompt_id__in={prompt_id for prompt_id, _ in wanted}, content_hash__in={h for _, h in wanted},
+    ).values_list("id", "prompt_id", "content_hash")}
+
+    pairs = []  # (prompt id, chosen id, rejected id, idempotency key, task key)
+    for prompt_text, chosen, rejected in rows:
+        prompt_id = prompts[content_hash(prompt_text)]
+        a, b = completions[(prompt_id, content_hash(chosen))], completions[(prompt_id, content_hash(rejected))]
+        key = hashlib.sha256(f"{a},{b}".encode()).hexdigest()[:64]
+        task_key = hashlib.sha256(",".join(map(str, sorted((a, b)))).encode()).hexdigest()
+        pairs.append((prompt_id, a, b, key, task_key))
+    existing = set(Judgment.objects.filter(campaign=campaign, labeler=None, idempotency_key__in=[p[3] for p in pairs])
+                   .values_list("idempotency_key", flat=True))
+    new_pairs = []
+    for pair in pairs:
+        if pair[3] in existing or pair[3] in seen_keys:
+            continue
+        seen_keys.add(pair[3])
+        new_pairs.append(pair)
+    skipped = len(pairs) - len(new_pairs)
+    if not new_pairs:
+        return 0, skipped
+
+    Task.objects.bulk_create(
+        [Task(campaign=campaign, completion_key=task_key, prompt_id=prompt_id, kind=Campaign.TaskKind.PAIRWISE,
+              overlap=campaign.overlap) for prompt_id, _, _, _, task_key in new_pairs], ignore_conflicts=True)
+    tasks = dict(Task.objects.filter(campaign=campaign, completion_key__in={p[4] for p in new_pairs}).values_list("completion_key", "id"))
+    shown = set(TaskCompletion.objects.filter(task_id__in=tasks.values()).values_list("task_id", flat=True).distinct())
+    fresh = {}
+    for _, a, b, _, task_key in new_pairs:
+        if tasks[task_key] not in shown:
+            fresh.setdefault(tasks[task_key], (a, b))  # the first pair shown on a new task sets its order
+    TaskCompletion.objects.bulk_create([TaskCompletion(task_id=task_id, completion_id=c, position=i)
+                                        for task_id, pair in fresh.items() for i, c in enumerate(pair)])
+    Judgment.objects.bulk_create([
+        Judgment(task_id=tasks[task_key], campaign=campaign, labeler=None, source=Judgment.Source.IMPORTED, preferred_id=a,
+                 strength=Strength.BETTER, display_order=[a, b], guideline_version=campaign.guidelines_version,
+                 idempotency_key=key)
+        for _, a, b, key, task_key in new_pairs])
+    per_task = Counter(tasks[p[4]] for p in new_pairs)
+    for n, task_ids in _grouped(per_task).items():
+        Task.objects.filter(pk__in=task_ids).update(judgment_count=F("judgment_count") + n)
+    return len(new_pairs), skipped
 
 
-
+def _grouped(counts: Counter) -> dict[int, list[int]]:
+    """{n: the keys counted n times}: one UPDATE per distinct increment."""
+    groups: dict[int, list[int]] = {}
+    for key, n in counts.items():
+        groups.setdefault(n, []).append(key)
+    return groups
