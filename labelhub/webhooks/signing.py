@@ -1,4 +1,4 @@
-"""How deliveries are signed, and how a receiver checks them (docs/webhooks.md).
+"""How deliveries are signed, and how a receiver checks them (docs/leads.md, "Webhooks").
 
 Each attempt is POSTed with
 
