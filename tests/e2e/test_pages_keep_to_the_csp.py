@@ -32,7 +32,8 @@ def test_pages_draw_without_csp_violations(log_in, browser_page, campaign, lead)
     expect(page.locator(".opblock").first).to_be_visible()
     for path in ["/campaigns/", "/campaigns/helpful/", "/campaigns/helpful/leaderboard/", "/campaigns/helpful/snapshots/",
                  "/campaigns/helpful/runs/", f"/campaigns/helpful/runs/{run.pk}/", "/label/work/",
-                 "/campaigns/helpful/members/", "/invitations/", "/campaigns/helpful/skips/", *SETUP_PAGES]:
+                 "/campaigns/helpful/members/", "/invitations/", "/campaigns/helpful/skips/",
+                 "/campaigns/helpful/webhooks/", *SETUP_PAGES]:
         page.goto(path)
         page.wait_for_load_state("networkidle")
         if path.endswith(f"/runs/{run.pk}/"):
