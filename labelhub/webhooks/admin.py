@@ -5,8 +5,13 @@ from labelhub.webhooks.models import Delivery, Webhook
 
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
+    """Webhooks are made on their page or through the API, which make the secret and show it once."""
+
     list_display = ["campaign", "url", "active", "created_at"]
     exclude = ["secret"]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(Delivery)
