@@ -31,6 +31,10 @@ PRIORITY_MIN, PRIORITY_MAX = 0, 100
 PRIORITY_HELP = f"{PRIORITY_MIN}–{PRIORITY_MAX}; orders tasks within their campaign only (higher first)."
 
 
+#: A campaign's own lease time lies in this range (seconds): a minute to a day.
+LEASE_SECONDS_MIN, LEASE_SECONDS_MAX = 60, 86400
+
+
 class Role(models.TextChoices):
     LEAD = "lead", "Project lead"
     LABELER = "labeler", "Labeler"
@@ -82,6 +86,11 @@ class Campaign(models.Model):
     )
     flag_vocabulary = models.JSONField(default=list, blank=True, help_text='["unsafe", …]')
     status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
+    lease_seconds = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(LEASE_SECONDS_MIN), MaxValueValidator(LEASE_SECONDS_MAX)],
+        help_text=f"How long a labeler holds a task, in seconds ({LEASE_SECONDS_MIN}–{LEASE_SECONDS_MAX}); "
+                  "empty: the server's LABELHUB_LEASE_SECONDS.",
+    )
     loop_auto = models.BooleanField(
         default=True, help_text="Send each new policy version to labeling as soon as its run succeeds."
     )
@@ -103,6 +112,11 @@ class Campaign(models.Model):
             models.CheckConstraint(
                 condition=Q(loop_priority__gte=PRIORITY_MIN) & Q(loop_priority__lte=PRIORITY_MAX),
                 name="campaign_loop_priority_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(lease_seconds__isnull=True)
+                | (Q(lease_seconds__gte=LEASE_SECONDS_MIN) & Q(lease_seconds__lte=LEASE_SECONDS_MAX)),
+                name="campaign_lease_seconds_range",
             ),
         ]
 

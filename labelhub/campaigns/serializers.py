@@ -47,7 +47,7 @@ class CampaignSerializer(ModelSerializer):
         fields = [
             "id", "name", "slug", "description", "guidelines", "guidelines_version", "task_kind",
             "completions_per_task", "overlap", "rating_axes", "flag_vocabulary", "status",
-            "loop_auto", "loop_priority", "created_at", "updated_at", "my_roles", "guidelines_note",
+            "lease_seconds", "loop_auto", "loop_priority", "created_at", "updated_at", "my_roles", "guidelines_note",
         ]
         read_only_fields = ["guidelines_version", "created_at", "updated_at"]
 

@@ -21,6 +21,7 @@ from labelhub.campaigns.models import (
     Role,
     content_hash,
 )
+from labelhub.core import webhooks
 from labelhub.core.db import copy_rows
 
 
@@ -54,6 +55,8 @@ def campaign_update(*, campaign: Campaign, user=None, guidelines_note: str = "",
         )
     if changed:
         campaign.save(update_fields=[*changed, "updated_at"])
+    if "status" in changed and campaign.status == Campaign.Status.DONE:
+        webhooks.emit(campaign, webhooks.CAMPAIGN_COMPLETE, {"reason": "status_done", "status": campaign.status})
     return campaign
 
 

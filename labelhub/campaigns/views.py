@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from labelhub.campaigns import import_jobs, selectors, services
 from labelhub.campaigns.imports import ImportRejected
-from labelhub.campaigns.models import Campaign, Role
+from labelhub.campaigns.models import LEASE_SECONDS_MAX, LEASE_SECONDS_MIN, Campaign, Role
 from labelhub.campaigns.selectors import CONTENT_READERS
 from labelhub.campaigns.serializers import CampaignSerializer
 from labelhub.core.pages import render_part, requested_part
@@ -117,7 +117,7 @@ def _lead_campaign(request, slug):
 
 #: Settings fields on the set-up form (the slug only when creating: pages and files name it).
 SETTINGS_FIELDS = ["name", "description", "task_kind", "completions_per_task", "overlap",
-                   "flag_vocabulary", "rating_axes", "loop_auto", "loop_priority"]
+                   "flag_vocabulary", "rating_axes", "lease_seconds", "loop_auto", "loop_priority"]
 
 
 def _lines(text: str) -> list[str]:
@@ -143,6 +143,8 @@ def _settings_from_form(post, fields) -> dict:
         data["rating_axes"] = [_axis(line) for line in _lines(post.get("rating_axes", ""))]
     if "loop_auto" in fields:
         data["loop_auto"] = post.get("loop_auto") == "on"
+    if "lease_seconds" in data and data["lease_seconds"].strip() == "":  # left empty: the server's default lease time
+        data["lease_seconds"] = None
     return data
 
 
@@ -166,7 +168,8 @@ def _field_errors(serializer) -> dict[str, str]:
 def _settings_page(request, *, campaign, values, errors=None, status=200):
     return render(request, "campaigns/campaign_form.html", {
         "campaign": campaign, "values": values, "errors": errors or {}, "statuses": Campaign.Status.choices,
-        "task_kinds": Campaign.TaskKind.choices, "lease_minutes": settings.LABELHUB_LEASE_SECONDS // 60,
+        "task_kinds": Campaign.TaskKind.choices, "default_lease_seconds": settings.LABELHUB_LEASE_SECONDS,
+        "lease_min": LEASE_SECONDS_MIN, "lease_max": LEASE_SECONDS_MAX,
     }, status=status)
 
 

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "labelhub.labeling",
     "labelhub.feedback",
     "labelhub.training",
+    "labelhub.webhooks",
     "labelhub.ops",
 ]
 
@@ -319,7 +320,10 @@ LABELHUB_TEXT_MAX_BYTES = int(os.environ.get("LABELHUB_TEXT_MAX_BYTES", "100000"
 LABELHUB_IMPORT_JOB_BYTES = int(os.environ.get("LABELHUB_IMPORT_JOB_BYTES", str(1024 * 1024)))
 # Snapshots, run folders and simulation results.
 LABELHUB_DATA_DIR = Path(os.environ.get("LABELHUB_DATA_DIR") or VAR_DIR / "data")
+# How long a task's lease lasts, for campaigns that do not set their own lease time.
 LABELHUB_LEASE_SECONDS = int(os.environ.get("LABELHUB_LEASE_SECONDS", "600"))
+# How long one webhook delivery attempt may wait for the receiver's answer.
+LABELHUB_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("LABELHUB_WEBHOOK_TIMEOUT_SECONDS", "10"))
 # Live progress: at most one "counts changed" ping per campaign and server process per this
 # many seconds, and a watching dashboard counts at most about once per interval (0: every
 # submit pings and is counted; the tests use that).

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from labelhub.campaigns.models import Campaign, Completion, Prompt
+from labelhub.core import webhooks
 from labelhub.feedback import exports, selectors
 from labelhub.feedback import pairs as pairs_lib
 from labelhub.feedback.models import Snapshot
@@ -155,11 +156,16 @@ def snapshot_build(*, snapshot_id: int) -> Snapshot:
         logger.exception("snapshot %s failed", snapshot.pk)
         Snapshot.objects.filter(pk=snapshot.pk).update(state=Snapshot.State.FAILED, error=str(exc)[:2000])
         raise
-    Snapshot.objects.filter(pk=snapshot.pk).update(
-        state=Snapshot.State.READY, row_count=rows, judgment_count=judgments, content_hash=digest.hexdigest(),
-        metadata=metadata,
-    )
-    snapshot.refresh_from_db()
+    with transaction.atomic():
+        Snapshot.objects.filter(pk=snapshot.pk).update(
+            state=Snapshot.State.READY, row_count=rows, judgment_count=judgments, content_hash=digest.hexdigest(),
+            metadata=metadata,
+        )
+        snapshot.refresh_from_db()
+        webhooks.emit(snapshot.campaign_id, webhooks.SNAPSHOT_WRITTEN, {"snapshot": {
+            "id": snapshot.pk, "version": snapshot.version, "kind": snapshot.kind, "row_count": rows,
+            "judgment_count": judgments, "content_hash": snapshot.content_hash,
+        }})
     return snapshot
 
 

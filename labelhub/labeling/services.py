@@ -23,6 +23,7 @@ from django.utils import timezone
 from labelhub.campaigns import import_jobs
 from labelhub.campaigns import services as campaign_services
 from labelhub.campaigns.models import Campaign, Completion, Membership, Role
+from labelhub.core import webhooks
 from labelhub.core.db import prepared_cursor
 from labelhub.labeling import events, gold
 from labelhub.labeling.models import Assignment, Judgment, Task, TaskCompletion
@@ -45,8 +46,9 @@ class NotALabeler(Exception):
     """The user is not (or no longer) a labeler in the task's campaign (HTTP 403)."""
 
 
-def lease_duration() -> timedelta:
-    return timedelta(seconds=settings.LABELHUB_LEASE_SECONDS)
+def lease_duration(lease_seconds: int | None = None) -> timedelta:
+    """A campaign's own lease time (``Campaign.lease_seconds``), else the server's default."""
+    return timedelta(seconds=lease_seconds or settings.LABELHUB_LEASE_SECONDS)
 
 
 # --- making tasks ---------------------------------------------------------------------------
@@ -209,14 +211,15 @@ WHERE t.id = e.task_id
 # skip it meanwhile); the CTE keeps the scans to the labeler's active campaigns.
 _NEXT_TASK_SQL = """
 WITH mine AS MATERIALIZED (
-    SELECT m.campaign_id FROM campaigns_membership m
+    SELECT m.campaign_id, c.lease_seconds FROM campaigns_membership m
     JOIN campaigns_campaign c ON c.id = m.campaign_id
     WHERE m.user_id = %(user)s AND m.role = %(role)s AND c.status = %(active)s
       AND (%(campaign)s::text IS NULL OR c.slug = %(campaign)s::text)
 )
 SELECT pick.id,
        (SELECT array_agg(tc.completion_id ORDER BY tc.position)
-          FROM labeling_taskcompletion tc WHERE tc.task_id = pick.id)
+          FROM labeling_taskcompletion tc WHERE tc.task_id = pick.id),
+       mine.lease_seconds
 FROM mine CROSS JOIN LATERAL (
     SELECT t.id FROM labeling_task t
     WHERE t.campaign_id = mine.campaign_id
@@ -295,9 +298,9 @@ def next_task(*, labeler, campaign: Campaign | str | None = None, holding: int |
         row = cursor.fetchone()
         if row is None:
             return None
-        task_id, order = row
+        task_id, order, lease_seconds = row
         random.Random(f"{task_id}:{labeler.pk}").shuffle(order)  # per labeler, repeatable
-        expires_at = now + lease_duration()
+        expires_at = now + lease_duration(lease_seconds)
         cursor.execute(_LEASE_SQL, {**params, "task": task_id, "expires": expires_at, "order": json.dumps(order)})
         (pk,) = cursor.fetchone()
     return _live_lease(pk, task_id, labeler, now, expires_at, order)
@@ -408,7 +411,29 @@ def _submit(*, labeler, assignment_id, key, data):
     )
     if supersedes is None:
         events.progress_changed_on_commit(campaign_id=campaign_id)
+        if judgment_count + 1 >= overlap:
+            _complete_if_last(campaign_id)
     return judgment, True
+
+
+_OPEN_TASK_SQL = "SELECT EXISTS (SELECT 1 FROM labeling_task WHERE campaign_id = %s AND judgment_count < overlap)"
+_COMPLETE_LOCK = 7302  # advisory-lock namespace: one campaign's task-closing submits check in turn
+
+
+def _complete_if_last(campaign_id: int) -> None:
+    """The submit that gave a task its last judgment: if no task of the campaign still wants
+    one, the campaign is complete (the ``campaign.complete`` webhook event).
+
+    Two submits closing the campaign's last two tasks at once would each see the other's task
+    still open (neither has committed). So the check waits for a per-campaign lock, held to the
+    commit, and runs as a statement of its own (under READ COMMITTED it then sees what the
+    other committed): exactly one of them finds nothing open. Only task-closing submits take it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_COMPLETE_LOCK, campaign_id])
+        cursor.execute(_OPEN_TASK_SQL, [campaign_id])
+        (open_left,) = cursor.fetchone()
+    if not open_left:
+        webhooks.emit(campaign_id, webhooks.CAMPAIGN_COMPLETE, {"reason": "all_tasks_judged"})
 
 
 NOT_A_LABELER = "You are no longer a labeler in this campaign: your leases there were revoked."

@@ -24,6 +24,7 @@ from django.db import transaction
 from labelhub.campaigns.models import Policy, Prompt
 from labelhub.campaigns.selectors import comparable_against, has_held_out_completions
 from labelhub.campaigns.services import completions_add_generated
+from labelhub.core import webhooks
 from labelhub.labeling.services import version_tasks_create
 from labelhub.training import events, kinds, services
 from labelhub.training.models import LoopRound, Run
@@ -108,6 +109,10 @@ def _round_advance(round_id: int) -> LoopRound | None:
         priority=loop_round.campaign.loop_priority)
     loop_round.state = LoopRound.State.LABELING
     loop_round.save(update_fields=["state", "tasks_created"])
+    webhooks.emit(loop_round.campaign, webhooks.LOOP_ROUND_READY, {"round": {
+        "id": loop_round.pk, "policy": {"id": loop_round.policy.pk, "name": loop_round.policy.name},
+        "tasks_created": loop_round.tasks_created,
+    }})
     return loop_round
 
 

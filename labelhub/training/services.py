@@ -29,6 +29,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.campaigns.models import Campaign, Policy, unstorable
+from labelhub.core import webhooks
 from labelhub.core.db import job_defer
 from labelhub.feedback.models import Snapshot
 from labelhub.training import events, kinds
@@ -286,7 +287,7 @@ def run_cancel(*, run: Run) -> Run:
         if run.job_id:
             job_id = run.job_id
             transaction.on_commit(lambda: _cancel_queued_job(job_id))
-        _loop_step_defer(run)
+        _run_ended(run)
     run.save(update_fields=fields)
     events.state_changed_on_commit(run=run)
     return run
@@ -429,7 +430,7 @@ def _finish(run: Run, state: str, error: str) -> Run:
     run.state, run.error, run.finished_at = state, error, timezone.now()
     run.save()
     events.state_changed_on_commit(run=run)
-    _loop_step_defer(run)
+    _run_ended(run)
     transaction.on_commit(lambda: run_folder_settle(run=run))
     return run
 
@@ -478,6 +479,17 @@ def run_trainer_gone(*, run_id: int) -> None:
         run = Run.objects.select_for_update().get(pk=run_id)
         _trainer_ended(run)
     run_folder_settle(run=run)
+
+
+def _run_ended(run: Run) -> None:
+    """What follows a run's end, in the transaction that ends it: the loop's step, and the
+    ``run.finished`` webhook event."""
+    _loop_step_defer(run)
+    webhooks.emit(run.campaign_id, webhooks.RUN_FINISHED, {"run": {
+        "id": run.pk, "kind": run.kind, "state": run.state, "error": run.error[:1000],
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "produced_policy_id": run.produced_policy_id,
+    }})
 
 
 def _loop_step_defer(run: Run) -> None:
@@ -640,7 +652,7 @@ def _fail_if_unchanged(row: dict, reason: str, now) -> bool:
             if run.job_id:
                 _job_fail(run.job_id)
             events.state_changed_on_commit(run=run)
-            _loop_step_defer(run)
+            _run_ended(run)
             transaction.on_commit(lambda: run_folder_settle(run=run))
     return bool(changed)
 

@@ -59,6 +59,9 @@ def test_it_reads_an_unticked_loop_box_as_off(page_as, outsider):
     ({"slug": "helpful"}, "slug"),  # taken by the campaign fixture
     ({"name": ""}, "name"),
     ({"loop_priority": "101"}, "loop_priority"),
+    ({"lease_seconds": "59"}, "lease_seconds"),
+    ({"lease_seconds": "86401"}, "lease_seconds"),
+    ({"lease_seconds": "ten"}, "lease_seconds"),
     ({"task_kind": "essay"}, "task_kind"),
 ])
 def test_it_shows_the_apis_message_next_to_the_field_and_creates_nothing(page_as, client_as, campaign, change, field):

@@ -47,17 +47,21 @@ def test_a_lead_creates_a_campaign_edits_its_guidelines_and_marks_a_gold_answer(
                 page.get_by_label("Slug").fill("safety")
                 page.get_by_label("Completions per task (K)").fill("3")
                 page.get_by_label("Overlap").fill("0")
+                page.get_by_label("Lease time").fill("30")
                 page.locator('textarea[name="flag_vocabulary"]').fill("unsafe\noff-topic")
                 page.get_by_role("button", name="Create campaign").click()
                 expect(page.locator("#overlap-error")).to_contain_text("greater than or equal to 1")
+                expect(page.locator("#lease_seconds-error")).to_contain_text("greater than or equal to 60")
                 assert not Campaign.objects.filter(slug="safety").exists()
                 expect(page.locator('textarea[name="flag_vocabulary"]')).to_have_value("unsafe\noff-topic")  # kept
 
                 page.get_by_label("Overlap").fill("2")
+                page.get_by_label("Lease time").fill("900")
                 page.get_by_role("button", name="Create campaign").click()
                 expect(page.locator("h1")).to_have_text("Safety review")
                 created = Campaign.objects.get(slug="safety")
                 assert (created.overlap, created.completions_per_task, created.flag_vocabulary) == (2, 3, ["unsafe", "off-topic"])
+                assert created.lease_seconds == 900
 
                 # guidelines: a preview as labelers see it, then a new version with its note
                 page.goto("/campaigns/safety/guidelines/edit/")

@@ -33,7 +33,7 @@ def test_pages_draw_without_csp_violations(log_in, browser_page, campaign, lead)
     for path in ["/campaigns/", "/campaigns/helpful/", "/campaigns/helpful/leaderboard/", "/campaigns/helpful/snapshots/",
                  "/campaigns/helpful/runs/", f"/campaigns/helpful/runs/{run.pk}/", "/label/work/",
                  "/campaigns/helpful/members/", "/invitations/", "/campaigns/helpful/skips/", "/plan/",
-                 "/plan/?config.params=7e9", *SETUP_PAGES]:
+                 "/plan/?config.params=7e9", "/campaigns/helpful/webhooks/", *SETUP_PAGES]:
         page.goto(path)
         page.wait_for_load_state("networkidle")
         if path.endswith(f"/runs/{run.pk}/"):
