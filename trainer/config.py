@@ -142,6 +142,12 @@ class LoraFields:
         "such as ['q_proj', 'v_proj'].",
         max_items=256, max_length=200,
     )
+    load_in_4bit: bool = help_field(
+        False,
+        "QLoRA: load the base in 4-bit NF4 (bitsandbytes) and train the LoRA adapter on top — about a "
+        "quarter of the bf16 weights' memory. Needs an NVIDIA GPU and the bitsandbytes package; refused "
+        "before the run starts anywhere else.",
+    )
 
 
 @dataclass

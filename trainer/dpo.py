@@ -114,7 +114,7 @@ def run(cfg: DPOConfig) -> RunResult:
         folder.resolve(base=ref.base, adapter_start=ref.adapter, train_pairs=len(train), eval_pairs=len(held))
 
         # A trainable adapter to continue, or a fresh LoRA that TRL adds (peft_config).
-        model = load_causal_lm(ref, cfg.device, trainable=True)
+        model = load_causal_lm(ref, cfg.device, trainable=True, quantize_4bit=cfg.load_in_4bit)
         callback = metrics_callback(folder)
         args = trl.DPOConfig(
             **training_args(cfg, folder),

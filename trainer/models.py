@@ -110,33 +110,49 @@ def load_tokenizer(ref: ModelRef, padding_side: str = "right"):
     return tok
 
 
-def load_causal_lm(ref: ModelRef, device: str = "cpu", dtype: Any = None, trainable: bool = False):
-    """Base (+ adapter, trainable or frozen) as a causal LM on `device`."""
-    import torch
+def load_causal_lm(ref: ModelRef, device: str = "cpu", dtype: Any = None, trainable: bool = False,
+                   quantize_4bit: bool = False):
+    """Base (+ adapter, trainable or frozen) as a causal LM on `device`; ``quantize_4bit``: the
+    base in 4-bit NF4 for QLoRA (a CUDA device; open_run refuses it elsewhere)."""
     from transformers import AutoModelForCausalLM
 
     try:
-        model = AutoModelForCausalLM.from_pretrained(ref.base, dtype=dtype or torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(ref.base, **_weights(device, dtype, quantize_4bit))
     except (OSError, ValueError) as e:
         raise _load_error(ref.base, e) from None
     model = _with_adapter(model, ref, trainable)
-    return model.to(device)
+    return model if quantize_4bit else model.to(device)
 
 
-def load_reward_model(ref: ModelRef, tokenizer, device: str = "cpu", dtype: Any = None, trainable: bool = False):
-    """A one-output sequence classifier (+ adapter). A causal-LM base gets a new, seeded head."""
+def _weights(device: str, dtype: Any, quantize_4bit: bool) -> dict:
+    """from_pretrained's weight options: float32 (or ``dtype``), or 4-bit NF4 with bf16 compute
+    placed on ``device`` at load (a quantized model cannot be moved after). The trainers hand
+    TRL a 4-bit base with a LoRA config; TRL prepares it for k-bit training."""
     import torch
+
+    if not quantize_4bit:
+        return {"dtype": dtype or torch.float32}
+    from transformers import BitsAndBytesConfig
+
+    return {"quantization_config": BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                                      bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.bfloat16),
+            "device_map": {"": device}}
+
+
+def load_reward_model(ref: ModelRef, tokenizer, device: str = "cpu", dtype: Any = None, trainable: bool = False,
+                      quantize_4bit: bool = False):
+    """A one-output sequence classifier (+ adapter). A causal-LM base gets a new, seeded head."""
     from transformers import AutoModelForSequenceClassification
 
     try:
         model = AutoModelForSequenceClassification.from_pretrained(
-            ref.base, num_labels=1, dtype=dtype or torch.float32
+            ref.base, num_labels=1, **_weights(device, dtype, quantize_4bit)
         )
     except (OSError, ValueError) as e:
         raise _load_error(ref.base, e) from None
     model.config.pad_token_id = tokenizer.pad_token_id  # batch scoring needs it to find the last token
     model = _with_adapter(model, ref, trainable)
-    return model.to(device)
+    return model if quantize_4bit else model.to(device)
 
 
 def _with_adapter(model, ref: ModelRef, trainable: bool):

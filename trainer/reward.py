@@ -116,7 +116,7 @@ def run(cfg: RewardConfig) -> RunResult:
         )
 
         # Model: the base as a one-output classifier; TRL adds the LoRA adapter.
-        model = load_reward_model(ref, tokenizer, cfg.device)
+        model = load_reward_model(ref, tokenizer, cfg.device, quantize_4bit=cfg.load_in_4bit)
         before = held_out_metrics(model, tokenizer, held_cols, cfg) if held else {}
 
         callback = metrics_callback(folder)

@@ -112,7 +112,7 @@ def run(cfg: RLOOConfig) -> RunResult:
         rows = load_prompts(cfg.prompts)
         texts = render_all(tokenizer, [r["prompt"] for r in rows], cfg)
         dataset = Dataset.from_dict({"prompt": texts, "raw_prompt": [json.dumps(r["prompt"]) for r in rows]})
-        model = load_causal_lm(ref, cfg.device, trainable=True)
+        model = load_causal_lm(ref, cfg.device, trainable=True, quantize_4bit=cfg.load_in_4bit)
         reward = RewardFunction(cfg, tokenizer.eos_token_id)
         checkpoints = folder.artifact("checkpoints")
         resume_from = _resume_point(cfg, checkpoints, folder)

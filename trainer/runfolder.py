@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer import runtime
-from trainer.config import check_config
+from trainer.config import ConfigError, check_config, field_error
 
 
 @dataclass
@@ -277,6 +277,8 @@ def open_run(method: str, cfg: Any, generating: bool = False) -> Iterator[RunFol
     check_config(cfg)
     runtime.quiet_libraries()
     device = runtime.pick_device(cfg.device)
+    if problems := runtime.hardware_problems(cfg, device):
+        raise ConfigError.combine([field_error(name, why) for name, why in problems])
     threads = runtime.pick_threads(cfg.threads, device, generating=generating)
     changes: dict[str, Any] = {"device": device, "threads": threads}
     if hasattr(cfg, "bf16"):

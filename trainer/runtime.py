@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass
 
 #: Set to 1 by a caller that wants the trainer gone when it is (the platform's training job):
 #: the trainer, and every process of a launcher such as ``accelerate launch`` that inherits it,
@@ -45,6 +46,44 @@ def pick_threads(pref: int, device: str, generating: bool = False) -> int:
     if device.startswith("cpu") and (generating or cores <= 2):
         return 1
     return max(1, min(cores // 2, 8))
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """What the machine a run starts on can do, for the options that need it."""
+
+    cuda: bool
+    bf16: bool  # a CUDA device with bf16 (compute capability 8.0 or newer)
+    bitsandbytes: bool
+
+
+def probe_hardware(device: str) -> Hardware:
+    import importlib.util
+
+    import torch
+
+    cuda = device.startswith("cuda") and torch.cuda.is_available()
+    return Hardware(cuda=cuda, bf16=cuda and torch.cuda.is_bf16_supported(),
+                    bitsandbytes=importlib.util.find_spec("bitsandbytes") is not None)
+
+
+def hardware_problems(cfg, device: str, probe=probe_hardware) -> list[tuple[str, str]]:
+    """(field, why) for each option the config asks for that this machine cannot do: 4-bit
+    LoRA anywhere but an NVIDIA GPU with bitsandbytes, bf16 on a GPU without it. bf16 on the
+    CPU is allowed (PyTorch runs it, slowly on CPUs without bf16 instructions). The machine is
+    probed (``probe(device)`` → :class:`Hardware`) only when such an option is asked for."""
+    four_bit = bool(getattr(cfg, "load_in_4bit", False))
+    bf16_on_gpu = str(getattr(cfg, "bf16", "auto")).lower() in ("true", "yes", "on", "1") and device.startswith("cuda")
+    if not (four_bit or bf16_on_gpu):
+        return []
+    hw, problems = probe(device), []
+    if four_bit and not hw.cuda:
+        problems.append(("load_in_4bit", f"needs an NVIDIA GPU (CUDA); this run's device is {device}"))
+    elif four_bit and not hw.bitsandbytes:
+        problems.append(("load_in_4bit", "needs the bitsandbytes package where the trainer runs (pip install bitsandbytes)"))
+    if bf16_on_gpu and not hw.bf16:
+        problems.append(("bf16", "this GPU has no bf16 (compute capability below 8.0); use 'false' or 'auto'"))
+    return problems
 
 
 def pick_bf16(pref: str | bool, device: str) -> bool:

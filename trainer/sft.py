@@ -70,7 +70,7 @@ def run(cfg: SFTConfig) -> RunResult:
         train, held = train_and_held(lambda path: to_prompt_completion(tokenizer, load_demonstrations(path), cfg), cfg)
         folder.resolve(base=ref.base, adapter_start=ref.adapter, train_examples=len(train), eval_examples=len(held))
 
-        model = load_causal_lm(ref, cfg.device, trainable=True)
+        model = load_causal_lm(ref, cfg.device, trainable=True, quantize_4bit=cfg.load_in_4bit)
         callback = metrics_callback(folder)
         args = trl.SFTConfig(
             **training_args(cfg, folder),

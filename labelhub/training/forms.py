@@ -34,7 +34,7 @@ GROUPS: tuple[tuple[str, frozenset[str]], ...] = (
                             "learning_rate", "lr_scheduler", "lr_schedule", "warmup_ratio", "weight_decay",
                             "max_grad_norm", "adam_eps", "ppo_epochs", "num_iterations", "num_generations",
                             "max_length", "eval_fraction", "eval_data", "eval_every", "log_every"})),
-    ("LoRA", frozenset({"lora_r", "lora_alpha", "lora_dropout", "lora_target_modules"})),
+    ("LoRA", frozenset({"lora_r", "lora_alpha", "lora_dropout", "lora_target_modules", "load_in_4bit"})),
     ("Sampling and prompts", frozenset({"num_samples", "max_new_tokens", "do_sample", "temperature", "top_k",
                                         "top_p", "template", "layout", "examples", "shots"})),
     ("KL control", frozenset({"kl_coef", "kl_target", "kl_horizon", "kl_estimator", "beta", "reference"})),

@@ -141,6 +141,9 @@ class PPOConfig(GuardFields, RewardSourceFields, SamplingFields, LoraFields, Run
         choices are on the fields)."""
         if not self.do_sample:
             raise field_error("do_sample", "PPO learns from sampled responses; it cannot be false")
+        if self.load_in_4bit:
+            raise field_error("load_in_4bit", "is not supported by ppo (its policy, reference and value head share "
+                                              "one model whose adapters it merges); use rloo, or LoRA in bf16")
         if self.batch_size % self.minibatch_size:
             raise field_error(
                 "minibatch_size", f"{self.minibatch_size} does not divide batch_size {self.batch_size}"
