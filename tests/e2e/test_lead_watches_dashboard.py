@@ -16,6 +16,7 @@ from tests.labeling.conftest import add_prompts
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+#: A chart's first dataset summed (functions, not strings: the page's CSP forbids eval).
 CHART_TOTAL = "name => Chart.getChart(document.querySelector(`[data-chart=${name}]`)).data.datasets[0].data.reduce((a, b) => a + b, 0)"
 
 
@@ -69,7 +70,7 @@ def test_the_dashboard_follows_two_labelers(settings, asgi_server, log_in, campa
     expect(page.locator("tr[data-labeler=labeler] [data-col=judgments]")).to_have_text("3")
     expect(page.locator("tr[data-labeler=labeler] [data-col=last_hour]")).to_have_text("3")
     expect(page.locator("[data-field=last_hour]")).to_have_text("3")
-    page.wait_for_function(f"({CHART_TOTAL})('per_hour') === 3")
+    page.wait_for_function(f"() => ({CHART_TOTAL})('per_hour') === 3")
 
     submit(asgi_server, tokens["ann"], 2)  # the same first tasks: two overlap now
     expect(page.locator("[data-field=judgments]")).to_have_text("5")
@@ -79,5 +80,11 @@ def test_the_dashboard_follows_two_labelers(settings, asgi_server, log_in, campa
     expect(page.locator("[data-field=agreement]")).not_to_have_text("—")
     expect(page.locator("tr[data-labeler=ann] [data-col=agreement]")).not_to_have_text("—")
     expect(page.locator("tr[data-labeler=ann] [data-col=alarms]")).to_have_text("none")  # too few to tell
-    page.wait_for_function(f"({CHART_TOTAL})('per_hour') === 5 && ({CHART_TOTAL})('labelers') === 5")
+    page.wait_for_function(f"() => ({CHART_TOTAL})('per_hour') === 5 && ({CHART_TOTAL})('labelers') === 5")
     assert page.evaluate("Chart.getChart(document.querySelector('[data-chart=agreement]')).data.labels.length") == 1
+
+    page.locator("[data-period]").select_option("hour")  # a new socket: the series per hour
+    page.wait_for_function("() => Chart.getChart(document.querySelector('[data-chart=agreement]')).data.labels.join().endsWith('h')")
+    assert page.url.endswith("?period=hour")
+    expect(page.locator("[data-field=status]")).to_have_text("live")
+    expect(page.locator("[data-field=judgments]")).to_have_text("5")
