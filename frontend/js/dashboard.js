@@ -135,9 +135,10 @@ class Dashboard {
 
 function goldText(gold, name) {
   const entry = gold.labelers[name];
-  if (!entry) return 0;
-  if (!gold.scored || entry.accuracy === null || entry.accuracy === undefined) return entry.answers;
-  return `${fixed(entry.accuracy, 2)} [${fixed(entry.low, 2)}, ${fixed(entry.high, 2)}] of ${entry.answers}`;
+  if (!gold.scored) return entry ? entry.answers : 0; // gold answers, not scored
+  if (!entry || !entry.answers) return "—";
+  const text = `${fixed(entry.accuracy, 2)} [${fixed(entry.low, 2)}, ${fixed(entry.high, 2)}] of ${entry.answers}`;
+  return entry.paused ? `${text} · paused` : text;
 }
 
 function fixed(x, digits = 3) { return x === null || x === undefined ? "—" : Number(x).toFixed(digits); }
