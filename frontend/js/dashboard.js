@@ -2,7 +2,8 @@
 // The server computes the figures once per campaign and interval for every watcher and sends
 // {type: "counts", progress, per_hour, labelers, gold} (every few seconds while judgments
 // come in) and {type: "quality", period, agreement, alarms} (less often: it costs more); on
-// connect the latest of each. Reconnects with backoff. Labeler names are untrusted text: they
+// connect the latest of each; also {type: "labeler.paused" | "labeler.reinstated", labeler,
+// reason, …} when gold scoring pauses or a lead reinstates someone. Reconnects with backoff. Labeler names are untrusted text: they
 // are set with textContent or drawn on canvas. Chart.js comes from npm (see run.js).
 import "../vendor/chart.js/chart.umd.min.js";
 
@@ -48,8 +49,16 @@ class Dashboard {
   handle(message) {
     if (message.type === "counts") { this.counts = message; this.drawCounts(); }
     else if (message.type === "quality") { this.quality = message; this.drawQuality(); }
+    else if (message.type === "labeler.paused" || message.type === "labeler.reinstated") { this.notice(message); return; }
     else return;
     this.drawLabelers();
+  }
+
+  notice(message) {
+    const el = this.field("notice");
+    const what = message.type === "labeler.paused" ? "was paused" : "was reinstated";
+    el.textContent = `${message.labeler} ${what}${message.reason ? `: ${message.reason}` : ""} (${new Date().toLocaleTimeString()})`;
+    el.hidden = false;
   }
 
   drawCounts() {

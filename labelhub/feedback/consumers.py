@@ -5,7 +5,8 @@ period other than hour, day or week), then joins the campaign's group (the pings
 after they commit) and the watcher's own group for this campaign (role changes), and hands
 the figures over to this process's dashboard hub (:mod:`labelhub.feedback.dashboard`), which
 computes them once per campaign and interval for all watchers and sends each
-``{"type": "counts", …}`` and ``{"type": "quality", …}``. When the watcher's roles change so
+``{"type": "counts", …}`` and ``{"type": "quality", …}``; it passes on ``labeler.paused`` and
+``labeler.reinstated`` events of the campaign's group as they are. When the watcher's roles change so
 that they may no longer watch, it closes with 4403 (4404 when no role is left).
 """
 
@@ -71,6 +72,17 @@ class CampaignDashboardConsumer(AsyncJsonWebsocketConsumer):
     async def progress_changed(self, event):
         if self.watching:
             hub().changed(self.campaign_id)
+
+    async def labeler_paused(self, event):
+        """A labeler was paused or reinstated (gold scoring sends ``labeler.paused`` and
+        ``labeler.reinstated`` to the campaign's group after the commit): the watcher — a lead or
+        reviewer, who may see it — hears who and why, and the figures follow (the gold column
+        says who is paused). Every consumer in the group needs a handler for each event sent to it."""
+        await self.send_json(event)
+        if self.watching:
+            hub().changed(self.campaign_id)
+
+    labeler_reinstated = labeler_paused
 
     async def membership_changed(self, event):
         """The watcher's roles in this campaign changed: close if they may no longer watch."""

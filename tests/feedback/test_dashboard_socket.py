@@ -174,3 +174,19 @@ async def test_losing_the_role_closes_the_dashboard(session_cookie, campaign, re
         pass  # figures computed before the change may still arrive
     assert message["code"] == 4403
 
+
+
+async def test_it_passes_on_a_labeler_paused_or_reinstated_and_stays_open(session_cookie, tasks):
+    from channels.layers import get_channel_layer
+
+    from labelhub.labeling.events import campaign_group
+
+    watcher = socket(session_cookie["lead"])
+    assert (await watcher.connect())[0]
+    await latest(watcher, both)
+    layer = get_channel_layer()
+    for kind in ("labeler.paused", "labeler.reinstated"):  # what gold scoring sends to the campaign's group
+        await layer.group_send(campaign_group(tasks[0].campaign_id), {"type": kind, "labeler": "labeler", "reason": "gold"})
+        messages = await latest(watcher, lambda m, kind=kind: kind in m and "counts" in m)
+        assert messages[kind]["labeler"] == "labeler"
+    await watcher.disconnect()
