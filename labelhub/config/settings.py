@@ -328,6 +328,13 @@ LABELHUB_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("LABELHUB_WEBHOOK_TIMEOU
 # many seconds, and a watching dashboard counts at most about once per interval (0: every
 # submit pings and is counted; the tests use that).
 LABELHUB_PROGRESS_INTERVAL = float(os.environ.get("LABELHUB_PROGRESS_INTERVAL", "0.5"))
+# The live campaign dashboard (labelhub/feedback/dashboard.py) computes its figures once per
+# campaign and web process and sends them to every lead watching: the counts (progress,
+# judgments per hour, per labeler) at most once per LABELHUB_DASHBOARD_INTERVAL seconds, the
+# agreement and alarms (seconds of work on a large campaign) at most once per
+# LABELHUB_DASHBOARD_QUALITY_INTERVAL seconds — and never more than a fifth of the time.
+LABELHUB_DASHBOARD_INTERVAL = float(os.environ.get("LABELHUB_DASHBOARD_INTERVAL", "2"))
+LABELHUB_DASHBOARD_QUALITY_INTERVAL = float(os.environ.get("LABELHUB_DASHBOARD_QUALITY_INTERVAL", "30"))
 
 # --- training runs (the trainer runs as a subprocess of the job worker) ----------------------
 # The command line that starts it; the run kind and its flags follow. E.g. another virtualenv's

@@ -16,8 +16,8 @@ from labelhub.campaigns.serializers import ImportSerializer
 from labelhub.core.downloads import file_download, folder_zip_download
 from labelhub.core.errors import BadRequest, Conflict
 from labelhub.core.inputs import FormParser, MultiPartParser
+from labelhub.feedback import dashboard, selectors, services
 from labelhub.feedback import leaderboard as leaderboard_lib
-from labelhub.feedback import selectors, services
 from labelhub.feedback.alarms import Thresholds
 from labelhub.feedback.imports import pairs_import, pairs_import_queue, unpacked
 from labelhub.feedback.models import Snapshot
@@ -156,6 +156,24 @@ class AlarmViewSet(CampaignChildViewSet):
         v = params.validated_data
         thresholds = Thresholds(p_value=v["p_value"], min_judgments=v["min_judgments"], speed_floor_seconds=v["speed_floor"])
         return Response(selectors.campaign_alarms(campaign=self._campaign, thresholds=thresholds))
+
+
+class DashboardViewSet(CampaignChildViewSet):
+    """The live dashboard's figures, as its WebSocket sends them (docs/quality.md): leads and reviewers."""
+
+    role_rules = {"*": dashboard.WATCHERS}
+    serializer_class = AgreementQuerySerializer
+
+    @extend_schema(parameters=[AgreementQuerySerializer], responses={200: None})
+    def list(self, request, campaign_slug=None):
+        """``counts`` (progress, judgments per hour, per labeler: judgments and gold answers) and
+        ``quality`` (agreement with its series per ``period``, each labeler's agreement and alarms)."""
+        params = AgreementQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        return Response({
+            "counts": selectors.dashboard_counts(campaign=self._campaign),
+            "quality": selectors.dashboard_quality(campaign=self._campaign, period=params.validated_data["period"]),
+        })
 
 
 class PairImportViewSet(CampaignChildViewSet):

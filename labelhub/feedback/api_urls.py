@@ -9,5 +9,6 @@ nested.register("leaderboard", api.LeaderboardViewSet, basename="campaign-leader
 nested.register("pair-imports", api.PairImportViewSet, basename="campaign-pair-import")
 nested.register("agreement", api.AgreementViewSet, basename="campaign-agreement")
 nested.register("alarms", api.AlarmViewSet, basename="campaign-alarms")
+nested.register("dashboard", api.DashboardViewSet, basename="campaign-dashboard")
 
 urlpatterns = [path("campaigns/<slug:campaign_slug>/", include(nested.urls))]

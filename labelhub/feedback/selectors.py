@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.contrib.postgres.aggregates.mixins import OrderableAggMixin
@@ -20,22 +21,26 @@ from django.db.models import (
     Aggregate,
     BigIntegerField,
     Case,
+    Count,
     Exists,
     F,
     Func,
     JSONField,
+    Max,
     OuterRef,
+    Q,
     QuerySet,
     TextField,
     When,
 )
-from django.db.models.functions import Cast, Extract, Length
+from django.db.models.functions import Cast, Extract, Length, TruncHour
 
-from labelhub.campaigns.models import Campaign, Completion, Policy
+from labelhub.campaigns.models import Campaign, Completion, Membership, Policy, Role
 from labelhub.feedback import agreement as agreement_lib
 from labelhub.feedback import alarms as alarms_lib
 from labelhub.feedback.leaderboard import comparison_state
 from labelhub.labeling.models import Judgment
+from labelhub.labeling.selectors import campaign_progress
 
 #: The periods of the series over time: (length, offset) in seconds, in UTC (1970-01-05 was a Monday).
 PERIODS = {"hour": (3600, 0), "day": (86400, 0), "week": (7 * 86400, 4 * 86400)}
@@ -149,3 +154,80 @@ def _cached(campaign: Campaign, key: tuple, compute):
         if comparison_state(campaign=campaign) == state:
             cache.set(name, value, CACHE_SECONDS)
     return value
+
+
+# --- the live dashboard (labelhub/feedback/dashboard.py sends these; docs/quality.md) ----------
+
+#: The judgments-per-hour chart covers the latest this many hours (UTC), the current one included.
+RATE_HOURS = 48
+
+
+def dashboard_counts(*, campaign: Campaign, now: datetime | None = None) -> dict:
+    """The dashboard's quick figures: the campaign's progress, judgments per hour and, per
+    labeler, judgments and gold answers. Five queries, each one aggregate over an index."""
+    now = now or datetime.now(UTC)
+    progress = campaign_progress(campaign_id=campaign.pk)
+    progress.pop("campaign_id")
+    return {"progress": progress, "per_hour": judgments_per_hour(campaign=campaign, now=now),
+            "labelers": labeler_activity(campaign=campaign, now=now), "gold": gold_by_labeler(campaign=campaign)}
+
+
+def judgments_per_hour(*, campaign: Campaign, now: datetime) -> list[dict]:
+    """Judgments submitted by labelers (corrections too: each is work done) per hour of the
+    latest :data:`RATE_HOURS` hours, oldest first, hours without any included. One query."""
+    first = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=RATE_HOURS - 1)
+    counts = dict(Judgment.objects.filter(campaign=campaign, labeler__isnull=False, created_at__gte=first)
+                  .annotate(hour=TruncHour("created_at", tzinfo=UTC)).values("hour")
+                  .annotate(n=Count("id")).values_list("hour", "n"))
+    hours = [first + timedelta(hours=i) for i in range(RATE_HOURS)]
+    return [{"start": hour.isoformat(), "judgments": counts.get(hour, 0)} for hour in hours]
+
+
+def labeler_activity(*, campaign: Campaign, now: datetime) -> list[dict]:
+    """Each labeler of the campaign (members with the labeler role, and anyone else who judged in
+    it) by name: judgments submitted, in the last hour, and when the latest was. Two queries."""
+    members = set(Membership.objects.filter(campaign=campaign, role=Role.LABELER).values_list("user__username", flat=True))
+    rows = {row["labeler__username"]: row for row in Judgment.objects.filter(campaign=campaign, labeler__isnull=False)
+            .values("labeler__username").annotate(judgments=Count("id"), last_at=Max("created_at"),
+                                                 last_hour=Count("id", filter=Q(created_at__gte=now - timedelta(hours=1))))}
+    out = []
+    for name in sorted(members | set(rows)):
+        row = rows.get(name, {})
+        last = row.get("last_at")
+        out.append({"labeler": name, "member": name in members, "judgments": row.get("judgments", 0),
+                    "last_hour": row.get("last_hour", 0), "last_at": last.isoformat() if last else None})
+    return out
+
+
+def gold_by_labeler(*, campaign: Campaign) -> dict:
+    """The dashboard's gold column: per labeler, how many gold tasks they answered (their latest
+    answer per task). One query.
+
+    Gold *scoring* (each answer against the expected one, accuracy with a Wilson interval) is
+    not part of this code yet; when it is, this is the one place to read it from: each
+    labeler's entry then gains ``correct``, ``accuracy``, ``low`` and ``high`` and ``scored``
+    becomes true (the page shows the accuracy column when it is)."""
+    rows = (counted_judgments(Judgment.objects.filter(campaign=campaign, task__is_gold=True))
+            .values("labeler__username").annotate(answers=Count("id")).values_list("labeler__username", "answers"))
+    return {"scored": False, "labelers": {name: {"answers": answers} for name, answers in rows}}
+
+
+def dashboard_quality(*, campaign: Campaign, period: str = "day") -> dict:
+    """The dashboard's slow figures, from the same cache as the Quality page and the API
+    (:func:`campaign_agreement`, :func:`campaign_alarms`): the campaign's agreement and its
+    series per ``period``, each labeler's agreement and alarms. Cold: 9 queries (the judgment
+    state twice per figure, 3 + 2 for the figures); warm: the 2 state queries."""
+    agreement = campaign_agreement(campaign=campaign, period=period)
+    alarms = campaign_alarms(campaign=campaign)
+    return {
+        "period": period,
+        "agreement": {"judgments": agreement["judgments"], "campaign": agreement["campaign"],
+                      "periods": agreement["periods"],
+                      "labelers": {e["labeler"]: {"tasks": e["tasks"], "vs_others": e["vs_others"],
+                                                  "vs_majority": e["vs_majority"]} for e in agreement["labelers"]}},
+        "alarms": {"thresholds": alarms["thresholds"], "labelers": {
+            e["labeler"]: {"judgments": e["judgments"], "raised": e["raised"],
+                           "alarms": {k: {"status": a["status"], "statistic": a["statistic"], "p_adjusted": a["p_adjusted"]}
+                                      for k, a in e["alarms"].items()}}
+            for e in alarms["labelers"]}},
+    }

@@ -9,4 +9,5 @@ urlpatterns = [
     path("<slug:slug>/leaderboard/", views.leaderboard, name="leaderboard"),
     path("<slug:slug>/leaderboard/promote/", views.promote, name="promote"),
     path("<slug:slug>/quality/", views.quality, name="quality"),
+    path("<slug:slug>/dashboard/", views.dashboard, name="dashboard"),
 ]

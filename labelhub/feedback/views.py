@@ -1,5 +1,6 @@
 """Pages: snapshots of a campaign, its leaderboard and its quality figures."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -12,6 +13,7 @@ from labelhub.campaigns.models import Role
 from labelhub.campaigns.selectors import CONTENT_READERS, policies_ready_to_send
 from labelhub.core.inputs import whole_number
 from labelhub.core.pages import render_part, requested_part
+from labelhub.feedback import dashboard as dashboard_lib
 from labelhub.feedback import leaderboard as leaderboard_lib
 from labelhub.feedback import selectors, services
 from labelhub.feedback.api import snapshot_create_and_queue
@@ -114,4 +116,15 @@ def quality(request, slug):
     return render(request, "feedback/quality.html", {
         "campaign": campaign, "agreement": figures, "alarms": alarms, "period": period, "periods": selectors.PERIODS,
         "raised": sum(1 for entry in alarms["labelers"] if entry["raised"]),
+    })
+
+
+@login_required
+def dashboard(request, slug):
+    """The live dashboard: an empty frame the page's script fills from the WebSocket."""
+    campaign, _ = _campaign_for(request, slug, dashboard_lib.WATCHERS)
+    period = request.GET.get("period") if request.GET.get("period") in selectors.PERIODS else "day"
+    return render(request, "feedback/dashboard.html", {
+        "campaign": campaign, "period": period, "periods": selectors.PERIODS, "rate_hours": selectors.RATE_HOURS,
+        "quality_interval": settings.LABELHUB_DASHBOARD_QUALITY_INTERVAL,
     })

@@ -53,7 +53,7 @@ def pages(run):
         f"/campaigns/{slug}/runs/",
         f"/campaigns/{slug}/runs/{run.pk}/", f"/campaigns/{slug}/snapshots/", f"/campaigns/{slug}/leaderboard/",
         "/label/", f"/label/work/?campaign={slug}", "/profile/", "/api/docs/", f"/campaigns/{slug}/members/",
-        "/invitations/",
+        "/invitations/", f"/campaigns/{slug}/dashboard/",
     ]
 
 

@@ -33,9 +33,13 @@ def test_pages_draw_without_csp_violations(log_in, browser_page, campaign, lead)
     for path in ["/campaigns/", "/campaigns/helpful/", "/campaigns/helpful/leaderboard/", "/campaigns/helpful/snapshots/",
                  "/campaigns/helpful/runs/", f"/campaigns/helpful/runs/{run.pk}/", "/label/work/",
                  "/campaigns/helpful/members/", "/invitations/", "/campaigns/helpful/skips/", "/plan/",
-                 "/plan/?config.params=7e9", "/campaigns/helpful/webhooks/", *SETUP_PAGES]:
+                 "/plan/?config.params=7e9", "/campaigns/helpful/webhooks/", "/campaigns/helpful/dashboard/",
+                 *SETUP_PAGES]:
         page.goto(path)
         page.wait_for_load_state("networkidle")
         if path.endswith(f"/runs/{run.pk}/"):
             expect(page.locator('figure[data-chart="Loss"] canvas')).to_be_visible()
+        if path.endswith("/dashboard/"):
+            expect(page.locator("[data-field=status]")).to_have_text("live")
+            expect(page.locator("[data-field=alpha]")).to_have_text("—")  # the quality figures drawn too
     assert violations == []
