@@ -94,9 +94,9 @@ def variant_settings(cfg: PromptLabConfig, variant: Any, index: int) -> Any:
     return checked
 
 
-def variant_summary(settings: Any) -> dict[str, Any]:
+def variant_summary(sampling: Any) -> dict[str, Any]:
     keys = ("template", "shots", "temperature", "top_k", "top_p", "max_new_tokens", "do_sample")
-    return {key: getattr(settings, key) for key in keys}
+    return {key: getattr(sampling, key) for key in keys}
 
 
 def score_answer(completion: str, reference: str | None) -> dict[str, Any]:
