@@ -40,13 +40,12 @@ def run_queued(campaign) -> list[Run]:
 class Round1:
     campaign: Campaign
     base: Policy
-    reward_run: Run | None = None
     snapshot: object = None
 
 
-def first_round(lead, *, with_reward_model: bool) -> Round1:
+def first_round(lead) -> Round1:
     """Demo campaign → the tiny base samples 4 answers per train prompt → simulated labelers
-    rank them → snapshot → (reward model)."""
+    rank them → snapshot."""
     campaign = demo_load().campaign
     Campaign.objects.filter(pk=campaign.pk).update(overlap=3)
     campaign.refresh_from_db()
@@ -61,13 +60,7 @@ def first_round(lead, *, with_reward_model: bool) -> Round1:
     snapshot = feedback.snapshot_create(campaign=campaign, user=lead)
     snapshot = feedback.snapshot_build(snapshot_id=snapshot.pk)
     assert snapshot.row_count > 200
-    round1 = Round1(campaign=campaign, base=base, snapshot=snapshot)
-    if with_reward_model:
-        round1.reward_run = training.run_create(campaign=campaign, user=lead, kind="reward", snapshot=snapshot,
-                                                config={"max_steps": 80})
-        run_queued(campaign)
-        round1.reward_run.refresh_from_db()
-    return round1
+    return Round1(campaign=campaign, base=base, snapshot=snapshot)
 
 
 def judge_new_version(round1: Round1, policy_run: Run):

@@ -7,7 +7,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.trainer, pyte
 
 
 def test_it_closes_the_loop_with_dpo(lead, data_dir):
-    round1 = first_round(lead, with_reward_model=False)
+    round1 = first_round(lead)
     dpo = training.run_create(campaign=round1.campaign, user=lead, kind="dpo", policy=round1.base,
                               snapshot=round1.snapshot, config={"max_steps": 150, "beta": 0.1, "learning_rate": 1e-3})
     run_queued(round1.campaign)
