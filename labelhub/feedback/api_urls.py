@@ -9,5 +9,9 @@ nested.register("leaderboard", api.LeaderboardViewSet, basename="campaign-leader
 nested.register("pair-imports", api.PairImportViewSet, basename="campaign-pair-import")
 nested.register("agreement", api.AgreementViewSet, basename="campaign-agreement")
 nested.register("alarms", api.AlarmViewSet, basename="campaign-alarms")
+nested.register("review-queue", api.ReviewQueueViewSet, basename="campaign-review-queue")
+nested.register("reviews", api.ReviewViewSet, basename="campaign-review")
+nested.register("disagreements", api.DisagreementViewSet, basename="campaign-disagreement")
+nested.register("completion-scores", api.CompletionScoreViewSet, basename="campaign-completion-score")
 
 urlpatterns = [path("campaigns/<slug:campaign_slug>/", include(nested.urls))]
