@@ -29,6 +29,7 @@ from django.db.models import (
     OuterRef,
     Prefetch,
     QuerySet,
+    Sum,
     TextField,
     When,
 )
@@ -164,7 +165,7 @@ def review_queue(*, campaign: Campaign, source: str, include_reviewed: bool = Fa
     """The first ``limit`` judgments of a review source (``review_queue.SOURCES``), not yet
     reviewed unless ``include_reviewed``, each with its task, its completions in the order the
     labeler saw them and its current review; ``remaining``: how many the source has unreviewed.
-    Five queries whatever the limit."""
+    Four queries whatever the limit."""
     judgments = review_sources.SOURCES[source].judgments(campaign)
     unreviewed = judgments.filter(~Exists(Review.objects.filter(judgment=OuterRef("pk"))))
     listed = list((judgments if include_reviewed else unreviewed)
@@ -224,8 +225,10 @@ def _task_rows(task_ids) -> dict[int, dict]:
 def disagreement_tasks(*, campaign: Campaign, threshold: float = disagreement_lib.DEFAULT_THRESHOLD,
                        min_labelers: int = disagreement_lib.DEFAULT_MIN_LABELERS, limit: int = 100) -> dict:
     """Data tasks whose labelers agree on less than ``threshold`` of their comparisons, least
-    agreement first (the first ``limit``), with their prompt and overlap. Three queries."""
-    listed = disagreement_lib.disagreeing_tasks(_data_answers(campaign), threshold=threshold, min_labelers=min_labelers)
+    agreement first (the first ``limit``), with their prompt and overlap (read fresh). The list
+    is cached under the campaign's judgment state, as the quality figures are."""
+    listed = _cached(campaign, ("disagreement", threshold, min_labelers), lambda: disagreement_lib.disagreeing_tasks(
+        _data_answers(campaign), threshold=threshold, min_labelers=min_labelers))
     shown = listed[:limit]
     rows = _task_rows([t["task"] for t in shown])
     return {"threshold": threshold, "min_labelers": min_labelers, "count": len(listed),
@@ -243,16 +246,19 @@ def reward_candidates(*, campaign: Campaign, scorer: str | None = None,
                       min_votes: int = disagreement_lib.DEFAULT_MIN_VOTES, margin: float = 0.0, limit: int = 100) -> dict:
     """Completion pairs the scorer (by default the latest) ranks one way and the human majority
     the other (``disagreement.reward_disagreements``): reward-hacking candidates, largest score
-    gap first (the first ``limit``), with texts and policies. At most six queries."""
+    gap first (the first ``limit``), with texts and policies. The list is cached under the
+    campaign's judgment state and the state of the scorer's scores (count, largest id, sum and
+    newest time: a score added or replaced changes it)."""
     known = scorers(campaign=campaign)
     if scorer is None and known:
         scorer = known[0]["scorer"]
     out = {"scorer": scorer, "scorers": known, "min_votes": min_votes, "margin": margin, "count": 0, "pairs": []}
     if scorer is None or scorer not in {s["scorer"] for s in known}:
         return out
-    scores = dict(CompletionScore.objects.filter(scorer=scorer, completion__prompt__campaign=campaign)
-                  .values_list("completion_id", "score"))
-    listed = disagreement_lib.reward_disagreements(_data_answers(campaign), scores, min_votes=min_votes, margin=margin)
+    scored = CompletionScore.objects.filter(scorer=scorer, completion__prompt__campaign=campaign)
+    scores_state = tuple(scored.aggregate(n=Count("id"), top=Max("id"), total=Sum("score"), latest=Max("created_at")).values())
+    listed = _cached(campaign, ("reward", scorer, scores_state, min_votes, margin), lambda: disagreement_lib.reward_disagreements(
+        _data_answers(campaign), dict(scored.values_list("completion_id", "score")), min_votes=min_votes, margin=margin))
     shown = listed[:limit]
     ids = {p[k] for p in shown for k in ("favourite", "preferred_by_humans")}
     completions = {c.pk: {"id": c.pk, "text": c.text, "policy": c.policy.name}

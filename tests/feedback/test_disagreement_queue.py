@@ -67,3 +67,43 @@ def test_scores_of_another_campaigns_completion_refuse_the_lot(split_votes, api_
     api_as(lead).post("/api/campaigns/helpful/completion-scores/", {"scorer": "rm", "scores": [
         {"completion": mine.pk, "score": 3}]}, format="json")
     assert list(mine.scores.values_list("score", flat=True)) == [3.0]  # a new score replaces the scorer's old one
+
+
+def test_both_lists_are_read_in_the_same_few_queries_for_any_size_and_cached(campaign, three_labelers, api_as, reviewer):
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client, counts = api_as(reviewer), []
+    client.get(URL)  # the token's first use is written down once
+    for n, start in ((1, 0), (6, 1)):
+        add_tasks(campaign, n, start=start)
+        for user, order in zip(three_labelers, (("good", "fair", "poor"), ("good", "fair", "poor"),
+                                                ("poor", "fair", "good")), strict=True):
+            judge_all(campaign, user, by_policy(*order))
+        services.completion_scores_record(campaign=campaign, scorer="rm", scores=[
+            (c.pk, {"good": 0.0, "fair": 1.0, "poor": 5.0}[c.policy.name]) for c in Completion.objects.select_related("policy")])
+        cache.clear()
+        for url in (URL, URL + "reward/"):
+            for _ in ("computed", "cached"):
+                with CaptureQueriesContext(connection) as ctx:
+                    body = client.get(url).json()
+                assert len(body.get("tasks", body.get("pairs"))) == (start + n) * (1 if url == URL else 3)
+                sql = [q["sql"] for q in ctx.captured_queries]
+                counts.append((len(sql), any("JSON_AGG" in q for q in sql)))  # JSON_AGG: the judgments read
+    assert counts[:4] == counts[4:], counts
+    # 3 for the token, the campaign and the roles. Tasks: the judgment state (twice when computing),
+    # the answers, the tasks. Reward: the scorers, the scores' state, the judgment state (twice when
+    # computing), the scores, the answers, the completions, the tasks.
+    assert counts[:4] == [(3 + 4, True), (3 + 2, False), (3 + 8, True), (3 + 5, False)], counts
+
+
+def test_the_cached_lists_follow_new_scores_and_show_a_send_back_at_once(split_votes, api_as, reviewer, lead):
+    scores = [(c.pk, {"good": 0.0, "fair": 1.0, "poor": 5.0}[c.policy.name]) for c in Completion.objects.select_related("policy")]
+    services.completion_scores_record(campaign=split_votes, scorer="rm", scores=scores)
+    assert api_as(reviewer).get(URL + "reward/").json()["count"] == 6
+    services.completion_scores_record(campaign=split_votes, scorer="rm", scores=[(c, -s) for c, s in scores])
+    assert api_as(reviewer).get(URL + "reward/").json()["count"] == 0  # now it agrees with the majority
+    task = api_as(reviewer).get(URL).json()["tasks"][0]
+    api_as(lead).post(URL + "send-back/", {"task": task["task"], "extra": 2}, format="json")
+    assert api_as(reviewer).get(URL).json()["tasks"][0]["overlap"] == task["overlap"] + 2

@@ -89,4 +89,6 @@ def test_every_registered_source_reads_a_page_in_the_same_few_queries(campaign, 
             counts.append((n, source, len(ctx.captured_queries)))
     per_source = {s: {q for _, source, q in counts if source == s} for s in SOURCES}
     assert all(len(q) == 1 for q in per_source.values()), counts
-    assert max(max(q) for q in per_source.values()) <= 10, counts  # auth and roles, then the five of the queue
+    # 3 for the token, the campaign and the roles; then the judgments (with labeler, task and prompt),
+    # their current reviews, the completions' texts and the unreviewed count
+    assert per_source == {s: {3 + 4} for s in SOURCES}, counts
