@@ -41,6 +41,7 @@ def snapshots(request, slug):
             "since": request.POST.get("since") or None, "until": request.POST.get("until") or None,
             "labelers": [u.strip() for u in request.POST.get("labelers", "").split(",") if u.strip()] or None,
             "exclude_flagged": bool(request.POST.get("exclude_flagged")) or None,
+            "exclude_rejected": bool(request.POST.get("exclude_rejected")) or None,
             "split": request.POST.get("split") or None,
         }.items() if v is not None}
         try:

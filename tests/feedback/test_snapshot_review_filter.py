@@ -55,3 +55,16 @@ def test_the_filter_is_checked_and_named(campaign, lead, api_as):
     response = api_as(lead).post("/api/campaigns/helpful/snapshots/", {"filters": {"exclude_rejected": "yes"}}, format="json")
     assert response.status_code == 400
     assert response.json()["errors"] == [{"field": "filters.exclude_rejected", "message": "must be true or false"}]
+
+
+def test_the_snapshots_page_offers_the_filter_and_shows_the_filters_used(client, campaign, lead):
+    from labelhub.feedback.models import Snapshot
+
+    client.force_login(lead)
+    assert 'name="exclude_rejected"' in client.get("/campaigns/helpful/snapshots/").content.decode()
+    response = client.post("/campaigns/helpful/snapshots/", {"kind": "preference", "aggregation": "all",
+                                                             "exclude_rejected": "on", "labelers": "ann, bob"})
+    assert response.status_code == 302
+    assert Snapshot.objects.get().filters == {"exclude_rejected": True, "labelers": ["ann", "bob"]}
+    html = client.get("/campaigns/helpful/snapshots/").content.decode()
+    assert "<code>labelers=ann, bob</code>" in html and "<code>exclude_rejected</code>" in html
