@@ -1,6 +1,6 @@
 """In Chromium, with the Content-Security-Policy header on: the API docs page (Swagger UI, its
 start-up script a file of its own) draws the API, and neither it nor the campaign pages (runs,
-a run with curves, snapshots, the leaderboard) and the labeling page report a single CSP
+a run with curves, snapshots, the leaderboard, review, disagreements) and the labeling page report a single CSP
 violation."""
 
 import pytest
@@ -32,7 +32,8 @@ def test_pages_draw_without_csp_violations(log_in, browser_page, campaign, lead)
     expect(page.locator(".opblock").first).to_be_visible()
     for path in ["/campaigns/", "/campaigns/helpful/", "/campaigns/helpful/leaderboard/", "/campaigns/helpful/snapshots/",
                  "/campaigns/helpful/runs/", f"/campaigns/helpful/runs/{run.pk}/", "/label/work/",
-                 "/campaigns/helpful/members/", "/invitations/", "/campaigns/helpful/skips/", *SETUP_PAGES]:
+                 "/campaigns/helpful/members/", "/invitations/", "/campaigns/helpful/skips/",
+                 "/campaigns/helpful/review/", "/campaigns/helpful/disagreements/", *SETUP_PAGES]:
         page.goto(path)
         page.wait_for_load_state("networkidle")
         if path.endswith(f"/runs/{run.pk}/"):
