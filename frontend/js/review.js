@@ -50,6 +50,7 @@ function show() {
       h("p", { class: "meta" }, `by ${item.labeler} · task #${item.task} · ${item.kind}`,
         item.time_spent_ms == null ? "" : ` · ${Math.round(item.time_spent_ms / 1000)} s`)),
     h("section", { class: "prompt" }, h("h3", {}, "Prompt"), h("p", { class: "prompt-text" }, item.prompt)),
+    h("h3", {}, "The answers, in the order the labeler saw them"),
     h("ol", { class: "completions review-completions" }, item.completions.map((c) => completion(item, c))),
     item.rationale ? h("p", {}, h("strong", {}, "Rationale: "), item.rationale) : null,
     item.better_answer ? h("div", {}, h("strong", {}, "Better answer written: "), h("p", { class: "completion-text" }, item.better_answer)) : null,
@@ -60,9 +61,9 @@ function show() {
 function completion(item, c) {
   let place = "";
   if (item.kind === "pairwise") place = c.id === item.preferred ? `preferred (${item.strength.replace("_", " ")})` : item.strength === "tie" || item.strength === "both_bad" ? item.strength.replace("_", " ") : "";
-  else if (c.rank) place = `#${c.rank}${c.tied ? " (tie)" : ""}`;
+  else if (c.rank) place = `ranked #${c.rank}${c.tied ? " (tie)" : ""}`;
   return h("li", { class: "completion card", data: { id: c.id } },
-    h("p", { class: "meta" }, h("span", { class: "rank" }, place || "—"),
+    h("p", { class: "meta" }, h("span", { class: "rank" }, place || "not ranked"),
       c.flags.length ? h("span", { class: "flags" }, ` · flagged: ${c.flags.join(", ")}`) : null,
       c.ratings ? ` · ratings: ${Object.entries(c.ratings).map(([k, v]) => `${k} ${v}`).join(", ")}` : null),
     h("p", { class: "completion-text" }, c.text));

@@ -34,8 +34,8 @@ def test_a_reviewer_rejects_a_judgment_by_keyboard(judged, log_in):
     expect(page.locator("#review-status")).to_contain_text("Judgment 1 of 2 (2 unreviewed")
     first = int(page.locator("#judgment").get_attribute("data-judgment"))
     expect(page.locator("#judgment .completion")).to_have_count(3)
-    expect(page.locator("#judgment .completion .rank")).to_contain_text(["#", "#", "#"])
-    expect(page.locator("#judgment .completion", has_text="good answer")).to_contain_text("#1")
+    expect(page.locator("#judgment .completion .rank")).to_contain_text(["ranked #", "ranked #", "ranked #"])
+    expect(page.locator("#judgment .completion", has_text="good answer")).to_contain_text("ranked #1")
 
     page.keyboard.press("r")
     expect(page.locator("#review-note")).to_be_focused()
