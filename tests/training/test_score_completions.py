@@ -28,8 +28,9 @@ def test_it_records_a_score_of_every_completion_under_the_reward_models_name(cam
     call_command("score_completions", "helpful")
     scores = dict(CompletionScore.objects.filter(scorer="rm-base").values_list("completion_id", "score"))
     assert set(scores) == {c.pk for c in completions}
-    from trainer.score import RewardScorer  # the same model here, to check each score landed on its completion
+    from trainer.score import RewardScorer
 
+    # the same model scores them here: each score must have landed on its own completion
     expected = RewardScorer("tiny-rm").score([c.prompt.text for c in completions], [c.text for c in completions])
     assert [scores[c.pk] for c in completions] == pytest.approx(expected, abs=1e-4)
     assert len({round(s, 4) for s in expected}) == 4
