@@ -167,12 +167,11 @@ def _metadata(snapshot: Snapshot) -> dict:
     per-pair ``exclude_flagged`` filter is not a filter of judgments and does not apply), the
     filters it used, and how many judgments a review filter left out."""
     judgments = _filtered(snapshot, Judgment.objects.filter(campaign=snapshot.campaign))
-    metadata = {"agreement": selectors.agreement_figures(campaign=snapshot.campaign, judgments=judgments),
-                "filters": dict(snapshot.filters)}
+    used = {"applied": dict(snapshot.filters)}
     if snapshot.filters.get("exclude_rejected"):
         unfiltered = Judgment.objects.filter(campaign=snapshot.campaign, corrections__isnull=True)
-        metadata["excluded"] = {"rejected": _filtered(snapshot, unfiltered, reviews=False).filter(_rejected()).count()}
-    return metadata
+        used["rejected_left_out"] = _filtered(snapshot, unfiltered, reviews=False).filter(_rejected()).count()
+    return {"agreement": selectors.agreement_figures(campaign=snapshot.campaign, judgments=judgments), "filters": used}
 
 
 def _judgments(snapshot: Snapshot):
