@@ -6,8 +6,9 @@ task (a corrected one is replaced by its correction), from a labeler (imported p
 none) — and adds its own condition and order. A new source is one :func:`register` call; the
 API, the page and the docs list what is registered here.
 
-Gold failures (a labeler's answer to a gold task that misses the expected answer) are meant
-to be a source too: they need gold scoring, which is not in this code base yet.
+Gold failures (a labeler's answer to a gold task that missed the expected answer) are a
+source where gold scoring exists: it keeps one score per gold answer (``labeling.GoldScore``,
+``Judgment.gold_score``). Without it the source is not offered.
 """
 
 from __future__ import annotations
@@ -60,3 +61,13 @@ def _flagged(campaign: Campaign) -> QuerySet[Judgment]:
 
 register(Source("sample", "Random sample", "Judgments in a fixed random order: the first n are a random sample.", _sample))
 register(Source("flagged", "Flagged", "Judgments in which the labeler flagged a completion.", _flagged))
+
+
+def _gold_failures(campaign: Campaign) -> QuerySet[Judgment]:
+    """Answers to gold tasks (qualification ones included) scored wrong, newest first."""
+    return current_judgments(campaign).filter(task__is_gold=True, gold_score__correct=False).order_by("-id")
+
+
+if hasattr(Judgment, "gold_score"):  # gold scoring is part of this code base
+    register(Source("gold_failures", "Gold failures", "Answers to gold tasks that missed the expected answer.",
+                    _gold_failures))

@@ -92,3 +92,22 @@ def test_every_registered_source_reads_a_page_in_the_same_few_queries(campaign, 
     # 3 for the token, the campaign and the roles; then the judgments (with labeler, task and prompt),
     # their current reviews, the completions' texts and the unreviewed count
     assert per_source == {s: {3 + 4} for s in SOURCES}, counts
+
+
+@pytest.mark.skipif("gold_failures" not in SOURCES, reason="gold scoring (labeling.GoldScore) is not in this code base")
+def test_the_gold_failures_source_lists_gold_answers_scored_wrong(campaign, labeler, api_as, reviewer, lead):
+    from labelhub.campaigns.services import campaign_update
+
+    add_tasks(campaign, 3)
+    gold_right, gold_wrong, _ = Task.objects.order_by("id")
+    for task in (gold_right, gold_wrong):
+        ids = list(task.task_completions.order_by("position").values_list("completion_id", flat=True))
+        labeling.task_gold_set(task=task, answer={"ranking": [[c] for c in ids]})
+    campaign_update(campaign=campaign, user=lead, gold_rate=1.0)
+    while (a := labeling.next_task(labeler=labeler)) is not None:
+        ids = list(Task.objects.get(pk=a.task_id).task_completions.order_by("position").values_list("completion_id", flat=True))
+        order = ids if a.task_id == gold_right.pk else list(reversed(ids))
+        labeling.judgment_submit(labeler=labeler, assignment_id=a.pk, data={
+            "idempotency_key": f"key-{a.pk:08d}", "ranking": [[c] for c in order]})
+    listed = api_as(reviewer).get(URL, {"source": "gold_failures"}).json()["judgments"]
+    assert [j["task"] for j in listed] == [gold_wrong.pk]
