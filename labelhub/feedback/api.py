@@ -24,14 +24,25 @@ from labelhub.feedback.models import Snapshot
 from labelhub.feedback.serializers import (
     AgreementQuerySerializer,
     AlarmQuerySerializer,
+    CompletionScoresSerializer,
+    DisagreementQuerySerializer,
     PairImportSerializer,
     PromoteSerializer,
+    ReviewListQuerySerializer,
+    ReviewQueueQuerySerializer,
+    ReviewSerializer,
+    RewardDisagreementQuerySerializer,
+    SendBackSerializer,
     SnapshotSerializer,
     leaderboard_payload,
 )
 from labelhub.feedback.tasks import build_snapshot
+from labelhub.labeling import selectors as labeling_selectors
+from labelhub.labeling import services as labeling_services
 
 BUILDERS = {Role.LEAD, Role.ENGINEER}
+#: Who reviews judgments and works the disagreement queue (docs/quality.md).
+REVIEWERS = {Role.LEAD, Role.REVIEWER}
 
 
 class SnapshotViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin):
@@ -200,3 +211,110 @@ class PairImportViewSet(CampaignChildViewSet):
         except ImportRejected as rejected:
             raise BadRequest(IMPORT_REJECTED, [e.as_dict() for e in rejected.errors]) from None
         return Response(result, status=status.HTTP_201_CREATED)
+
+
+class ReviewQueueViewSet(CampaignChildViewSet):
+    """Judgments waiting for a review, from one source (docs/quality.md, "Reviews")."""
+
+    role_rules = {"*": REVIEWERS}
+    serializer_class = ReviewQueueQuerySerializer
+
+    @extend_schema(parameters=[ReviewQueueQuerySerializer], responses={200: None})
+    def list(self, request, campaign_slug=None):
+        """The first ``limit`` unreviewed judgments of ``source`` (a random sample, the flagged
+        ones…), each with its task, completions as the labeler saw them, and current review."""
+        params = ReviewQueueQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        return Response(selectors.review_queue(campaign=self._campaign, **params.validated_data))
+
+
+class ReviewViewSet(CampaignChildViewSet):
+    """Reviews of judgments: append-only verdicts (accept / reject with a note)."""
+
+    role_rules = {"*": REVIEWERS}
+    serializer_class = ReviewSerializer
+
+    @extend_schema(parameters=[ReviewListQuerySerializer], responses={200: None})
+    def list(self, request, campaign_slug=None):
+        """The campaign's reviews newest first, or one judgment's history (``?judgment=``)."""
+        params = ReviewListQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        v = params.validated_data
+        reviews = selectors.review_list(campaign=self._campaign, judgment_id=v.get("judgment"))[:v["limit"]]
+        return Response([selectors.review_payload(r) | {"current": r.current} for r in reviews])
+
+    @extend_schema(request=ReviewSerializer, responses={201: None, 400: None})
+    def create(self, request, campaign_slug=None):
+        """Accept or reject a judgment. A new review of a judgment supersedes its current one."""
+        params = ReviewSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        v = params.validated_data
+        try:
+            review = services.review_record(campaign=self._campaign, reviewer=request.user, judgment_id=v["judgment"],
+                                            verdict=v["verdict"], note=v["note"], source=v["source"])
+        except services.ReviewInvalid as exc:
+            raise BadRequest("Invalid review.", exc.errors) from None
+        return Response(selectors.review_payload(review) | {"current": True}, status=status.HTTP_201_CREATED)
+
+
+class DisagreementViewSet(CampaignChildViewSet):
+    """The disagreement queue: tasks labelers disagree on, and pairs where a reward model and
+    the human majority disagree; either can be sent back to labeling with more overlap."""
+
+    role_rules = {"*": REVIEWERS}
+    serializer_class = DisagreementQuerySerializer
+
+    @extend_schema(parameters=[DisagreementQuerySerializer], responses={200: None})
+    def list(self, request, campaign_slug=None):
+        """Tasks whose pairwise agreement is below ``threshold``, least agreement first."""
+        params = DisagreementQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        return Response(selectors.disagreement_tasks(campaign=self._campaign, **params.validated_data))
+
+    @extend_schema(parameters=[RewardDisagreementQuerySerializer], responses={200: None, 400: None})
+    @action(detail=False, methods=["get"])
+    def reward(self, request, campaign_slug=None):
+        """Reward-hacking candidates: the scorer's favourite of two completions is the one the
+        human majority ranks worse. Largest score gap first."""
+        params = RewardDisagreementQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        result = selectors.reward_candidates(campaign=self._campaign, **params.validated_data)
+        if "scorer" in params.validated_data and result["scorer"] not in {s["scorer"] for s in result["scorers"]}:
+            raise BadRequest("Invalid input: scorer.", {"scorer": "no completion of this campaign has a score from it"})
+        return Response(result)
+
+    @extend_schema(request=SendBackSerializer, responses={200: None, 400: None})
+    @action(detail=False, methods=["post"], url_path="send-back")
+    def send_back(self, request, campaign_slug=None):
+        """Add ``extra`` judgments to a task's overlap, so the queue hands it out again."""
+        params = SendBackSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        v = params.validated_data
+        try:
+            task = labeling_services.task_send_back(campaign=self._campaign, task_id=v["task"], extra=v["extra"],
+                                                    priority=v.get("priority"))
+        except labeling_services.SendBackInvalid as exc:
+            raise BadRequest("Not sent back.", exc.errors) from None
+        return Response({"task": task.pk, "overlap": task.overlap, "judgment_count": task.judgment_count,
+                         "priority": task.priority, "labelers_left": labeling_selectors.labelers_left(task=task)})
+
+
+class CompletionScoreViewSet(CampaignChildViewSet):
+    """Machine scores of completions (a reward model's), which the disagreement queue compares
+    with the human majority. Leads and engineers record them; reviewers read them there."""
+
+    role_rules = {"*": BUILDERS}
+    serializer_class = CompletionScoresSerializer
+
+    @extend_schema(request=CompletionScoresSerializer, responses={201: None, 400: None})
+    def create(self, request, campaign_slug=None):
+        """Record ``scores`` from ``scorer``; a completion it scored before gets the new score."""
+        params = CompletionScoresSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        v = params.validated_data
+        try:
+            n = services.completion_scores_record(campaign=self._campaign, scorer=v["scorer"],
+                                                  scores=[(s["completion"], s["score"]) for s in v["scores"]])
+        except services.ReviewInvalid as exc:
+            raise BadRequest("Invalid scores: nothing was recorded.", exc.errors) from None
+        return Response({"scorer": v["scorer"], "recorded": n}, status=status.HTTP_201_CREATED)

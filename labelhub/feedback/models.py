@@ -27,7 +27,7 @@ class Snapshot(models.Model):
     kind = models.CharField(max_length=16, choices=Kind, default=Kind.PREFERENCE)
     aggregation = models.CharField(max_length=16, choices=Aggregation, default=Aggregation.ALL)
     keep_ties = models.BooleanField(default=False)
-    filters = models.JSONField(default=dict, blank=True, help_text='{"since", "until", "labelers", "exclude_flagged", "split"}')
+    filters = models.JSONField(default=dict, blank=True, help_text='{"since", "until", "labelers", "exclude_flagged", "split", "exclude_rejected"}')
     strength_margins = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=16, choices=State, default=State.BUILDING)
     path = models.CharField(max_length=500, blank=True, help_text="Folder with data.jsonl.")
@@ -78,3 +78,59 @@ class Promotion(models.Model):
 
     def __str__(self):
         return f"{self.policy} promoted" + (" over its guards" if self.override else "")
+
+
+class Review(models.Model):
+    """A reviewer's verdict on a judgment: accepted or rejected, with a note. Append-only, as
+    judgments are: a later review of the same judgment is a new row that ``supersedes`` the one
+    it replaces (the judgment is never edited, and the history stays). The current review of a
+    judgment is the one nothing supersedes."""
+
+    class Verdict(models.TextChoices):
+        ACCEPT = "accept", "Accepted"
+        REJECT = "reject", "Rejected"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="reviews")
+    judgment = models.ForeignKey("labeling.Judgment", on_delete=models.PROTECT, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
+    verdict = models.CharField(max_length=8, choices=Verdict)
+    note = models.TextField(blank=True, help_text="Why (required for a rejection).")
+    source = models.CharField(
+        max_length=32, blank=True, help_text="The review queue it was made from (sample, flagged, …), if any."
+    )
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by",
+        help_text="The earlier review of the same judgment this one replaces.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["campaign", "judgment"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(verdict="reject") | ~models.Q(note=""), name="review_rejection_has_note",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.verdict} of judgment {self.judgment_id}"
+
+
+class CompletionScore(models.Model):
+    """A machine score of a completion, e.g. a reward model's (``scorer``: the reward model's
+    name). The disagreement queue compares these with the human majority."""
+
+    completion = models.ForeignKey("campaigns.Completion", on_delete=models.CASCADE, related_name="scores")
+    scorer = models.CharField(max_length=120, help_text="What gave the score: a reward model's name.")
+    score = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["scorer", "completion"]
+        constraints = [
+            models.UniqueConstraint(fields=["scorer", "completion"], name="completion_score_once_per_scorer"),
+        ]
+
+    def __str__(self):
+        return f"{self.scorer}: completion {self.completion_id} = {self.score:g}"

@@ -28,8 +28,10 @@ from django.db.models import (
     JSONField,
     Max,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
+    Sum,
     TextField,
     When,
 )
@@ -38,8 +40,11 @@ from django.db.models.functions import Cast, Extract, Length, TruncHour
 from labelhub.campaigns.models import Campaign, Completion, Membership, Policy, Role
 from labelhub.feedback import agreement as agreement_lib
 from labelhub.feedback import alarms as alarms_lib
+from labelhub.feedback import disagreement as disagreement_lib
+from labelhub.feedback import review_queue as review_sources
 from labelhub.feedback.leaderboard import comparison_state
-from labelhub.labeling.models import Judgment
+from labelhub.feedback.models import CompletionScore, Review
+from labelhub.labeling.models import Judgment, Task
 from labelhub.labeling.selectors import campaign_progress
 
 #: The periods of the series over time: (length, offset) in seconds, in UTC (1970-01-05 was a Monday).
@@ -231,3 +236,115 @@ def dashboard_quality(*, campaign: Campaign, period: str = "day") -> dict:
                                       for k, a in e["alarms"].items()}}
             for e in alarms["labelers"]}},
     }
+
+
+# --- reviews ---------------------------------------------------------------------------------
+
+
+def review_queue(*, campaign: Campaign, source: str, include_reviewed: bool = False, limit: int = 50) -> dict:
+    """The first ``limit`` judgments of a review source (``review_queue.SOURCES``), not yet
+    reviewed unless ``include_reviewed``, each with its task, its completions in the order the
+    labeler saw them and its current review; ``remaining``: how many the source has unreviewed.
+    Four queries whatever the limit."""
+    judgments = review_sources.SOURCES[source].judgments(campaign)
+    unreviewed = judgments.filter(~Exists(Review.objects.filter(judgment=OuterRef("pk"))))
+    listed = list((judgments if include_reviewed else unreviewed)
+                  .select_related("labeler", "task__prompt")
+                  .prefetch_related(Prefetch("reviews", to_attr="current_reviews",
+                                             queryset=Review.objects.filter(superseded_by__isnull=True)
+                                             .select_related("reviewer")))[:limit])
+    ids = {c for j in listed for c in j.display_order}
+    texts = dict(Completion.objects.filter(pk__in=ids).values_list("pk", "text"))
+    return {"source": source, "remaining": unreviewed.count(), "judgments": [_review_item(j, texts) for j in listed]}
+
+
+def _review_item(j: Judgment, texts: dict[int, str]) -> dict:
+    place = {c: (rank, len(group) > 1) for rank, group in enumerate(j.ranking or [], start=1) for c in group}
+    current = j.current_reviews[0] if j.current_reviews else None
+    return {
+        "judgment": j.pk, "task": j.task_id, "kind": j.task.kind, "labeler": j.labeler.username if j.labeler else None,
+        "created_at": j.created_at.isoformat(), "prompt": j.task.prompt.display_text,
+        "completions": [{"id": c, "text": texts.get(c, ""), "rank": place.get(c, (None,))[0],
+                         "tied": place.get(c, (None, False))[1], "flags": (j.flags or {}).get(str(c)) or [],
+                         "ratings": (j.ratings or {}).get(str(c))} for c in j.display_order],
+        "ranking": j.ranking, "preferred": j.preferred_id, "strength": j.strength, "rationale": j.rationale,
+        "better_answer": j.better_answer, "time_spent_ms": j.time_spent_ms,
+        "review": review_payload(current) if current else None,
+    }
+
+
+def review_payload(review: Review) -> dict:
+    return {"id": review.pk, "judgment": review.judgment_id, "verdict": review.verdict, "note": review.note,
+            "source": review.source, "reviewer": review.reviewer.username, "supersedes": review.supersedes_id,
+            "created_at": review.created_at.isoformat()}
+
+
+def review_list(*, campaign: Campaign, judgment_id: int | None = None):
+    """The campaign's reviews (or one judgment's: its history), newest first; ``current`` marks
+    the ones nothing supersedes."""
+    reviews = Review.objects.filter(campaign=campaign).select_related("reviewer").annotate(
+        current=~Exists(Review.objects.filter(supersedes=OuterRef("pk"))))
+    if judgment_id is not None:
+        reviews = reviews.filter(judgment_id=judgment_id)
+    return reviews.order_by("-id")
+
+
+# --- disagreement ------------------------------------------------------------------------------
+
+
+def _data_answers(campaign: Campaign) -> list[agreement_lib.Answer]:
+    return _answers(counted_judgments(Judgment.objects.filter(campaign=campaign)).filter(task__is_gold=False))
+
+
+def _task_rows(task_ids) -> dict[int, dict]:
+    tasks = Task.objects.filter(pk__in=task_ids).select_related("prompt")
+    return {t.pk: {"prompt": t.prompt.display_text, "overlap": t.overlap, "judgment_count": t.judgment_count,
+                   "lease_count": t.lease_count, "priority": t.priority} for t in tasks}
+
+
+def disagreement_tasks(*, campaign: Campaign, threshold: float = disagreement_lib.DEFAULT_THRESHOLD,
+                       min_labelers: int = disagreement_lib.DEFAULT_MIN_LABELERS, limit: int = 100) -> dict:
+    """Data tasks whose labelers agree on less than ``threshold`` of their comparisons, least
+    agreement first (the first ``limit``), with their prompt and overlap (read fresh). The list
+    is cached under the campaign's judgment state, as the quality figures are."""
+    listed = _cached(campaign, ("disagreement", threshold, min_labelers), lambda: disagreement_lib.disagreeing_tasks(
+        _data_answers(campaign), threshold=threshold, min_labelers=min_labelers))
+    shown = listed[:limit]
+    rows = _task_rows([t["task"] for t in shown])
+    return {"threshold": threshold, "min_labelers": min_labelers, "count": len(listed),
+            "tasks": [t | rows.get(t["task"], {}) for t in shown]}
+
+
+def scorers(*, campaign: Campaign) -> list[dict]:
+    """The scorers (reward models) that scored completions of the campaign, latest first."""
+    rows = (CompletionScore.objects.filter(completion__prompt__campaign=campaign).values("scorer")
+            .annotate(completions=Count("id"), latest=Max("created_at")).order_by("-latest", "scorer"))
+    return [{"scorer": r["scorer"], "completions": r["completions"], "latest": r["latest"].isoformat()} for r in rows]
+
+
+def reward_candidates(*, campaign: Campaign, scorer: str | None = None,
+                      min_votes: int = disagreement_lib.DEFAULT_MIN_VOTES, margin: float = 0.0, limit: int = 100) -> dict:
+    """Completion pairs the scorer (by default the latest) ranks one way and the human majority
+    the other (``disagreement.reward_disagreements``): reward-hacking candidates, largest score
+    gap first (the first ``limit``), with texts and policies. The list is cached under the
+    campaign's judgment state and the state of the scorer's scores (count, largest id, sum and
+    newest time: a score added or replaced changes it)."""
+    known = scorers(campaign=campaign)
+    if scorer is None and known:
+        scorer = known[0]["scorer"]
+    out = {"scorer": scorer, "scorers": known, "min_votes": min_votes, "margin": margin, "count": 0, "pairs": []}
+    if scorer is None or scorer not in {s["scorer"] for s in known}:
+        return out
+    scored = CompletionScore.objects.filter(scorer=scorer, completion__prompt__campaign=campaign)
+    scores_state = tuple(scored.aggregate(n=Count("id"), top=Max("id"), total=Sum("score"), latest=Max("created_at")).values())
+    listed = _cached(campaign, ("reward", scorer, scores_state, min_votes, margin), lambda: disagreement_lib.reward_disagreements(
+        _data_answers(campaign), dict(scored.values_list("completion_id", "score")), min_votes=min_votes, margin=margin))
+    shown = listed[:limit]
+    ids = {p[k] for p in shown for k in ("favourite", "preferred_by_humans")}
+    completions = {c.pk: {"id": c.pk, "text": c.text, "policy": c.policy.name}
+                   for c in Completion.objects.filter(pk__in=ids).select_related("policy")}
+    rows = _task_rows({p["task"] for p in shown})
+    out["count"] = len(listed)
+    out["pairs"] = [p | {"favourite": completions[p["favourite"]], "preferred_by_humans": completions[p["preferred_by_humans"]],
+                         "prompt": rows[p["task"]]["prompt"], "overlap": rows[p["task"]]["overlap"]} for p in shown]
+    return out

@@ -1,8 +1,9 @@
 from rest_framework import serializers
 
 from labelhub.core.inputs import id_field
+from labelhub.feedback import disagreement, review_queue
 from labelhub.feedback.alarms import Thresholds
-from labelhub.feedback.models import Snapshot
+from labelhub.feedback.models import Review, Snapshot
 
 
 class SnapshotSerializer(serializers.ModelSerializer):
@@ -79,3 +80,66 @@ class AlarmQuerySerializer(serializers.Serializer):
     speed_floor = serializers.FloatField(
         default=Thresholds.speed_floor_seconds, min_value=0.1, max_value=3600, help_text="Seconds per task under which a median is too fast."
     )
+
+
+class ReviewQueueQuerySerializer(serializers.Serializer):
+    source = serializers.ChoiceField(choices=[], default="sample", help_text="Where the judgments come from.")
+    include_reviewed = serializers.BooleanField(default=False, help_text="Also list judgments already reviewed.")
+    limit = serializers.IntegerField(default=50, min_value=1, max_value=200, help_text="Judgments to list.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = list(review_queue.SOURCES)
+
+
+class ReviewSerializer(serializers.Serializer):
+    judgment = id_field(help_text="The judgment reviewed (of this campaign).")
+    verdict = serializers.ChoiceField(choices=Review.Verdict.choices)
+    note = serializers.CharField(default="", allow_blank=True, max_length=2000, trim_whitespace=True,
+                                 help_text="Why; required for a rejection.")
+    source = serializers.CharField(default="", allow_blank=True, max_length=32,
+                                   help_text="The queue it was reviewed from (sample, flagged, disagreement…).")
+
+
+class ReviewListQuerySerializer(serializers.Serializer):
+    judgment = id_field(required=False, help_text="Only this judgment's reviews: its history.")
+    limit = serializers.IntegerField(default=100, min_value=1, max_value=1000)
+
+
+class DisagreementQuerySerializer(serializers.Serializer):
+    threshold = serializers.FloatField(default=disagreement.DEFAULT_THRESHOLD, min_value=0, max_value=1,
+                                       help_text="List tasks whose pairwise agreement is below this.")
+    min_labelers = serializers.IntegerField(default=disagreement.DEFAULT_MIN_LABELERS, min_value=2, max_value=50)
+    limit = serializers.IntegerField(default=100, min_value=1, max_value=1000)
+
+
+class RewardDisagreementQuerySerializer(serializers.Serializer):
+    scorer = serializers.CharField(required=False, max_length=120, help_text="A scorer's name (default: the latest).")
+    min_votes = serializers.IntegerField(default=disagreement.DEFAULT_MIN_VOTES, min_value=1, max_value=50,
+                                         help_text="Human answers a pair needs before its majority counts.")
+    margin = serializers.FloatField(default=0.0, min_value=0, max_value=1e6,
+                                    help_text="The scorer's gap between the two must exceed this.")
+    limit = serializers.IntegerField(default=100, min_value=1, max_value=1000)
+
+
+class SendBackSerializer(serializers.Serializer):
+    task = id_field(help_text="The task to send back to labeling.")
+    extra = serializers.IntegerField(default=1, min_value=1, max_value=10,
+                                     help_text="Judgments to add to the task's overlap.")
+    priority = serializers.IntegerField(required=False, min_value=0, max_value=100,
+                                        help_text="A new queue priority for the task (optional).")
+
+
+class CompletionScoreItemSerializer(serializers.Serializer):
+    completion = id_field()
+    score = serializers.FloatField()
+
+    def validate_score(self, value):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise serializers.ValidationError("must be a finite number")
+        return value
+
+
+class CompletionScoresSerializer(serializers.Serializer):
+    scorer = serializers.CharField(max_length=120, help_text="What gave the scores, e.g. a reward model's name.")
+    scores = CompletionScoreItemSerializer(many=True, allow_empty=False, max_length=100_000)

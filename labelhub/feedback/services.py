@@ -10,13 +10,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 
 from labelhub.campaigns.models import Campaign, Completion, Prompt
 from labelhub.core import webhooks
-from labelhub.feedback import exports, selectors
+from labelhub.feedback import exports, review_queue, selectors
 from labelhub.feedback import pairs as pairs_lib
-from labelhub.feedback.models import Snapshot
+from labelhub.feedback.models import CompletionScore, Review, Snapshot
 from labelhub.labeling.models import Judgment
 
 logger = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def _margins(margins) -> tuple[dict, dict[str, str]]:
 def _filter_errors(filters) -> dict[str, str]:
     if not isinstance(filters, dict):
         return {"filters": "must be an object"}
-    allowed = {"since", "until", "labelers", "exclude_flagged", "split"}
+    allowed = {"since", "until", "labelers", "exclude_flagged", "split", "exclude_rejected"}
     errors = {f"filters.{k}" if len(str(k)) <= 40 else "filters": f"unknown filter (one of {', '.join(sorted(allowed))})"
               for k in filters if k not in allowed}
     moments = {}
@@ -105,8 +105,9 @@ def _filter_errors(filters) -> dict[str, str]:
         and all(isinstance(u, str) and 0 < len(u) <= 150 for u in labelers)
     ):
         errors["filters.labelers"] = f"must be a list of at most {FILTER_LABELERS_MAX} usernames"
-    if "exclude_flagged" in filters and not isinstance(filters["exclude_flagged"], bool):
-        errors["filters.exclude_flagged"] = "must be true or false"
+    for key in ("exclude_flagged", "exclude_rejected"):
+        if key in filters and not isinstance(filters[key], bool):
+            errors[f"filters.{key}"] = "must be true or false"
     if "split" in filters and filters["split"] not in Prompt.Split.values:
         errors["filters.split"] = f"must be one of {', '.join(Prompt.Split.values)}"
     return errors
@@ -171,17 +172,30 @@ def snapshot_build(*, snapshot_id: int) -> Snapshot:
 
 def _metadata(snapshot: Snapshot) -> dict:
     """Agreement among the judgments the snapshot was made from (its filters applied; the
-    per-pair ``exclude_flagged`` filter is not a filter of judgments and does not apply)."""
+    per-pair ``exclude_flagged`` filter is not a filter of judgments and does not apply), the
+    filters it used, and how many judgments a review filter left out."""
     judgments = _filtered(snapshot, Judgment.objects.filter(campaign=snapshot.campaign))
-    return {"agreement": selectors.agreement_figures(campaign=snapshot.campaign, judgments=judgments)}
+    used = {"applied": dict(snapshot.filters)}
+    if snapshot.filters.get("exclude_rejected"):
+        unfiltered = Judgment.objects.filter(campaign=snapshot.campaign, corrections__isnull=True)
+        used["rejected_left_out"] = _filtered(snapshot, unfiltered, reviews=False).filter(_rejected()).count()
+    return {"agreement": selectors.agreement_figures(campaign=snapshot.campaign, judgments=judgments), "filters": used}
 
 
 def _judgments(snapshot: Snapshot):
     return _filtered(snapshot, Judgment.objects.filter(campaign=snapshot.campaign, corrections__isnull=True))
 
 
-def _filtered(snapshot: Snapshot, judgments):
+def _rejected():
+    """A judgment whose current review (the latest: nothing supersedes it) rejects it."""
+    return Exists(Review.objects.filter(judgment=OuterRef("pk"), verdict=Review.Verdict.REJECT,
+                                        superseded_by__isnull=True))
+
+
+def _filtered(snapshot: Snapshot, judgments, *, reviews: bool = True):
     f = snapshot.filters
+    if reviews and f.get("exclude_rejected"):
+        judgments = judgments.filter(~_rejected())
     if f.get("since"):
         judgments = judgments.filter(created_at__gte=f["since"])
     if f.get("until"):
@@ -332,3 +346,72 @@ def _rating_rows(batch, prompts, completions):
                        "group_id": group_id(prompt), "task_id": task_id, "prompt_id": prompt.id,
                        "completion_id": completion_id, "policy": completion.policy.name, "judgment_id": j["id"],
                        "labeler": j["labeler__username"] or j["source"], "guideline_version": j["guideline_version"]}
+
+
+# --- reviews and machine scores ----------------------------------------------------------------
+
+REVIEW_NOTE_MAX = 2000
+
+
+class ReviewInvalid(Exception):
+    """``errors``: field → message; nothing was written."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+@transaction.atomic
+def review_record(*, campaign: Campaign, reviewer, judgment_id: int, verdict: str, note: str = "",
+                  source: str = "") -> Review:
+    """A reviewer's verdict on a judgment, as a new row that supersedes the judgment's current
+    review (if any): the judgment and earlier reviews are never changed. A rejection needs a
+    note; nobody reviews their own judgment; a corrected judgment is reviewed through its
+    correction. Raises :class:`ReviewInvalid` naming the field."""
+    judgment = Judgment.objects.select_for_update().filter(campaign=campaign, pk=judgment_id).first()
+    note = (note or "").strip()
+    errors = {}
+    if judgment is None:
+        errors["judgment"] = f"no judgment {judgment_id} in this campaign"
+    elif judgment.labeler_id is not None and judgment.labeler_id == reviewer.pk:
+        errors["judgment"] = "you made this judgment: someone else reviews it"
+    elif (correction := Judgment.objects.filter(supersedes=judgment).values_list("pk", flat=True).first()) is not None:
+        errors["judgment"] = f"judgment {judgment_id} was corrected by judgment {correction}: review that one"
+    if verdict not in Review.Verdict.values:
+        errors["verdict"] = f"must be one of {', '.join(Review.Verdict.values)}"
+    elif verdict == Review.Verdict.REJECT and not note:
+        errors["note"] = "a rejection needs a note saying what is wrong"
+    if len(note) > REVIEW_NOTE_MAX:
+        errors["note"] = f"at most {REVIEW_NOTE_MAX} characters"
+    if source and source not in review_queue.SOURCES and source != "disagreement":
+        errors["source"] = f"must be one of {', '.join([*review_queue.SOURCES, 'disagreement'])} (or empty)"
+    if errors:
+        raise ReviewInvalid(errors)
+    current = Review.objects.filter(judgment=judgment, superseded_by__isnull=True).first()
+    return Review.objects.create(campaign=campaign, judgment=judgment, reviewer=reviewer, verdict=verdict, note=note,
+                                 source=source, supersedes=current)
+
+
+@transaction.atomic
+def completion_scores_record(*, campaign: Campaign, scorer: str, scores: list[tuple[int, float]]) -> int:
+    """Store a scorer's (a reward model's) score of each listed completion of the campaign,
+    replacing that scorer's earlier score of it. All or nothing: a completion of another
+    campaign, or listed twice, refuses the lot (:class:`ReviewInvalid` naming ``scores[i]``)."""
+    ids = [completion for completion, _ in scores]
+    known = set(Completion.objects.filter(prompt__campaign=campaign, pk__in=ids).values_list("pk", flat=True))
+    errors, seen = {}, set()
+    for i, completion in enumerate(ids):
+        if completion not in known:
+            errors[f"scores[{i}].completion"] = f"no completion {completion} in this campaign"
+        elif completion in seen:
+            errors[f"scores[{i}].completion"] = f"completion {completion} is listed twice"
+        seen.add(completion)
+        if len(errors) >= 20:
+            break
+    if errors:
+        raise ReviewInvalid(errors)
+    CompletionScore.objects.bulk_create(
+        [CompletionScore(completion_id=c, scorer=scorer, score=s) for c, s in scores],
+        update_conflicts=True, unique_fields=["scorer", "completion"], update_fields=["score", "created_at"],
+    )
+    return len(scores)

@@ -10,4 +10,6 @@ urlpatterns = [
     path("<slug:slug>/leaderboard/promote/", views.promote, name="promote"),
     path("<slug:slug>/quality/", views.quality, name="quality"),
     path("<slug:slug>/dashboard/", views.dashboard, name="dashboard"),
+    path("<slug:slug>/review/", views.review, name="review"),
+    path("<slug:slug>/disagreements/", views.disagreements, name="disagreements"),
 ]

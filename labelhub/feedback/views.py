@@ -15,9 +15,10 @@ from labelhub.core.inputs import whole_number
 from labelhub.core.pages import render_part, requested_part
 from labelhub.feedback import dashboard as dashboard_lib
 from labelhub.feedback import leaderboard as leaderboard_lib
-from labelhub.feedback import selectors, services
-from labelhub.feedback.api import snapshot_create_and_queue
+from labelhub.feedback import review_queue, selectors, services
+from labelhub.feedback.api import REVIEWERS, snapshot_create_and_queue
 from labelhub.feedback.models import Snapshot
+from labelhub.labeling import services as labeling_services
 
 BUILDERS = {Role.LEAD, Role.ENGINEER}
 SNAPSHOT_PARTS = {"snapshots": "feedback/_snapshot_table.html"}
@@ -42,6 +43,7 @@ def snapshots(request, slug):
             "since": request.POST.get("since") or None, "until": request.POST.get("until") or None,
             "labelers": [u.strip() for u in request.POST.get("labelers", "").split(",") if u.strip()] or None,
             "exclude_flagged": bool(request.POST.get("exclude_flagged")) or None,
+            "exclude_rejected": bool(request.POST.get("exclude_rejected")) or None,
             "split": request.POST.get("split") or None,
         }.items() if v is not None}
         try:
@@ -127,4 +129,37 @@ def dashboard(request, slug):
     return render(request, "feedback/dashboard.html", {
         "campaign": campaign, "period": period, "periods": selectors.PERIODS, "rate_hours": selectors.RATE_HOURS,
         "quality_interval": settings.LABELHUB_DASHBOARD_QUALITY_INTERVAL,
+    })
+
+
+@login_required
+def review(request, slug):
+    """The review queue: one judgment at a time, accepted or rejected by keyboard (review.js
+    reads the queue and writes reviews through the API)."""
+    campaign, _ = _campaign_for(request, slug, REVIEWERS)
+    source = request.GET.get("source") if request.GET.get("source") in review_queue.SOURCES else "sample"
+    return render(request, "feedback/review.html", {
+        "campaign": campaign, "source": source, "sources": review_queue.SOURCES.values(),
+    })
+
+
+@login_required
+def disagreements(request, slug):
+    """Tasks the labelers disagree on and pairs where a reward model and the human majority
+    disagree; a POST sends a task back to labeling with more overlap."""
+    campaign, _ = _campaign_for(request, slug, REVIEWERS)
+    if request.method == "POST":
+        task_id = whole_number(request.POST.get("task"))
+        try:
+            task = labeling_services.task_send_back(campaign=campaign, task_id=task_id or 0,
+                                                    extra=whole_number(request.POST.get("extra")) or 0)
+        except labeling_services.SendBackInvalid as exc:
+            messages.error(request, "Not sent back: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
+        else:
+            messages.success(request, f"Task #{task.pk} is back in the queue: it now wants {task.overlap} judgments.")
+        return redirect("feedback:disagreements", slug=campaign.slug)
+    scorer = request.GET.get("scorer") or None
+    return render(request, "feedback/disagreements.html", {
+        "campaign": campaign, "tasks": selectors.disagreement_tasks(campaign=campaign, limit=100),
+        "reward": selectors.reward_candidates(campaign=campaign, scorer=scorer, limit=100),
     })

@@ -168,3 +168,10 @@ def task_get(*, campaign: Campaign, pk: int) -> Task:
 
 def task_list(*, campaign: Campaign):
     return Task.objects.filter(campaign=campaign).prefetch_related("task_completions").order_by("-priority", "id")
+
+
+def labelers_left(*, task: Task) -> int:
+    """How many labelers of the task's campaign have never been handed it (who could still judge it)."""
+    handed = Assignment.objects.filter(task=task, labeler=OuterRef("user"))
+    return (Membership.objects.filter(campaign_id=task.campaign_id, role=Role.LABELER)
+            .filter(~Exists(handed)).values("user").distinct().count())

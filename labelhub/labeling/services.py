@@ -22,7 +22,14 @@ from django.utils import timezone
 
 from labelhub.campaigns import import_jobs
 from labelhub.campaigns import services as campaign_services
-from labelhub.campaigns.models import Campaign, Completion, Membership, Role
+from labelhub.campaigns.models import (
+    PRIORITY_MAX,
+    PRIORITY_MIN,
+    Campaign,
+    Completion,
+    Membership,
+    Role,
+)
 from labelhub.core import webhooks
 from labelhub.core.db import prepared_cursor
 from labelhub.labeling import events, gold
@@ -574,3 +581,49 @@ def gold_import(*, campaign: Campaign, upload) -> int:
         task.is_gold, task.gold_answer = answer is not None, answer
     Task.objects.bulk_update([task for task, _ in rows], ["is_gold", "gold_answer"])
     return len(rows)
+
+
+# --- sending a task back to labeling ----------------------------------------------------------
+
+#: The most judgments one send-back may add, and the most a task may want in all (the campaign's bound).
+SEND_BACK_MAX_EXTRA = 10
+OVERLAP_MAX = 50
+
+
+class SendBackInvalid(Exception):
+    """``errors``: field → message; nothing was changed."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+@transaction.atomic
+def task_send_back(*, campaign: Campaign, task_id: int, extra: int = 1, priority: int | None = None) -> Task:
+    """Ask for ``extra`` more judgments of a task (its overlap grows by that much), so that the
+    queue hands it out again — to labelers who have not judged it (nobody gets a task twice) —
+    optionally at a new ``priority``. Gold tasks are not data and cannot be sent back.
+    Raises :class:`SendBackInvalid` naming the field (``task``, ``extra``, ``priority``)."""
+    task = Task.objects.select_for_update().filter(campaign=campaign, pk=task_id).first()
+    errors = {}
+    if task is None:
+        errors["task"] = f"no task {task_id} in this campaign"
+    elif task.is_gold:
+        errors["task"] = f"task {task_id} is a gold task: gold tasks are not data and are not sent back"
+    if isinstance(extra, bool) or not isinstance(extra, int) or not 1 <= extra <= SEND_BACK_MAX_EXTRA:
+        errors["extra"] = f"must be a whole number from 1 to {SEND_BACK_MAX_EXTRA}"
+    elif task is not None and task.overlap + extra > OVERLAP_MAX:
+        errors["extra"] = f"task {task_id} already wants {task.overlap} judgments; at most {OVERLAP_MAX} in all"
+    if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)
+                                 or not PRIORITY_MIN <= priority <= PRIORITY_MAX):
+        errors["priority"] = f"must be a whole number from {PRIORITY_MIN} to {PRIORITY_MAX}"
+    if errors:
+        raise SendBackInvalid(errors)
+    task.overlap += extra
+    fields = ["overlap"]
+    if priority is not None:
+        task.priority = priority
+        fields.append("priority")
+    task.save(update_fields=fields)
+    events.progress_changed_on_commit(campaign_id=campaign.pk)
+    return task

@@ -1,6 +1,6 @@
 """In Chromium, with the Content-Security-Policy header on: the API docs page (Swagger UI, its
 start-up script a file of its own) draws the API, and neither it nor the campaign pages (runs,
-a run with curves, snapshots, the leaderboard) and the labeling page report a single CSP
+a run with curves, snapshots, the leaderboard, review, disagreements) and the labeling page report a single CSP
 violation."""
 
 import pytest
@@ -34,7 +34,7 @@ def test_pages_draw_without_csp_violations(log_in, browser_page, campaign, lead)
                  "/campaigns/helpful/runs/", f"/campaigns/helpful/runs/{run.pk}/", "/label/work/",
                  "/campaigns/helpful/members/", "/invitations/", "/campaigns/helpful/skips/", "/plan/",
                  "/plan/?config.params=7e9", "/campaigns/helpful/webhooks/", "/campaigns/helpful/dashboard/",
-                 *SETUP_PAGES]:
+                 "/campaigns/helpful/review/", "/campaigns/helpful/disagreements/", *SETUP_PAGES]:
         page.goto(path)
         page.wait_for_load_state("networkidle")
         if path.endswith(f"/runs/{run.pk}/"):
