@@ -68,10 +68,13 @@ def copy_rows(model, names: list[str], rows: Iterable[tuple]) -> int:
     return count
 
 
-def job_defer(task_name: str, **task_kwargs) -> int:
+def job_defer(task_name: str, *, queue: str | None = None, **task_kwargs) -> int:
     """Queue a job of the task registered as ``task_name`` (its queue, priority and retry as
     declared there) and return the job id. The job row is written on Django's connection:
     inside ``transaction.atomic`` it is committed or rolled back with everything else.
+
+    ``queue`` puts this job in another queue than the task's own (a run that needs GPUs:
+    ``core.accelerators``).
 
     Deferring by name lets a lower module ask for follow-up work without importing the module
     that does it (``tasks.py`` sits on top of its app). Unknown names raise
@@ -79,6 +82,6 @@ def job_defer(task_name: str, **task_kwargs) -> int:
     (``manage.py procrastinate worker``) swaps the app's connector for its own pool, and a job
     deferred from inside another job would then be committed at once, outside the transaction.
     """
-    declared = app.configure_task(task_name, allow_unknown=False)
+    declared = app.configure_task(task_name, allow_unknown=False, **({"queue": queue} if queue else {}))
     on_django = JobManager(DjangoConnector(alias=procrastinate_settings.DATABASE_ALIAS))
     return JobDeferrer(job_manager=on_django, job=declared.job).defer(**task_kwargs)

@@ -8,9 +8,11 @@ trainer's run-folder contract. Policies a run produces are ``campaigns.Policy`` 
 from pathlib import Path
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 
 from labelhub.campaigns.models import Campaign, Policy
+from labelhub.core.accelerators import MAX_GPUS
 from labelhub.feedback.models import Snapshot
 
 
@@ -133,6 +135,11 @@ class Run(models.Model):
     )
     reward_model = models.ForeignKey(
         RewardModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    gpus = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(MAX_GPUS)],
+        help_text="GPUs the run needs (0: any worker). Its job waits for a worker with at least this many; more "
+                  "than one starts that many trainer processes (accelerate launch).",
     )
     resumed_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resumed_by",

@@ -45,9 +45,25 @@ MAX_EXAMPLES = 64  # the most shots a trainer config takes
 CONFIG_FILE = "trainer-config.json"  # ours; the trainer writes the resolved config.json itself
 
 
-def trainer_command() -> list[str]:
-    """How the trainer is started (``LABELHUB_TRAINER_COMMAND`` may put e.g. accelerate first)."""
-    return list(settings.LABELHUB_TRAINER_COMMAND)
+class LaunchError(Exception):
+    """The trainer command cannot start the processes a run asks for; the message says why."""
+
+
+def trainer_command(processes: int = 1) -> list[str]:
+    """How the trainer is started (``LABELHUB_TRAINER_COMMAND``). A run that needs several GPUs
+    gets one process per GPU: ``python -m trainer`` becomes ``python -m accelerate.commands.launch
+    --num_processes N -m trainer``, and a command that is ``accelerate launch …`` already gets
+    ``--num_processes N`` after ``launch``."""
+    command = list(settings.LABELHUB_TRAINER_COMMAND)
+    if processes <= 1:
+        return command
+    if "launch" in command:
+        at = command.index("launch") + 1
+        return [*command[:at], "--num_processes", str(processes), *command[at:]]
+    if command[1:] == ["-m", "trainer"]:
+        return [command[0], "-m", "accelerate.commands.launch", "--num_processes", str(processes), "-m", "trainer"]
+    raise LaunchError(f"the run needs {processes} GPUs, and LABELHUB_TRAINER_COMMAND ({' '.join(command)}) is neither "
+                      "'python -m trainer' nor 'accelerate launch … -m trainer': it cannot start one process per GPU")
 
 
 def cancel_grace_seconds() -> float:
@@ -96,7 +112,7 @@ def prepare(run: Run) -> list[str]:
             trainer_config["examples"] = str(examples_file)
     config_path = folder / CONFIG_FILE
     config_path.write_text(json.dumps(trainer_config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return [*trainer_command(), kind.method, "--config", str(config_path), "--out", str(folder)]
+    return [*trainer_command(processes=run.gpus), kind.method, "--config", str(config_path), "--out", str(folder)]
 
 
 def write_prompts(run: Run, split: str, path: str) -> None:

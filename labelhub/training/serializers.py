@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from labelhub.campaigns.models import Prompt
+from labelhub.core.accelerators import MAX_GPUS
 from labelhub.core.inputs import JsonbField, id_field
 from labelhub.core.paths import PathField, PathsInJsonField
 from labelhub.training.kinds import KINDS, REGISTERS
@@ -19,7 +20,7 @@ class RunSerializer(serializers.ModelSerializer):
     class Meta:
         model = Run
         fields = [
-            "id", "kind", "state", "config", "snapshot", "policy", "reward_model", "prompt_split", "cancel_requested",
+            "id", "kind", "state", "config", "snapshot", "policy", "reward_model", "prompt_split", "gpus", "cancel_requested",
             "resumed_from", "run_dir", "produced_policy", "produced_reward_model", "summary", "progress", "guards", "flagged", "flag_reasons",
             "error", "error_tail", "exit_code", "job_id", "created_by", "created_at", "started_at", "heartbeat_at",
             "finished_at",
@@ -38,6 +39,9 @@ class RunCreateSerializer(serializers.Serializer):
     reward_model = id_field(required=False, allow_null=True)
     prompt_split = serializers.ChoiceField(choices=Prompt.Split.choices, required=False,
                                            help_text="Prompts for generate/evaluate/PPO/RLOO (default: the kind's).")
+    gpus = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_GPUS,
+                                    help_text="GPUs the run needs (0: any worker). It waits for a worker with at least "
+                                              "this many; more than one starts that many trainer processes.")
 
     def validate(self, attrs):
         campaign = self.context["campaign"]

@@ -29,7 +29,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from labelhub.campaigns import selectors as campaign_selectors
 from labelhub.campaigns.models import Campaign, Policy, unstorable
-from labelhub.core import webhooks
+from labelhub.core import accelerators, webhooks
 from labelhub.core.db import job_defer
 from labelhub.feedback.models import Snapshot
 from labelhub.training import events, kinds
@@ -70,13 +70,15 @@ def lost_after() -> timedelta:
 @transaction.atomic
 def run_create(*, campaign: Campaign, user, kind: str, config: dict | None = None,
                snapshot: Snapshot | None = None, policy: Policy | None = None,
-               reward_model: RewardModel | None = None, prompt_split: str = "") -> Run:
+               reward_model: RewardModel | None = None, prompt_split: str = "", gpus: int = 0) -> Run:
     """Validate the inputs for ``kind`` and its config (the kind's defaults + ``config``, checked by
     the trainer's own rules, its paths confined and resolved by ``config_paths``), store the run
     and queue its job once the transaction commits. Raises :class:`RunInvalid` naming each field
     at fault (``config.<field>`` for the config)."""
     config = {} if config is None else config
     errors = _input_errors(campaign, kind, snapshot, policy, reward_model, prompt_split)
+    if not isinstance(gpus, int) or isinstance(gpus, bool) or not 0 <= gpus <= accelerators.MAX_GPUS:
+        errors["gpus"] = f"must be a whole number from 0 (any worker) to {accelerators.MAX_GPUS}"
     merged, config_errors = _checked_config(kind, config, campaign=campaign, policy=policy)
     checked_paths, path_errors = config_paths(campaign=campaign, kind=kind, config=config)
     if errors or config_errors or path_errors:
@@ -87,6 +89,7 @@ def run_create(*, campaign: Campaign, user, kind: str, config: dict | None = Non
     run = Run.objects.create(
         campaign=campaign, kind=kind, config=merged, snapshot=snapshot, policy=policy, reward_model=reward_model,
         prompt_split=prompt_split or kinds.get(kind).prompts or "",  # the split it used, whatever the default becomes
+        gpus=gpus,
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
     run.run_dir = str(runs_dir() / str(run.pk))
@@ -147,7 +150,7 @@ def run_resume(*, run: Run, user) -> Run:
     checkpoint = newest_checkpoint(run)
     resumed = run_create(campaign=run.campaign, user=user, kind=run.kind, config=run.config | {"resume": True},
                          snapshot=run.snapshot, policy=run.policy, reward_model=run.reward_model,
-                         prompt_split=run.prompt_split)
+                         prompt_split=run.prompt_split, gpus=run.gpus)
     resumed.resumed_from = run
     resumed.save(update_fields=["resumed_from"])
     target = Path(resumed.run_dir, "checkpoints", checkpoint.name)
@@ -264,7 +267,8 @@ def _examples_errors(kind: str, campaign: Campaign, config: dict) -> dict[str, s
 def run_enqueue(*, run_id: int) -> None:
     """Defer the run's job (after the run is committed) and record the job id."""
     try:
-        job_id = job_defer(RUN_JOB, run_id=run_id)
+        gpus = Run.objects.filter(pk=run_id).values_list("gpus", flat=True).first() or 0
+        job_id = job_defer(RUN_JOB, queue=accelerators.queue_for(gpus), run_id=run_id)
     except Exception as exc:  # the queue's database is ours too: unlikely, but never silent
         logger.exception("could not queue the job of run %s", run_id)
         _fail_unless_final(run_id, f"could not queue its job: {exc}")
