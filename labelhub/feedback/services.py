@@ -16,6 +16,7 @@ from labelhub.campaigns.models import Campaign, Completion, Prompt
 from labelhub.feedback import pairs as pairs_lib
 from labelhub.feedback import selectors
 from labelhub.feedback.models import Snapshot
+from labelhub.labeling import selectors as labeling_selectors
 from labelhub.labeling.models import Judgment
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def _margins(margins) -> tuple[dict, dict[str, str]]:
 def _filter_errors(filters) -> dict[str, str]:
     if not isinstance(filters, dict):
         return {"filters": "must be an object"}
-    allowed = {"since", "until", "labelers", "exclude_flagged", "split"}
+    allowed = {"since", "until", "labelers", "exclude_flagged", "split", "exclude_paused", "min_gold_accuracy"}
     errors = {f"filters.{k}" if len(str(k)) <= 40 else "filters": f"unknown filter (one of {', '.join(sorted(allowed))})"
               for k in filters if k not in allowed}
     moments = {}
@@ -106,6 +107,12 @@ def _filter_errors(filters) -> dict[str, str]:
         errors["filters.labelers"] = f"must be a list of at most {FILTER_LABELERS_MAX} usernames"
     if "exclude_flagged" in filters and not isinstance(filters["exclude_flagged"], bool):
         errors["filters.exclude_flagged"] = "must be true or false"
+    if "exclude_paused" in filters and not isinstance(filters["exclude_paused"], bool):
+        errors["filters.exclude_paused"] = "must be true or false"
+    accuracy = filters.get("min_gold_accuracy")
+    if "min_gold_accuracy" in filters and (isinstance(accuracy, bool) or not isinstance(accuracy, int | float)
+                                           or not 0 <= accuracy <= 1):
+        errors["filters.min_gold_accuracy"] = "must be a number from 0 to 1 (a share of gold answers right)"
     if "split" in filters and filters["split"] not in Prompt.Split.values:
         errors["filters.split"] = f"must be one of {', '.join(Prompt.Split.values)}"
     return errors
@@ -165,15 +172,40 @@ def _metadata(snapshot: Snapshot) -> dict:
     """Agreement among the judgments the snapshot was made from (its filters applied; the
     per-pair ``exclude_flagged`` filter is not a filter of judgments and does not apply)."""
     judgments = _filtered(snapshot, Judgment.objects.filter(campaign=snapshot.campaign))
-    return {"agreement": selectors.agreement_figures(campaign=snapshot.campaign, judgments=judgments)}
+    return {"agreement": selectors.agreement_figures(campaign=snapshot.campaign, judgments=judgments),
+            "filters": {"applied": snapshot.filters,
+                        "excluded_labelers": sorted(_excluded_labelers(snapshot).values())}}
 
 
 def _judgments(snapshot: Snapshot):
-    return _filtered(snapshot, Judgment.objects.filter(campaign=snapshot.campaign, corrections__isnull=True))
+    """The judgments a snapshot is made of: the latest per labeler and task, never on a gold
+    task (gold is not data), its filters applied."""
+    judgments = Judgment.objects.filter(campaign=snapshot.campaign, corrections__isnull=True, task__is_gold=False)
+    return _filtered(snapshot, judgments)
+
+
+def _excluded_labelers(snapshot: Snapshot) -> dict[int, str]:
+    """Labelers the gold filters leave out, resolved once per build (a labeler paused or
+    reinstated during the build does not change it halfway): ``exclude_paused`` — those paused
+    now; ``min_gold_accuracy`` — those whose gold accuracy is below it, once they have given
+    the campaign's minimum of gold answers (fewer: too little to judge, kept)."""
+    if not hasattr(snapshot, "_excluded"):
+        f, excluded = snapshot.filters, {}
+        if f.get("exclude_paused") or f.get("min_gold_accuracy") is not None:
+            campaign = snapshot.campaign
+            for row in labeling_selectors.gold_accuracy(campaign=campaign):
+                below = (f.get("min_gold_accuracy") is not None and row["answered"] >= campaign.gold_min_answers
+                         and row["accuracy"] < f["min_gold_accuracy"])
+                if below or (f.get("exclude_paused") and row["paused"]):
+                    excluded[row["labeler_id"]] = row["labeler"]
+        snapshot._excluded = excluded
+    return snapshot._excluded
 
 
 def _filtered(snapshot: Snapshot, judgments):
     f = snapshot.filters
+    if excluded := _excluded_labelers(snapshot):
+        judgments = judgments.exclude(labeler_id__in=list(excluded))
     if f.get("since"):
         judgments = judgments.filter(created_at__gte=f["since"])
     if f.get("until"):

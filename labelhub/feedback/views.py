@@ -41,6 +41,8 @@ def snapshots(request, slug):
             "labelers": [u.strip() for u in request.POST.get("labelers", "").split(",") if u.strip()] or None,
             "exclude_flagged": bool(request.POST.get("exclude_flagged")) or None,
             "split": request.POST.get("split") or None,
+            "exclude_paused": bool(request.POST.get("exclude_paused")) or None,
+            "min_gold_accuracy": _share(request.POST.get("min_gold_accuracy")),
         }.items() if v is not None}
         try:
             snapshot = snapshot_create_and_queue(
@@ -58,6 +60,17 @@ def snapshots(request, slug):
         "can_build": bool(roles & BUILDERS), "errors": errors,
         "aggregations": Snapshot.Aggregation.choices, "kinds": Snapshot.Kind.choices,
     }, status=400 if errors else 200)
+
+
+def _share(text):
+    """A form's share (e.g. "0.8") as a number; other text is passed on for the service to name."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 @login_required
