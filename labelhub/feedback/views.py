@@ -16,6 +16,7 @@ from labelhub.feedback import leaderboard as leaderboard_lib
 from labelhub.feedback import selectors, services
 from labelhub.feedback.api import snapshot_create_and_queue
 from labelhub.feedback.models import Snapshot
+from labelhub.labeling import selectors as labeling_selectors
 
 BUILDERS = {Role.LEAD, Role.ENGINEER}
 SNAPSHOT_PARTS = {"snapshots": "feedback/_snapshot_table.html"}
@@ -120,11 +121,15 @@ def promote(request, slug):
 @login_required
 def quality(request, slug):
     """Agreement between labelers and each labeler's bias alarms (documented defaults)."""
-    campaign, _ = _campaign_for(request, slug, CONTENT_READERS)
+    campaign, roles = _campaign_for(request, slug, CONTENT_READERS)
     period = request.GET.get("period") if request.GET.get("period") in selectors.PERIODS else "day"
     figures = selectors.campaign_agreement(campaign=campaign, period=period)
     alarms = selectors.campaign_alarms(campaign=campaign)
+    sees_accuracy = bool(roles & labeling_selectors.ACCURACY_READERS)  # gold accuracy: leads and reviewers (docs/quality.md)
     return render(request, "feedback/quality.html", {
         "campaign": campaign, "agreement": figures, "alarms": alarms, "period": period, "periods": selectors.PERIODS,
         "raised": sum(1 for entry in alarms["labelers"] if entry["raised"]),
+        "gold": labeling_selectors.gold_accuracy(campaign=campaign) if sees_accuracy else None,
+        "pauses": labeling_selectors.pause_history(campaign=campaign)[:50] if sees_accuracy else None,
+        "can_reinstate": Role.LEAD in roles,
     })

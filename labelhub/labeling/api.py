@@ -29,6 +29,7 @@ from labelhub.core.errors import BadRequest, Conflict, error_body
 from labelhub.core.inputs import FormParser, MultiPartParser, query_int, query_text, whole_number
 from labelhub.labeling import selectors, services
 from labelhub.labeling.gold import GoldInvalid
+from labelhub.labeling.selectors import ACCURACY_READERS
 from labelhub.labeling.serializers import (
     AssignmentSerializer,
     GoldImportedSerializer,
@@ -114,8 +115,13 @@ def submit(request, assignment_id: int):
         raise PermissionDenied(str(exc)) from None
     except services.LabelingConflict as exc:
         raise Conflict(str(exc)) from None
-    # ``qualification``: the result when this answer ended a qualification attempt (else null)
-    body = {**JudgmentSerializer(judgment).data, "qualification": getattr(judgment, "qualification", None)}
+    # ``qualification``: the result when this answer ended a qualification attempt (else null);
+    # ``stopped``: why the queue stops, when this answer paused the labeler (else null)
+    stopped = None
+    if getattr(judgment, "paused", None) is not None:
+        stopped = selectors.queue_standing(user=request.user, campaign=judgment.campaign)
+    body = {**JudgmentSerializer(judgment).data, "qualification": getattr(judgment, "qualification", None),
+            "stopped": stopped}
     return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
@@ -292,10 +298,6 @@ class MemberViewSet(
             services.member_remove(membership=instance)
         except campaign_services.LastLead as exc:
             raise Conflict(str(exc)) from None
-
-
-#: Who sees each labeler's gold accuracy and the pause history (docs/quality.md, "Who sees what").
-ACCURACY_READERS = {Role.LEAD, Role.REVIEWER}
 
 
 class LabelerQualityViewSet(CampaignChildViewSet):

@@ -18,12 +18,9 @@ from django.conf import settings
 from labelhub.campaigns.events import member_group
 from labelhub.campaigns.models import Campaign, Membership, Role
 from labelhub.labeling.events import campaign_group
-from labelhub.labeling.selectors import campaign_progress
+from labelhub.labeling.selectors import ACCURACY_READERS, campaign_progress
 
 WATCHERS = {Role.LEAD, Role.REVIEWER, Role.ENGINEER}
-#: Who hears that a labeler was paused or reinstated: those who may see other labelers' gold
-#: accuracy (docs/quality.md, "Who sees what").
-ACCURACY_READERS = {Role.LEAD, Role.REVIEWER}
 
 
 class CampaignProgressConsumer(AsyncJsonWebsocketConsumer):

@@ -181,6 +181,10 @@ def task_list(*, campaign: Campaign):
 
 # --- gold accuracy, pauses and qualification (docs/quality.md, "Gold tasks") ------------------
 
+#: Who sees each labeler's gold accuracy, the pause history and the live pause events: leads
+#: (who act on them) and reviewers (who check labelers' work); not engineers or labelers.
+ACCURACY_READERS = {Role.LEAD, Role.REVIEWER}
+
 
 def latest_pause_events(*, campaign: Campaign, labeler_ids=None) -> dict[int, PauseEvent]:
     """Per labeler, their latest pause event in the campaign (one query)."""

@@ -474,9 +474,10 @@ def _submit(*, labeler, assignment_id, key, data):
         idempotency_key=key, supersedes=supersedes, **cleaned,
     )
     judgment.qualification = None  # the labeler's qualification result, when this answer ended an attempt
+    judgment.paused = None  # the PauseEvent, when this answer paused the labeler
     if is_gold and gold_answer is not None:
-        judgment.qualification = _gold_scored(judgment=judgment, kind=kind, expected=json.loads(gold_answer),
-                                              qualification=is_qualification, correction=supersedes is not None)
+        _gold_scored(judgment=judgment, kind=kind, expected=json.loads(gold_answer),
+                     qualification=is_qualification, correction=supersedes is not None)
     if supersedes is None and not is_gold:
         events.progress_changed_on_commit(campaign_id=campaign_id)
     return judgment, True
@@ -635,10 +636,11 @@ class NotPaused(Exception):
     """Reinstating a labeler who is not paused (HTTP 409)."""
 
 
-def _gold_scored(*, judgment: Judgment, kind: str, expected: dict, qualification: bool, correction: bool) -> dict | None:
+def _gold_scored(*, judgment: Judgment, kind: str, expected: dict, qualification: bool, correction: bool) -> None:
     """Score a gold answer (a correction re-scores the answer it replaces); count it in the
     labeler's qualification attempt, or check their gold accuracy against the campaign's
-    threshold. Returns the attempt's result when this answer ended an attempt."""
+    threshold. Sets ``judgment.qualification`` (the attempt's result, when this answer ended
+    one) and ``judgment.paused`` (the pause, when this answer paused the labeler)."""
     result = gold.score_answer(kind=kind, expected=expected, ranking=judgment.ranking, preferred_id=judgment.preferred_id,
                                strength=judgment.strength, ratings=judgment.ratings)
     correct = result.pop("correct")
@@ -656,10 +658,9 @@ def _gold_scored(*, judgment: Judgment, kind: str, expected: dict, qualification
         GoldScore.objects.create(campaign=campaign, task_id=judgment.task_id, labeler=judgment.labeler, judgment=judgment,
                                  correct=correct, detail=result, attempt=attempt)
         if attempt is not None:
-            return _attempt_counted(attempt, correct)
+            judgment.qualification = _attempt_counted(attempt, correct)
     if not qualification:
-        _pause_if_below(campaign, judgment.labeler)
-    return None
+        judgment.paused = _pause_if_below(campaign, judgment.labeler)
 
 
 def _qualification_attempt(campaign: Campaign, labeler) -> QualificationAttempt:
@@ -700,19 +701,19 @@ def gold_accuracy_since(*, campaign: Campaign, labeler_id: int, since=None) -> d
     return gold.accuracy_figures(row["right"], row["n"])
 
 
-def _pause_if_below(campaign: Campaign, labeler) -> None:
+def _pause_if_below(campaign: Campaign, labeler) -> PauseEvent | None:
     """Pause the labeler when, counting their gold answers since they were last reinstated,
     they have given the campaign's minimum and their accuracy is under its threshold."""
     latest = PauseEvent.objects.filter(campaign=campaign, labeler=labeler).order_by("-id").first()
     if latest is not None and latest.action == PauseEvent.Action.PAUSED:
-        return
+        return None
     figures = gold_accuracy_since(campaign=campaign, labeler_id=labeler.pk, since=latest and latest.created_at)
     if figures["answered"] < campaign.gold_min_answers or figures["accuracy"] >= campaign.gold_accuracy_threshold:
-        return
+        return None
     figures |= {"threshold": campaign.gold_accuracy_threshold, "min_answers": campaign.gold_min_answers}
     reason = (f"Gold accuracy {figures['correct']}/{figures['answered']} ({figures['accuracy']:.0%}) is below the "
               f"campaign's threshold of {campaign.gold_accuracy_threshold:.0%}.")
-    labeler_pause(campaign=campaign, labeler=labeler, by=None, reason=reason, figures=figures)
+    return labeler_pause(campaign=campaign, labeler=labeler, by=None, reason=reason, figures=figures)
 
 
 @transaction.atomic

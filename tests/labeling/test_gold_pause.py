@@ -145,3 +145,15 @@ def test_on_labeler_paused_is_called_once_per_pause(monkeypatch, labeler, gold_t
     answer_gold(labeler, right=False, key="key-wrong-1")
     answer_gold(labeler, right=False, key="key-wrong-2")
     assert [e.action for e in calls] == ["paused"]
+
+
+def test_the_answer_that_pauses_says_the_queue_stopped(labeler, gold_tasks, api_as):
+    answer_gold(labeler, right=False, key="key-wrong-1")
+    client = api_as(labeler)
+    lease = client.post("/api/labeling/next/?campaign=helpful").json()
+    order = gold_order(Task.objects.get(pk=lease["task"]["id"]))
+    response = client.post(f"/api/labeling/assignments/{lease['assignment']}/submit/", {
+        "idempotency_key": "key-wrong-2", "ranking": [[cid] for cid in order[::-1]]}, format="json")
+    assert response.status_code == 201
+    assert response.json()["stopped"]["code"] == "labeler_paused"
+    assert "0/2" in response.json()["stopped"]["detail"]
