@@ -115,17 +115,26 @@ def labeler_home(*, user) -> list[dict]:
     )
     seen = Assignment.objects.filter(task=OuterRef("pk"), labeler=user)
     held = seen.filter(state=Assignment.State.LEASED, expires_at__gt=timezone.now())
-    left = dict(
-        Task.objects.filter(campaign_id__in=ids, judgment_count__lt=F("overlap"), is_gold=False)
+    # Gold tasks left for the labeler count as tasks left while real ones remain (the queue
+    # hands out gold only then): the count drops by one after every task, gold or not, so it
+    # tells no gold task apart.
+    left = {
+        row["campaign_id"]: row
+        for row in Task.objects.filter(campaign_id__in=ids)
+        .filter(Q(is_gold=False, judgment_count__lt=F("overlap")) | Q(is_gold=True, is_qualification=False))
         .filter(~Exists(seen) | Exists(held))  # not seen yet, or on the labeler's screen now
         .values("campaign_id")
-        .annotate(n=Count("id"))
-        .values_list("campaign_id", "n")
-    )
+        .annotate(real=Count("id", filter=Q(is_gold=False)), gold=Count("id", filter=Q(is_gold=True)))
+    }
+
+    def tasks_left(c) -> int:
+        row = left.get(c.id, {"real": 0, "gold": 0})
+        return row["real"] + (row["gold"] if row["real"] and c.gold_rate > 0 else 0)
+
     return [
         {
             "campaign": c,
-            "tasks_left": left.get(c.id, 0) if c.status == Campaign.Status.ACTIVE else 0,
+            "tasks_left": tasks_left(c) if c.status == Campaign.Status.ACTIVE else 0,
             "judged_today": mine.get(c.id, {}).get("today", 0),
             "judged_total": mine.get(c.id, {}).get("total", 0),
         }

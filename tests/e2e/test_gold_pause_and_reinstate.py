@@ -7,7 +7,12 @@ from playwright.sync_api import expect
 from labelhub.campaigns.services import campaign_update
 from labelhub.labeling import services
 from labelhub.labeling.models import PauseEvent, Task
-from tests.e2e.labeling_support import PASSWORD, completion_ids_on_screen, labeling_campaign, open_labeling
+from tests.e2e.labeling_support import (
+    PASSWORD,
+    completion_ids_on_screen,
+    labeling_campaign,
+    open_labeling,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

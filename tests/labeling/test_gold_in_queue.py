@@ -89,11 +89,25 @@ def test_it_never_hands_out_gold_once_the_real_tasks_are_gone(campaign, lead, la
     assert seen[-1] not in (tasks[0].id, tasks[1].id)
 
 
-def test_it_leaves_gold_out_of_progress_and_the_labelers_tasks_left(campaign, labeler, tasks):
+def test_it_leaves_gold_out_of_progress(campaign, labeler, tasks):
     make_gold(tasks[0])
     progress = selectors.campaign_progress(campaign_id=campaign.pk)
     assert progress["tasks_total"] == 4 and progress["judgments_needed"] == 8
-    assert selectors.labeler_home(user=labeler)[0]["tasks_left"] == 4
+
+
+def test_the_labelers_tasks_left_drop_by_one_after_any_task(campaign, lead, labeler, tasks):
+    """Gold left counts while real tasks remain, so the count tells no gold task apart."""
+    campaign_update(campaign=campaign, user=lead, gold_rate=0.5, gold_accuracy_threshold=0.0)
+    make_gold(tasks[0])
+    make_gold(tasks[1])
+    services.GOLD_DRAW.seed(5)
+    lefts = [selectors.labeler_home(user=labeler)[0]["tasks_left"]]
+    while (assignment := services.next_task(labeler=labeler)) is not None:
+        answer(labeler, assignment)
+        lefts.append(selectors.labeler_home(user=labeler)[0]["tasks_left"])
+    assert lefts[0] == 5 and lefts[-1] == 0
+    steps = [a - b for a, b in zip(lefts, lefts[1:], strict=False)]
+    assert all(step == 1 for step in steps[:-1]), lefts  # the last real task also ends the gold left
 
 
 def test_the_lease_a_labeler_gets_says_nothing_of_gold(campaign, lead, labeler, tasks, api_as):
