@@ -305,6 +305,7 @@ class LabelerQualityViewSet(CampaignChildViewSet):
     leads and reviewers read them; only leads reinstate a paused labeler."""
 
     role_rules = {"list": ACCURACY_READERS, "pauses": ACCURACY_READERS, "reinstate": {Role.LEAD}}
+    lookup_value_regex = "[0-9]+"
 
     @extend_schema(responses={200: None})
     def list(self, request, campaign_slug=None):
@@ -326,7 +327,8 @@ class LabelerQualityViewSet(CampaignChildViewSet):
         """Every pause and reinstatement, newest first: who, when, why, by whom (null: automatic)."""
         return Response([pause_event_payload(e) for e in selectors.pause_history(campaign=self._campaign)[:500]])
 
-    @extend_schema(request=ReinstateSerializer, responses={201: None})
+    @extend_schema(request=ReinstateSerializer, responses={201: None}, parameters=[
+        OpenApiParameter("id", int, OpenApiParameter.PATH, description="The labeler's user id.")])
     @action(detail=True, methods=["post"])
     def reinstate(self, request, campaign_slug=None, pk=None):
         """Let a paused labeler label again (``pk``: their user id); 409 when they are not paused."""
