@@ -120,7 +120,9 @@ root.addEventListener("click", (event) => {
   if (!target) return;
   const action = target.dataset.action;
   const chipId = Number(target.closest(".chip")?.dataset.id);
-  if (action === "submit") save({ is_gold: true, gold_answer: collect() });
+  if (action === "submit") {
+    save({ is_gold: true, gold_answer: collect(), is_qualification: root.querySelector("#gold-qualification").checked });
+  }
   else if (action === "clear") save({ is_gold: false });
   else if (action === "strength") {
     view.strength = STRENGTHS.find((s) => s.key === target.dataset.key);

@@ -36,6 +36,7 @@ const els = {
   guidelinesBody: $("#guidelines-body"), guidelinesVersion: $("#guidelines-version"),
   shortcuts: $("#shortcuts-dialog"), skip: $("#skip-dialog"), skipForm: $("#skip-form"),
   skipReason: $("#skip-reason"), skipError: $("#skip-error"), flagKeys: $("#flag-keys"),
+  qualification: $("#qualification"),
 };
 const RETRY_MAX_S = 30;
 
@@ -49,6 +50,7 @@ const state = {
   last: null, // {assignment, judgment, expiresAt}: the last submit, which "undo" reopens
   resume: null, // while correcting: the lease that was on screen (null: "nothing left")
   pendingFlag: false, // "f" was pressed: the next digit toggles that flag
+  qualificationResult: null, // the result of a qualification attempt the last submit ended
 };
 
 // --- loading tasks ----------------------------------------------------------------------------
@@ -57,8 +59,16 @@ class HttpError extends Error {
   constructor(status, data) {
     super(data?.detail || `The server answered ${status}.`);
     this.status = status;
+    this.code = data?.code;
   }
 }
+
+// Why a queue stops although the labeler is signed in (403 from next/, docs/quality.md).
+const STOPPED = {
+  labeler_paused: "You are paused in this campaign",
+  qualification_failed: "Qualification not passed",
+  qualification_waiting: "Qualification needed",
+};
 
 async function fetchNext(afterTaskId) {
   const params = new URLSearchParams();
@@ -117,7 +127,27 @@ function present(lease) {
   prefetch(lease.task.id);
 }
 
+function showStopped(error) {
+  state.upcoming = Promise.resolve(null);
+  state.upcomingLease = null;
+  els.task.removeAttribute("aria-busy");
+  els.task.removeAttribute("data-task-id");
+  fill(els.task, h("section", { class: "card stopped", data: { stopped: error.code } },
+    h("h2", {}, STOPPED[error.code]),
+    h("p", {}, error.message),
+    h("p", {}, h("a", { class: "button primary", href: cfg.homeUrl }, "Back to your campaigns"))));
+  fill(els.panel);
+  fill(els.notes);
+  root.classList.remove("fit");
+  showQualification(null);
+  updateUndo();
+}
+
 function showLoadError(error) {
+  if (error.status === 403 && STOPPED[error.code]) {
+    showStopped(error);
+    return;
+  }
   const offline = error instanceof NetworkError;
   els.task.removeAttribute("aria-busy");
   fill(els.task, h("section", { class: "card" },
@@ -136,6 +166,7 @@ function showNothingLeft() {
   els.task.removeAttribute("aria-busy");
   els.task.removeAttribute("data-task-id");
   fill(els.task, nothingLeft({ judged: state.judged, homeUrl: cfg.homeUrl }));
+  showQualification(null);
   updateUndo();
   fill(els.panel);
   fill(els.notes);
@@ -174,6 +205,7 @@ function showTask(lease, { correcting = null } = {}) {
   if (view.ranking) setUpRanking(view);
   showGuidelines(lease.campaign);
   clearNotice();
+  showQualification(lease.qualification);
   const restored = correcting ? restoreAnswer(view, answerOf(view, correcting)) : restoreDraft(view);
   if (correcting) showCorrecting(view);
   else if (restored) announce("Your unsent answer to this task is back.");
@@ -540,6 +572,7 @@ function finish(view, action, { status, data }) {
     clearNotice();
     clearDraft(view.lease.assignment);
     if (action === "submit" && !view.correcting) state.judged += 1;
+    if (action === "submit" && data.qualification) state.qualificationResult = data.qualification;
     state.last = action === "submit"
       ? { assignment: view.lease.assignment, judgment: data.id, expiresAt: view.lease.expires_at }
       : null;
@@ -551,6 +584,12 @@ function finish(view, action, { status, data }) {
       return;
     }
     announce(action === "submit" ? "Saved." : "Skipped.");
+    if (data?.stopped) { // this answer stopped the queue (the labeler was paused): the prefetched lease is revoked
+      state.view?.sortables?.forEach((sortable) => sortable.destroy());
+      state.view = null;
+      showStopped({ code: data.stopped.code, message: data.stopped.detail });
+      return;
+    }
     advance();
     return;
   }
@@ -704,6 +743,25 @@ function showErrors(view, errors) {
 function clearErrors() {
   const box = $("#answer-errors");
   if (box) box.replaceChildren();
+}
+
+/** While qualifying: which attempt, how far, what it takes; and the result of the attempt just ended. */
+function showQualification(progress) {
+  const result = state.qualificationResult;
+  state.qualificationResult = null;
+  const lines = [];
+  if (result) {
+    const share = `${result.correct} of ${result.size} right, ${Math.round(result.threshold * 100)}% needed`;
+    lines.push(result.passed
+      ? `You passed the qualification (${share}): these are real tasks now.`
+      : `Qualification attempt ${result.attempt} not passed (${share}).`);
+  }
+  if (progress) {
+    lines.push(`Qualification, attempt ${progress.attempt} of ${progress.max_attempts}: task ${progress.answered + 1} ` +
+      `of ${progress.size}. Get ${Math.round(progress.threshold * 100)}% right to be given real tasks.`);
+  }
+  els.qualification.hidden = !lines.length;
+  els.qualification.textContent = lines.join(" ");
 }
 
 function notice(children, tone = "error") {

@@ -2,7 +2,8 @@
 // The server sends {type: "progress", tasks_total, tasks_done, tasks_started, tasks_open,
 // in_progress, judgments, judgments_needed} on connect and
 // while judgments come in (at most about one per LABELHUB_PROGRESS_INTERVAL, and once more
-// after the last). Reconnects with backoff; numbers are set with textContent.
+// after the last). Reconnects with backoff; numbers are set with textContent. Leads and
+// reviewers also get {type: "labeler.paused" | "labeler.reinstated", labeler, reason, …}.
 
 const root = document.querySelector("[data-progress-ws]");
 if (root) connect(root, 1000);
@@ -21,6 +22,10 @@ function connect(el, delay) {
 }
 
 function render(el, data) {
+  if (data.type === "labeler.paused" || data.type === "labeler.reinstated") {
+    standingChanged(el, data);
+    return;
+  }
   if (data.type !== "progress") return;
   for (const name of ["tasks_total", "tasks_done", "tasks_started", "tasks_open", "in_progress", "judgments", "judgments_needed"]) {
     const field = el.querySelector(`[data-field=${name}]`);
@@ -28,4 +33,18 @@ function render(el, data) {
   }
   const bar = el.querySelector("progress");
   if (bar) { bar.max = Math.max(1, data.tasks_total); bar.value = data.tasks_done; }
+}
+
+// A labeler was paused or reinstated (sent to leads and reviewers only): a line at the top of
+// the list, as text (a labeler's name and the reason are not HTML).
+function standingChanged(el, data) {
+  const list = el.querySelector("[data-field=pauses]");
+  if (!list) return;
+  const item = document.createElement("li");
+  item.className = data.type === "labeler.paused" ? "message warning" : "message success";
+  item.dataset.labeler = data.labeler;
+  item.textContent = data.type === "labeler.paused"
+    ? `${data.labeler} was paused${data.automatic ? " automatically" : ""}: ${data.reason} Reload to reinstate them.`
+    : `${data.labeler} was reinstated by ${data.by}.`;
+  list.prepend(item);
 }

@@ -98,6 +98,31 @@ class Campaign(models.Model):
         default=10, validators=[MinValueValidator(PRIORITY_MIN), MaxValueValidator(PRIORITY_MAX)],
         help_text="Queue priority of tasks that compare a new version with earlier ones: " + PRIORITY_HELP,
     )
+    # gold tasks and qualification (docs/quality.md, "Gold tasks")
+    gold_rate = models.FloatField(
+        default=0.05, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of a labeler's tasks that are gold tasks (0–1), while real tasks remain.",
+    )
+    gold_min_answers = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Gold answers a labeler gives before their accuracy can pause them.",
+    )
+    gold_accuracy_threshold = models.FloatField(
+        default=0.7, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="A labeler whose gold accuracy falls below this (0–1) after the minimum is paused.",
+    )
+    qualification_size = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(100)],
+        help_text="Qualification tasks a labeler answers before real tasks (0: no qualification).",
+    )
+    qualification_threshold = models.FloatField(
+        default=0.8, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of qualification answers that must be right to pass (0–1).",
+    )
+    qualification_max_attempts = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="Attempts a labeler has at the qualification (each on tasks they have not seen).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -117,6 +142,11 @@ class Campaign(models.Model):
                 condition=Q(lease_seconds__isnull=True)
                 | (Q(lease_seconds__gte=LEASE_SECONDS_MIN) & Q(lease_seconds__lte=LEASE_SECONDS_MAX)),
                 name="campaign_lease_seconds_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(gold_rate__gte=0) & Q(gold_rate__lte=1) & Q(gold_accuracy_threshold__gte=0)
+                & Q(gold_accuracy_threshold__lte=1) & Q(qualification_threshold__gte=0) & Q(qualification_threshold__lte=1),
+                name="campaign_gold_shares_range",
             ),
         ]
 

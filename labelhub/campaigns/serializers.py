@@ -47,7 +47,9 @@ class CampaignSerializer(ModelSerializer):
         fields = [
             "id", "name", "slug", "description", "guidelines", "guidelines_version", "task_kind",
             "completions_per_task", "overlap", "rating_axes", "flag_vocabulary", "status",
-            "lease_seconds", "loop_auto", "loop_priority", "created_at", "updated_at", "my_roles", "guidelines_note",
+            "lease_seconds", "loop_auto", "loop_priority", "gold_rate", "gold_min_answers", "gold_accuracy_threshold",
+            "qualification_size", "qualification_threshold", "qualification_max_attempts",
+            "created_at", "updated_at", "my_roles", "guidelines_note",
         ]
         read_only_fields = ["guidelines_version", "created_at", "updated_at"]
 

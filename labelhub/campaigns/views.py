@@ -115,9 +115,12 @@ def _lead_campaign(request, slug):
 # ``CampaignSerializer`` validates them, so a page and the API give the same message for the
 # same bad value. Each error is shown next to its field.
 
+#: Gold and qualification settings (docs/quality.md, "Gold tasks"); the form shows shares as 0–1.
+GOLD_FIELDS = ["gold_rate", "gold_min_answers", "gold_accuracy_threshold", "qualification_size",
+               "qualification_threshold", "qualification_max_attempts"]
 #: Settings fields on the set-up form (the slug only when creating: pages and files name it).
 SETTINGS_FIELDS = ["name", "description", "task_kind", "completions_per_task", "overlap",
-                   "flag_vocabulary", "rating_axes", "lease_seconds", "loop_auto", "loop_priority"]
+                   "flag_vocabulary", "rating_axes", "lease_seconds", "loop_auto", "loop_priority", *GOLD_FIELDS]
 
 
 def _lines(text: str) -> list[str]:

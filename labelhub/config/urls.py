@@ -40,6 +40,8 @@ urlpatterns = [
     path("campaigns/<slug:slug>/tasks/<int:pk>/gold/", labeling_views.task_gold, name="task-gold"),
     # members: the labeling app's pages (revoking a member's leases is the queue's business)
     path("campaigns/<slug:slug>/members/", labeling_views.members, name="members"),
+    path("campaigns/<slug:slug>/labelers/<int:user_id>/reinstate/", labeling_views.labeler_reinstate,
+         name="labeler-reinstate"),
     path("campaigns/<slug:slug>/members/invite/", labeling_views.member_invite, name="member-invite"),
     path("campaigns/<slug:slug>/members/<int:pk>/role/", labeling_views.member_role, name="member-role"),
     path("campaigns/<slug:slug>/members/<int:pk>/remove/", labeling_views.member_remove, name="member-remove"),

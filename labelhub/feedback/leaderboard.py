@@ -19,8 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Count, Max, Sum
+from django.db import connection, transaction
 
 from labelhub.campaigns.models import Campaign, Completion, Policy
 from labelhub.feedback import bradley_terry
@@ -79,7 +78,7 @@ def policy_comparisons(*, campaign: Campaign) -> list[tuple[int, int, float]]:
     """(winner policy id, loser policy id, weight) for every cross-policy judged pair."""
     policy_of = dict(Completion.objects.filter(prompt__campaign=campaign).values_list("id", "policy_id"))
     comparisons = []
-    judgments = Judgment.objects.filter(campaign=campaign, corrections__isnull=True).values_list(
+    judgments = Judgment.objects.filter(campaign=campaign, corrections__isnull=True, task__is_gold=False).values_list(
         "ranking", "preferred_id", "strength", "display_order")
     for ranking, preferred, strength, order in judgments.iterator(chunk_size=2000):
         if ranking:
@@ -172,8 +171,17 @@ def _plain(table: defaultdict) -> dict[int, dict[int, float]]:
     return {a: dict(row) for a, row in table.items()}
 
 
+_STATE_SQL = """
+SELECT count(*), sum(j.id), max(j.id), max(j.created_at),
+       (SELECT md5(string_agg(t.id::text || ':' || t.is_qualification::text || ':' || COALESCE(t.gold_answer::text, ''),
+                              ',' ORDER BY t.id))
+          FROM labeling_task t WHERE t.campaign_id = %(campaign)s AND t.is_gold)
+FROM labeling_judgment j WHERE j.campaign_id = %(campaign)s
+"""
+
+
 def comparison_state(*, campaign: Campaign) -> tuple:
-    """A few numbers that change whenever the campaign's comparisons may have changed.
+    """A few numbers that change whenever the campaign's comparisons may have changed (one query).
 
     Judgments are append-only (a correction is a new row) and ids are never reused, so the
     count, the sum and the largest id of the campaign's judgments change with every
@@ -181,12 +189,14 @@ def comparison_state(*, campaign: Campaign) -> tuple:
     rolled-back one and a later one); the newest ``created_at`` and the campaign's own tell
     a database restored or rebuilt under the same ids apart. Completions need no numbers of
     their own: a judged completion is in its task (which protects it from deletion) and
-    keeps its policy, and a new one changes nothing until it is judged.
+    keeps its policy, and a new one changes nothing until it is judged. Gold tasks are not
+    data (left out of the comparisons and the agreement): a digest of the gold tasks and
+    their answers is part of the state, so marking or unmarking one makes new keys.
     """
-    judgments = Judgment.objects.filter(campaign=campaign).aggregate(
-        n=Count("id"), total=Sum("id"), last=Max("id"), at=Max("created_at"))
-    return (campaign.pk, campaign.created_at.isoformat(), judgments["n"], judgments["total"], judgments["last"],
-            judgments["at"].isoformat() if judgments["at"] else None)
+    with connection.cursor() as cursor:
+        cursor.execute(_STATE_SQL, {"campaign": campaign.pk})
+        n, total, last, at, gold = cursor.fetchone()
+    return (campaign.pk, campaign.created_at.isoformat(), n, total, last, at.isoformat() if at else None, gold)
 
 
 def _cached(key: tuple, compute, *, store_if):

@@ -17,6 +17,7 @@ from labelhub.core import webhooks
 from labelhub.feedback import exports, review_queue, selectors
 from labelhub.feedback import pairs as pairs_lib
 from labelhub.feedback.models import CompletionScore, Review, Snapshot
+from labelhub.labeling import selectors as labeling_selectors
 from labelhub.labeling.models import Judgment
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,8 @@ def _margins(margins) -> tuple[dict, dict[str, str]]:
 def _filter_errors(filters) -> dict[str, str]:
     if not isinstance(filters, dict):
         return {"filters": "must be an object"}
-    allowed = {"since", "until", "labelers", "exclude_flagged", "split", "exclude_rejected"}
+    allowed = {"since", "until", "labelers", "exclude_flagged", "split", "exclude_rejected", "exclude_paused",
+               "min_gold_accuracy"}
     errors = {f"filters.{k}" if len(str(k)) <= 40 else "filters": f"unknown filter (one of {', '.join(sorted(allowed))})"
               for k in filters if k not in allowed}
     moments = {}
@@ -105,9 +107,13 @@ def _filter_errors(filters) -> dict[str, str]:
         and all(isinstance(u, str) and 0 < len(u) <= 150 for u in labelers)
     ):
         errors["filters.labelers"] = f"must be a list of at most {FILTER_LABELERS_MAX} usernames"
-    for key in ("exclude_flagged", "exclude_rejected"):
+    for key in ("exclude_flagged", "exclude_rejected", "exclude_paused"):
         if key in filters and not isinstance(filters[key], bool):
             errors[f"filters.{key}"] = "must be true or false"
+    accuracy = filters.get("min_gold_accuracy")
+    if "min_gold_accuracy" in filters and (isinstance(accuracy, bool) or not isinstance(accuracy, int | float)
+                                           or not 0 <= accuracy <= 1):
+        errors["filters.min_gold_accuracy"] = "must be a number from 0 to 1 (a share of gold answers right)"
     if "split" in filters and filters["split"] not in Prompt.Split.values:
         errors["filters.split"] = f"must be one of {', '.join(Prompt.Split.values)}"
     return errors
@@ -175,7 +181,7 @@ def _metadata(snapshot: Snapshot) -> dict:
     per-pair ``exclude_flagged`` filter is not a filter of judgments and does not apply), the
     filters it used, and how many judgments a review filter left out."""
     judgments = _filtered(snapshot, Judgment.objects.filter(campaign=snapshot.campaign))
-    used = {"applied": dict(snapshot.filters)}
+    used = {"applied": dict(snapshot.filters), "excluded_labelers": sorted(_excluded_labelers(snapshot).values())}
     if snapshot.filters.get("exclude_rejected"):
         unfiltered = Judgment.objects.filter(campaign=snapshot.campaign, corrections__isnull=True)
         used["rejected_left_out"] = _filtered(snapshot, unfiltered, reviews=False).filter(_rejected()).count()
@@ -183,7 +189,28 @@ def _metadata(snapshot: Snapshot) -> dict:
 
 
 def _judgments(snapshot: Snapshot):
-    return _filtered(snapshot, Judgment.objects.filter(campaign=snapshot.campaign, corrections__isnull=True))
+    """The judgments a snapshot is made of: the latest per labeler and task, never on a gold
+    task (gold is not data), its filters applied."""
+    judgments = Judgment.objects.filter(campaign=snapshot.campaign, corrections__isnull=True, task__is_gold=False)
+    return _filtered(snapshot, judgments)
+
+
+def _excluded_labelers(snapshot: Snapshot) -> dict[int, str]:
+    """Labelers the gold filters leave out, resolved once per build (a labeler paused or
+    reinstated during the build does not change it halfway): ``exclude_paused`` — those paused
+    now; ``min_gold_accuracy`` — those whose gold accuracy is below it, once they have given
+    the campaign's minimum of gold answers (fewer: too little to judge, kept)."""
+    if not hasattr(snapshot, "_excluded"):
+        f, excluded = snapshot.filters, {}
+        if f.get("exclude_paused") or f.get("min_gold_accuracy") is not None:
+            campaign = snapshot.campaign
+            for row in labeling_selectors.gold_accuracy(campaign=campaign):
+                below = (f.get("min_gold_accuracy") is not None and row["answered"] >= campaign.gold_min_answers
+                         and row["accuracy"] < f["min_gold_accuracy"])
+                if below or (f.get("exclude_paused") and row["paused"]):
+                    excluded[row["labeler_id"]] = row["labeler"]
+        snapshot._excluded = excluded
+    return snapshot._excluded
 
 
 def _rejected():
@@ -196,6 +223,8 @@ def _filtered(snapshot: Snapshot, judgments, *, reviews: bool = True):
     f = snapshot.filters
     if reviews and f.get("exclude_rejected"):
         judgments = judgments.filter(~_rejected())
+    if excluded := _excluded_labelers(snapshot):
+        judgments = judgments.exclude(labeler_id__in=list(excluded))
     if f.get("since"):
         judgments = judgments.filter(created_at__gte=f["since"])
     if f.get("until"):

@@ -18,6 +18,7 @@ from labelhub.feedback import leaderboard as leaderboard_lib
 from labelhub.feedback import review_queue, selectors, services
 from labelhub.feedback.api import REVIEWERS, snapshot_create_and_queue
 from labelhub.feedback.models import Snapshot
+from labelhub.labeling import selectors as labeling_selectors
 from labelhub.labeling import services as labeling_services
 
 BUILDERS = {Role.LEAD, Role.ENGINEER}
@@ -45,6 +46,8 @@ def snapshots(request, slug):
             "exclude_flagged": bool(request.POST.get("exclude_flagged")) or None,
             "exclude_rejected": bool(request.POST.get("exclude_rejected")) or None,
             "split": request.POST.get("split") or None,
+            "exclude_paused": bool(request.POST.get("exclude_paused")) or None,
+            "min_gold_accuracy": _share(request.POST.get("min_gold_accuracy")),
         }.items() if v is not None}
         try:
             snapshot = snapshot_create_and_queue(
@@ -62,6 +65,17 @@ def snapshots(request, slug):
         "can_build": bool(roles & BUILDERS), "errors": errors,
         "aggregations": Snapshot.Aggregation.choices, "kinds": Snapshot.Kind.choices,
     }, status=400 if errors else 200)
+
+
+def _share(text):
+    """A form's share (e.g. "0.8") as a number; other text is passed on for the service to name."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 @login_required
@@ -111,13 +125,17 @@ def promote(request, slug):
 @login_required
 def quality(request, slug):
     """Agreement between labelers and each labeler's bias alarms (documented defaults)."""
-    campaign, _ = _campaign_for(request, slug, CONTENT_READERS)
+    campaign, roles = _campaign_for(request, slug, CONTENT_READERS)
     period = request.GET.get("period") if request.GET.get("period") in selectors.PERIODS else "day"
     figures = selectors.campaign_agreement(campaign=campaign, period=period)
     alarms = selectors.campaign_alarms(campaign=campaign)
+    sees_accuracy = bool(roles & labeling_selectors.ACCURACY_READERS)  # gold accuracy: leads and reviewers (docs/quality.md)
     return render(request, "feedback/quality.html", {
         "campaign": campaign, "agreement": figures, "alarms": alarms, "period": period, "periods": selectors.PERIODS,
         "raised": sum(1 for entry in alarms["labelers"] if entry["raised"]),
+        "gold": labeling_selectors.gold_accuracy(campaign=campaign) if sees_accuracy else None,
+        "pauses": labeling_selectors.pause_history(campaign=campaign)[:50] if sees_accuracy else None,
+        "can_reinstate": Role.LEAD in roles,
     })
 
 

@@ -25,16 +25,18 @@ from labelhub.campaigns.serializers import (
     MembershipSerializer,
     invite_answer,
 )
-from labelhub.core.errors import BadRequest, Conflict
-from labelhub.core.inputs import FormParser, MultiPartParser, query_int, query_text
+from labelhub.core.errors import BadRequest, Conflict, error_body
+from labelhub.core.inputs import FormParser, MultiPartParser, query_int, query_text, whole_number
 from labelhub.labeling import selectors, services
 from labelhub.labeling.gold import GoldInvalid
+from labelhub.labeling.selectors import ACCURACY_READERS
 from labelhub.labeling.serializers import (
     AssignmentSerializer,
     GoldImportedSerializer,
     JudgmentInputSerializer,
     JudgmentSerializer,
     LeaseSerializer,
+    ReinstateSerializer,
     SkipReadSerializer,
     SkipSerializer,
     TaskGenerateSerializer,
@@ -42,6 +44,7 @@ from labelhub.labeling.serializers import (
     TasksMadeSerializer,
     assignment_payload,
     lease_payload,
+    pause_event_payload,
 )
 from labelhub.labeling.validation import JudgmentInvalid
 
@@ -66,10 +69,18 @@ class NextTaskView(APIView):
         holding = query_int(request.query_params, "after", minimum=1)
         assignment = services.next_task(labeler=request.user, campaign=slug or None, holding=holding)
         if assignment is None:
+            campaign = None
             if slug:  # a campaign you may not see is a 404, not "nothing left"
-                campaign_selectors.campaign_get(user=request.user, slug=slug)
+                campaign = campaign_selectors.campaign_get(user=request.user, slug=slug)
+            if stop := selectors.queue_standing(user=request.user, campaign=campaign):
+                # paused, or not (yet) qualified: the queue says why it stops (docs/quality.md)
+                return Response(error_body(stop["detail"], stop["code"], campaign=stop["campaign"]),
+                                status=status.HTTP_403_FORBIDDEN)
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(lease_payload(selectors.lease_for_display(assignment=assignment)))
+        payload = lease_payload(selectors.lease_for_display(assignment=assignment))
+        payload["qualification"] = (selectors.qualification_progress(user=request.user, task_id=assignment.task_id)
+                                    if assignment.in_qualification else None)
+        return Response(payload)
 
 
 @extend_schema(responses={200: AssignmentSerializer})
@@ -104,7 +115,14 @@ def submit(request, assignment_id: int):
         raise PermissionDenied(str(exc)) from None
     except services.LabelingConflict as exc:
         raise Conflict(str(exc)) from None
-    return Response(JudgmentSerializer(judgment).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+    # ``qualification``: the result when this answer ended a qualification attempt (else null);
+    # ``stopped``: why the queue stops, when this answer paused the labeler (else null)
+    stopped = None
+    if getattr(judgment, "paused", None) is not None:
+        stopped = selectors.queue_standing(user=request.user, campaign=judgment.campaign)
+    body = {**JudgmentSerializer(judgment).data, "qualification": getattr(judgment, "qualification", None),
+            "stopped": stopped}
+    return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 @extend_schema(request=SkipSerializer, responses={200: None})
@@ -156,15 +174,15 @@ class TaskViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveMo
         data, task = serializer.validated_data, serializer.instance
         if "priority" in data:
             services.task_update(task=task, priority=data["priority"])
-        if "gold_answer" not in data and "is_gold" not in data:
+        if not {"gold_answer", "is_gold", "is_qualification"} & set(data):
             return
         answer = data.get("gold_answer", task.gold_answer)
         if data.get("is_gold") is False:
             answer = None
-        elif answer is None and data.get("is_gold"):
+        elif answer is None and (data.get("is_gold") or data.get("is_qualification")):
             raise BadRequest(GOLD_REJECTED, {"gold_answer": "required: a gold task needs its expected answer"})
         try:
-            services.task_gold_set(task=task, answer=answer)
+            services.task_gold_set(task=task, answer=answer, qualification=data.get("is_qualification"))
         except GoldInvalid as invalid:
             raise BadRequest(GOLD_REJECTED, invalid.errors) from None
 
@@ -280,3 +298,46 @@ class MemberViewSet(
             services.member_remove(membership=instance)
         except campaign_services.LastLead as exc:
             raise Conflict(str(exc)) from None
+
+
+class LabelerQualityViewSet(CampaignChildViewSet):
+    """Each labeler's gold accuracy (with its Wilson interval), pauses and qualification:
+    leads and reviewers read them; only leads reinstate a paused labeler."""
+
+    role_rules = {"list": ACCURACY_READERS, "pauses": ACCURACY_READERS, "reinstate": {Role.LEAD}}
+    lookup_value_regex = "[0-9]+"
+
+    @extend_schema(responses={200: None})
+    def list(self, request, campaign_slug=None):
+        """Per labeler: gold answers, right, accuracy and its 95% Wilson interval (``low``,
+        ``high``), the same since their last reinstatement, paused or not, qualification attempts."""
+        campaign = self._campaign
+        return Response({
+            "settings": {"gold_rate": campaign.gold_rate, "gold_min_answers": campaign.gold_min_answers,
+                         "gold_accuracy_threshold": campaign.gold_accuracy_threshold,
+                         "qualification_size": campaign.qualification_size,
+                         "qualification_threshold": campaign.qualification_threshold,
+                         "qualification_max_attempts": campaign.qualification_max_attempts},
+            "labelers": selectors.gold_accuracy(campaign=campaign),
+        })
+
+    @extend_schema(responses={200: None})
+    @action(detail=False, methods=["get"])
+    def pauses(self, request, campaign_slug=None):
+        """Every pause and reinstatement, newest first: who, when, why, by whom (null: automatic)."""
+        return Response([pause_event_payload(e) for e in selectors.pause_history(campaign=self._campaign)[:500]])
+
+    @extend_schema(request=ReinstateSerializer, responses={201: None}, parameters=[
+        OpenApiParameter("id", int, OpenApiParameter.PATH, description="The labeler's user id.")])
+    @action(detail=True, methods=["post"])
+    def reinstate(self, request, campaign_slug=None, pk=None):
+        """Let a paused labeler label again (``pk``: their user id); 409 when they are not paused."""
+        params = ReinstateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        labeler = selectors.labeler_get(campaign=self._campaign, user_id=whole_number(pk, minimum=1))
+        try:
+            event = services.labeler_reinstate(campaign=self._campaign, labeler=labeler, by=request.user,
+                                               note=params.validated_data.get("note", ""))
+        except services.NotPaused as exc:
+            raise Conflict(str(exc)) from None
+        return Response(pause_event_payload(event), status=status.HTTP_201_CREATED)

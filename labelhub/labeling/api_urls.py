@@ -8,6 +8,7 @@ nested.register("members", api.MemberViewSet, basename="campaign-member")
 nested.register("tasks", api.TaskViewSet, basename="campaign-task")
 nested.register("judgments", api.JudgmentViewSet, basename="campaign-judgment")
 nested.register("skips", api.SkipViewSet, basename="campaign-skip")
+nested.register("labelers", api.LabelerQualityViewSet, basename="campaign-labeler")
 
 urlpatterns = [
     path("labeling/next/", api.NextTaskView.as_view(), name="labeling-next"),

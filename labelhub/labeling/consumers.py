@@ -18,7 +18,7 @@ from django.conf import settings
 from labelhub.campaigns.events import member_group
 from labelhub.campaigns.models import Campaign, Membership, Role
 from labelhub.labeling.events import campaign_group
-from labelhub.labeling.selectors import campaign_progress
+from labelhub.labeling.selectors import ACCURACY_READERS, campaign_progress
 
 WATCHERS = {Role.LEAD, Role.REVIEWER, Role.ENGINEER}
 
@@ -27,6 +27,7 @@ class CampaignProgressConsumer(AsyncJsonWebsocketConsumer):
     group = None
     member_group = None
     campaign_id = None
+    roles: frozenset = frozenset()
     _refresher = None  # the task that counts again after pings (None: idle)
     _covered_until = 0.0  # loop time by which a count covers every ping received so far
 
@@ -43,6 +44,7 @@ class CampaignProgressConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
             return
         self.campaign_id = campaign.pk
+        self.roles = frozenset(roles)
         self.group = campaign_group(campaign.pk)
         self.member_group = member_group(campaign_id=campaign.pk, user_id=user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -64,9 +66,19 @@ class CampaignProgressConsumer(AsyncJsonWebsocketConsumer):
     async def membership_changed(self, event):
         """The watcher's roles in this campaign changed: close if they may no longer watch."""
         roles = await self._roles(self.scope["user"])
+        self.roles = frozenset(roles)
         if not roles & WATCHERS:
             await self._leave_groups()
             await self.close(code=4403 if roles else 4404)
+
+    async def labeler_paused(self, event):
+        """A labeler was paused (automatically or by a lead): leads and reviewers hear who and why."""
+        if self.roles & ACCURACY_READERS:
+            await self.send_json(event)
+
+    async def labeler_reinstated(self, event):
+        if self.roles & ACCURACY_READERS:
+            await self.send_json(event)
 
     async def progress_changed(self, event):
         interval = settings.LABELHUB_PROGRESS_INTERVAL

@@ -56,3 +56,32 @@ def progress_ping(*, campaign_id: int) -> bool:
         logger.exception("could not send progress of campaign %s", campaign_id)
         return False
     return True
+
+
+LABELER_PAUSED = "labeler.paused"
+LABELER_REINSTATED = "labeler.reinstated"
+
+
+def labeler_standing_on_commit(*, campaign_id: int, event, username: str) -> None:
+    """After the commit, tell the campaign's watchers that a labeler was paused or reinstated
+    (the consumers pass it on only to those who may see other labelers' accuracy)."""
+    message = {
+        "type": LABELER_PAUSED if event.action == "paused" else LABELER_REINSTATED,
+        "labeler": username, "labeler_id": event.labeler_id, "reason": event.reason,
+        "automatic": event.by_id is None, "by": event.by.username if event.by_id else None,
+        "figures": event.figures, "at": event.created_at.isoformat(),
+    }
+    transaction.on_commit(lambda: _send(campaign_id, message))
+
+
+def _send(campaign_id: int, message: dict) -> bool:
+    layer = get_channel_layer()
+    if layer is None:
+        logger.error("no channel layer configured; %s of campaign %s not sent", message["type"], campaign_id)
+        return False
+    try:
+        async_to_sync(layer.group_send)(campaign_group(campaign_id), message)
+    except Exception:  # the pause is committed; the Quality page shows it on its next load
+        logger.exception("could not send %s of campaign %s", message["type"], campaign_id)
+        return False
+    return True

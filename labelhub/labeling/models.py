@@ -38,6 +38,9 @@ class Task(models.Model):
     lease_count = models.PositiveIntegerField(default=0, help_text="Live leases on this task.")
     is_gold = models.BooleanField(default=False)
     gold_answer = models.JSONField(null=True, blank=True, help_text="The expected judgment (same shape).")
+    is_qualification = models.BooleanField(
+        default=False, help_text="A gold task of the qualification set (given only to labelers qualifying).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -50,11 +53,16 @@ class Task(models.Model):
             ),
         ]
         indexes = [
-            # the next-task scan: open tasks of a campaign by priority
+            # the next-task scan: open real (not gold) tasks of a campaign by priority
             models.Index(
                 F("campaign"), F("priority").desc(), F("id"),
                 name="task_open_by_priority",
-                condition=Q(judgment_count__lt=F("overlap") - F("lease_count")),
+                condition=Q(judgment_count__lt=F("overlap") - F("lease_count")) & Q(is_gold=False),
+            ),
+            # gold tasks are handed to every labeler (no overlap): the scan for a gold pick
+            models.Index(
+                F("campaign"), F("is_qualification"), F("priority").desc(), F("id"),
+                name="task_gold_by_priority", condition=Q(is_gold=True),
             ),
         ]
 
@@ -168,3 +176,81 @@ class Judgment(models.Model):
 
     def __str__(self):
         return f"judgment {self.pk} on task {self.task_id}"
+
+
+class QualificationAttempt(models.Model):
+    """One try of a labeler at a campaign's qualification: ``size`` qualification tasks they had
+    not seen, scored when the last is answered (``passed``: null while it is open)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="qualification_attempts")
+    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qualification_attempts")
+    number = models.PositiveSmallIntegerField(help_text="1 for the first attempt.")
+    size = models.PositiveSmallIntegerField(help_text="Answers it takes (the campaign's setting when it began).")
+    threshold = models.FloatField(help_text="Share right needed to pass (the campaign's setting when it began).")
+    answered = models.PositiveSmallIntegerField(default=0)
+    correct = models.PositiveSmallIntegerField(default=0)
+    passed = models.BooleanField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["campaign", "labeler", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "labeler", "number"], name="qualification_attempt_number"),
+        ]
+
+    def __str__(self):
+        return f"qualification attempt {self.number} of {self.labeler_id} in {self.campaign_id}"
+
+
+class GoldScore(models.Model):
+    """A labeler's answer to a gold task checked against the expected one. One per (task,
+    labeler): a correction of the answer (within its lease) scores the correction instead."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="gold_scores")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="gold_scores")
+    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="gold_scores")
+    judgment = models.OneToOneField(Judgment, on_delete=models.CASCADE, related_name="gold_score")
+    correct = models.BooleanField()
+    detail = models.JSONField(default=dict, blank=True, help_text="What the check found (e.g. opposite pairs).")
+    attempt = models.ForeignKey(
+        QualificationAttempt, null=True, blank=True, on_delete=models.CASCADE, related_name="scores",
+        help_text="The qualification attempt this answer belongs to (qualification tasks only).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "labeler"], name="gold_score_once_per_labeler"),
+        ]
+        indexes = [models.Index(fields=["campaign", "labeler", "created_at"], name="gold_score_by_labeler")]
+
+    def __str__(self):
+        return f"gold {self.task_id} by {self.labeler_id}: {'right' if self.correct else 'wrong'}"
+
+
+class PauseEvent(models.Model):
+    """Append-only history of a labeler's pauses in a campaign: who, when, why. The latest
+    event says whether they are paused now; a reinstatement is a new row, never an edit."""
+
+    class Action(models.TextChoices):
+        PAUSED = "paused", "Paused"
+        REINSTATED = "reinstated", "Reinstated"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="pause_events")
+    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pause_events")
+    action = models.CharField(max_length=16, choices=Action)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Who did it; empty when LabelHub paused the labeler automatically.",
+    )
+    reason = models.CharField(max_length=500)
+    figures = models.JSONField(default=dict, blank=True, help_text="The gold accuracy when it happened.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(F("campaign"), F("labeler"), F("id").desc(), name="pause_event_latest")]
+
+    def __str__(self):
+        return f"{self.labeler_id} {self.action} in {self.campaign_id}"

@@ -11,7 +11,15 @@ from django.utils import timezone
 
 from labelhub.campaigns.models import Campaign, Membership, Role
 from labelhub.core.db import prepared_cursor
-from labelhub.labeling.models import Assignment, Judgment, Task
+from labelhub.labeling import gold
+from labelhub.labeling.models import (
+    Assignment,
+    GoldScore,
+    Judgment,
+    PauseEvent,
+    QualificationAttempt,
+    Task,
+)
 
 
 def campaign_progress(*, campaign_id: int) -> dict:
@@ -19,8 +27,9 @@ def campaign_progress(*, campaign_id: int) -> dict:
 
     A task is *done* when it has as many judgments as its overlap (that many labelers judge
     it), *started* when it has some but not all, *open* when it has none; ``in_progress`` is
-    the leases labelers hold now, ``judgments_needed`` the judgments all tasks need in all."""
-    row = Task.objects.filter(campaign_id=campaign_id).aggregate(
+    the leases labelers hold now, ``judgments_needed`` the judgments all tasks need in all.
+    Gold tasks are not data and are not counted."""
+    row = Task.objects.filter(campaign_id=campaign_id, is_gold=False).aggregate(
         tasks_total=Count("id"),
         tasks_done=Count("id", filter=Q(judgment_count__gte=F("overlap"))),
         tasks_started=Count("id", filter=Q(judgment_count__gt=0, judgment_count__lt=F("overlap"))),
@@ -106,17 +115,26 @@ def labeler_home(*, user) -> list[dict]:
     )
     seen = Assignment.objects.filter(task=OuterRef("pk"), labeler=user)
     held = seen.filter(state=Assignment.State.LEASED, expires_at__gt=timezone.now())
-    left = dict(
-        Task.objects.filter(campaign_id__in=ids, judgment_count__lt=F("overlap"))
+    # Gold tasks left for the labeler count as tasks left while real ones remain (the queue
+    # hands out gold only then): the count drops by one after every task, gold or not, so it
+    # tells no gold task apart.
+    left = {
+        row["campaign_id"]: row
+        for row in Task.objects.filter(campaign_id__in=ids)
+        .filter(Q(is_gold=False, judgment_count__lt=F("overlap")) | Q(is_gold=True, is_qualification=False))
         .filter(~Exists(seen) | Exists(held))  # not seen yet, or on the labeler's screen now
         .values("campaign_id")
-        .annotate(n=Count("id"))
-        .values_list("campaign_id", "n")
-    )
+        .annotate(real=Count("id", filter=Q(is_gold=False)), gold=Count("id", filter=Q(is_gold=True)))
+    }
+
+    def tasks_left(c) -> int:
+        row = left.get(c.id, {"real": 0, "gold": 0})
+        return row["real"] + (row["gold"] if row["real"] and c.gold_rate > 0 else 0)
+
     return [
         {
             "campaign": c,
-            "tasks_left": left.get(c.id, 0) if c.status == Campaign.Status.ACTIVE else 0,
+            "tasks_left": tasks_left(c) if c.status == Campaign.Status.ACTIVE else 0,
             "judged_today": mine.get(c.id, {}).get("today", 0),
             "judged_total": mine.get(c.id, {}).get("total", 0),
         }
@@ -175,3 +193,133 @@ def labelers_left(*, task: Task) -> int:
     handed = Assignment.objects.filter(task=task, labeler=OuterRef("user"))
     return (Membership.objects.filter(campaign_id=task.campaign_id, role=Role.LABELER)
             .filter(~Exists(handed)).values("user").distinct().count())
+
+
+# --- gold accuracy, pauses and qualification (docs/quality.md, "Gold tasks") ------------------
+
+#: Who sees each labeler's gold accuracy, the pause history and the live pause events: leads
+#: (who act on them) and reviewers (who check labelers' work); not engineers or labelers.
+ACCURACY_READERS = {Role.LEAD, Role.REVIEWER}
+
+
+def latest_pause_events(*, campaign: Campaign, labeler_ids=None) -> dict[int, PauseEvent]:
+    """Per labeler, their latest pause event in the campaign (one query)."""
+    events = PauseEvent.objects.filter(campaign=campaign).select_related("by")
+    if labeler_ids is not None:
+        events = events.filter(labeler_id__in=labeler_ids)
+    return {e.labeler_id: e for e in events.order_by("labeler_id", "-id").distinct("labeler_id")}
+
+
+def paused_labeler_ids(*, campaign: Campaign) -> set[int]:
+    return {uid for uid, e in latest_pause_events(campaign=campaign).items() if e.action == PauseEvent.Action.PAUSED}
+
+
+def gold_accuracy(*, campaign: Campaign) -> list[dict]:
+    """Each labeler of the campaign (and anyone who answered gold there) with their gold
+    accuracy and its 95% Wilson interval, overall and since their last reinstatement (what
+    the pause rule looks at), whether they are paused, and their qualification. Four queries."""
+    labelers = {m.user_id: m.user.username for m in Membership.objects.filter(campaign=campaign, role=Role.LABELER)
+                .select_related("user")}
+    scores = (GoldScore.objects.filter(campaign=campaign, attempt__isnull=True)
+              .values_list("labeler_id", "labeler__username", "correct", "created_at"))
+    latest = latest_pause_events(campaign=campaign)
+    attempts: dict[int, list[QualificationAttempt]] = {}
+    for attempt in QualificationAttempt.objects.filter(campaign=campaign).order_by("labeler_id", "number"):
+        attempts.setdefault(attempt.labeler_id, []).append(attempt)
+    tallies: dict[int, list[int]] = {}
+    for labeler_id, username, correct, created_at in scores:
+        labelers.setdefault(labeler_id, username)
+        tally = tallies.setdefault(labeler_id, [0, 0, 0, 0])
+        tally[0] += 1
+        tally[1] += correct
+        event = latest.get(labeler_id)
+        if event is None or created_at > event.created_at:
+            tally[2] += 1
+            tally[3] += correct
+    rows = []
+    for labeler_id, username in sorted(labelers.items(), key=lambda item: item[1]):
+        n, right, n_since, right_since = tallies.get(labeler_id, [0, 0, 0, 0])
+        event = latest.get(labeler_id)
+        rows.append({
+            "labeler": username, "labeler_id": labeler_id, **gold.accuracy_figures(right, n),
+            "since_reinstated": gold.accuracy_figures(right_since, n_since),
+            "paused": event is not None and event.action == PauseEvent.Action.PAUSED,
+            "paused_at": event.created_at if event is not None and event.action == PauseEvent.Action.PAUSED else None,
+            "pause_reason": event.reason if event is not None and event.action == PauseEvent.Action.PAUSED else "",
+            "qualification": [_attempt_row(a) for a in attempts.get(labeler_id, [])],
+        })
+    return rows
+
+
+def _attempt_row(attempt: QualificationAttempt) -> dict:
+    return {"attempt": attempt.number, "size": attempt.size, "threshold": attempt.threshold,
+            "answered": attempt.answered, "correct": attempt.correct, "passed": attempt.passed,
+            "started_at": attempt.started_at, "finished_at": attempt.finished_at}
+
+
+def pause_history(*, campaign: Campaign):
+    """Every pause and reinstatement in the campaign, newest first."""
+    return PauseEvent.objects.filter(campaign=campaign).select_related("labeler", "by").order_by("-id")
+
+
+def queue_standing(*, user, campaign: Campaign | None = None) -> dict | None:
+    """Why a labeler's queue gives them nothing although they are a labeler somewhere: paused,
+    out of qualification attempts, or waiting for qualification tasks — ``{"code", "detail",
+    "campaign"}`` for the first campaign (of ``campaign`` alone, when given) that stops them;
+    None when nothing stops them (their queue is just empty). Off the hot path: asked only
+    when the next-task query found nothing."""
+    campaigns = Campaign.objects.filter(memberships__user=user, memberships__role=Role.LABELER,
+                                        status=Campaign.Status.ACTIVE).order_by("name").distinct()
+    if campaign is not None:
+        campaigns = campaigns.filter(pk=campaign.pk)
+    campaigns = list(campaigns)
+    latest = {e.campaign_id: e for e in PauseEvent.objects.filter(labeler=user, campaign__in=campaigns)
+              .order_by("campaign_id", "-id").distinct("campaign_id")}
+    for c in campaigns:
+        event = latest.get(c.pk)
+        if event is not None and event.action == PauseEvent.Action.PAUSED:
+            return {"code": "labeler_paused", "campaign": c.slug, "detail": (
+                f"You are paused in {c.name} since {event.created_at:%Y-%m-%d %H:%M} UTC: {event.reason} "
+                "A lead of the campaign can reinstate you; until then it gives you no tasks.")}
+    for c in campaigns:
+        if c.qualification_size and (stop := _qualification_stop(c, user)):
+            return {"campaign": c.slug, **stop}
+    return None
+
+
+def _qualification_stop(campaign: Campaign, user) -> dict | None:
+    attempts = list(QualificationAttempt.objects.filter(campaign=campaign, labeler=user).order_by("number"))
+    if any(a.passed for a in attempts):
+        return None
+    failed = [a for a in attempts if a.passed is False]
+    if len(failed) >= campaign.qualification_max_attempts:
+        last = failed[-1]
+        return {"code": "qualification_failed", "detail": (
+            f"You did not pass the qualification of {campaign.name}: {last.correct} of {last.size} right, "
+            f"{last.threshold:.0%} needed ({len(failed)} of {campaign.qualification_max_attempts} attempts used). "
+            "It gives you no tasks; ask a lead of the campaign.")}
+    return {"code": "qualification_waiting", "detail": (
+        f"{campaign.name} asks you to pass a qualification first, and it has no qualification task left for you. "
+        "Ask a lead of the campaign to add qualification tasks.")}
+
+
+def qualification_progress(*, user, task_id: int) -> dict:
+    """For the labeling page, while a labeler is qualifying: which attempt, how many answered."""
+    campaign = Campaign.objects.get(tasks__id=task_id)
+    open_attempt = QualificationAttempt.objects.filter(campaign=campaign, labeler=user, passed__isnull=True).first()
+    failed = QualificationAttempt.objects.filter(campaign=campaign, labeler=user, passed=False).count()
+    return {"attempt": open_attempt.number if open_attempt else failed + 1, "answered": open_attempt.answered if open_attempt else 0,
+            "size": campaign.qualification_size, "threshold": campaign.qualification_threshold,
+            "max_attempts": campaign.qualification_max_attempts}
+
+
+def labeler_get(*, campaign: Campaign, user_id: int | None):
+    """A labeler of the campaign, or someone with a pause history there (404 otherwise)."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=user_id or 0).filter(
+        Q(memberships__campaign=campaign, memberships__role=Role.LABELER) | Q(pause_events__campaign=campaign)
+    ).distinct().first()
+    if user is None:
+        raise Http404("No such labeler in this campaign.")
+    return user

@@ -120,12 +120,23 @@ class TaskSerializer(serializers.ModelSerializer):
         model = Task
         fields = [
             "id", "prompt", "kind", "completion_ids", "priority", "overlap", "judgment_count", "lease_count",
-            "is_gold", "gold_answer", "created_at",
+            "is_gold", "gold_answer", "is_qualification", "created_at",
         ]
         read_only_fields = ["prompt", "kind", "completion_ids", "overlap", "judgment_count", "lease_count", "created_at"]
 
     def get_completion_ids(self, task) -> list[int]:
         return [tc.completion_id for tc in task.task_completions.all()]
+
+
+class ReinstateSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500,
+                                 help_text="Why, in a line; kept in the pause history.")
+
+
+def pause_event_payload(event) -> dict:
+    return {"id": event.id, "labeler": event.labeler.username, "action": event.action,
+            "by": event.by.username if event.by_id else None, "automatic": event.by_id is None,
+            "reason": event.reason, "figures": event.figures, "created_at": event.created_at}
 
 
 class GoldImportedSerializer(serializers.Serializer):

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from labelhub.campaigns import import_jobs
@@ -33,7 +33,15 @@ from labelhub.campaigns.models import (
 from labelhub.core import webhooks
 from labelhub.core.db import prepared_cursor
 from labelhub.labeling import events, gold
-from labelhub.labeling.models import Assignment, Judgment, Task, TaskCompletion
+from labelhub.labeling.models import (
+    Assignment,
+    GoldScore,
+    Judgment,
+    PauseEvent,
+    QualificationAttempt,
+    Task,
+    TaskCompletion,
+)
 from labelhub.labeling.validation import JudgmentInvalid, validate_judgment
 
 #: The task on screen plus one prefetched.
@@ -197,6 +205,10 @@ def _completion_key(ids) -> str:
 
 _NEXT_TASK_LOCK = 7301  # advisory-lock namespace for per-labeler next-task calls
 
+#: Draws whether a request's pick may be a gold task (under the campaign's gold rate). Tests
+#: seed it (``GOLD_DRAW.seed(…)``) to check the rate with a fixed seed.
+GOLD_DRAW = random.Random()
+
 _EXPIRE_SQL = """
 WITH expired AS (
     UPDATE labeling_assignment SET state = 'expired', closed_at = %(now)s
@@ -216,33 +228,85 @@ WHERE t.id = e.task_id
 # the campaign is not given, and sorted every open task of the labeler's campaigns per request.
 # With several campaigns each one's candidate stays locked until the lease commits (others
 # skip it meanwhile); the CTE keeps the scans to the labeler's active campaigns.
+#
+# Gold (docs/quality.md, "Gold tasks"), in the same one query: a campaign where the labeler is
+# paused (their latest ``PauseEvent``) is left out. A labeler who has yet to pass the campaign's
+# qualification gets only qualification tasks (``qualify``), while an attempt is open to them.
+# Otherwise, when the campaign has a real task for them and ``draw`` (uniform in [0, 1), drawn
+# per request) is under the campaign's gold rate, a gold task they have not had replaces it
+# (``task_gold_by_priority``; gold tasks take no overlap: every labeler may get each). Gold
+# is never handed out once the real tasks are gone, so it is never the last task in a queue.
 _NEXT_TASK_SQL = """
 WITH mine AS MATERIALIZED (
-    SELECT m.campaign_id, c.lease_seconds FROM campaigns_membership m
+    SELECT m.campaign_id, c.lease_seconds, c.gold_rate,
+           (c.qualification_size > 0 AND NOT EXISTS (
+               SELECT 1 FROM labeling_qualificationattempt q
+               WHERE q.campaign_id = c.id AND q.labeler_id = %(user)s AND q.passed)) AS qualifying,
+           c.qualification_size, c.qualification_max_attempts
+    FROM campaigns_membership m
     JOIN campaigns_campaign c ON c.id = m.campaign_id
     WHERE m.user_id = %(user)s AND m.role = %(role)s AND c.status = %(active)s
       AND (%(campaign)s::text IS NULL OR c.slug = %(campaign)s::text)
-)
-SELECT pick.id,
-       (SELECT array_agg(tc.completion_id ORDER BY tc.position)
-          FROM labeling_taskcompletion tc WHERE tc.task_id = pick.id),
-       mine.lease_seconds
-FROM mine CROSS JOIN LATERAL (
-    SELECT t.id FROM labeling_task t
-    WHERE t.campaign_id = mine.campaign_id
-      AND t.judgment_count < (t.overlap - t.lease_count)
-      AND NOT EXISTS (SELECT 1 FROM labeling_assignment a WHERE a.task_id = t.id AND a.labeler_id = %(user)s)
-    ORDER BY t.priority DESC, t.id
+      AND COALESCE((SELECT e.action FROM labeling_pauseevent e
+                    WHERE e.campaign_id = c.id AND e.labeler_id = %(user)s
+                    ORDER BY e.id DESC LIMIT 1), '') <> 'paused'
+), open AS MATERIALIZED (
+    SELECT mine.*,
+           mine.qualifying AND failed.n < mine.qualification_max_attempts
+           AND taken.n < (failed.n + 1) * mine.qualification_size AS qualify
+    FROM mine
+    LEFT JOIN LATERAL (
+        SELECT count(*) AS n FROM labeling_qualificationattempt q
+        WHERE mine.qualifying AND q.campaign_id = mine.campaign_id AND q.labeler_id = %(user)s AND q.passed = false
+    ) failed ON true
+    LEFT JOIN LATERAL (
+        SELECT count(*) AS n FROM labeling_assignment a JOIN labeling_task t ON t.id = a.task_id
+        WHERE mine.qualifying AND a.labeler_id = %(user)s AND a.state IN ('leased', 'submitted')
+          AND t.campaign_id = mine.campaign_id AND t.is_gold AND t.is_qualification
+    ) taken ON true
+), picks AS (
+    SELECT q.id IS NOT NULL AS qualification, COALESCE(q.id, g.id, r.id) AS id, open.lease_seconds
+    FROM open
+    LEFT JOIN LATERAL (
+        SELECT t.id FROM labeling_task t
+        WHERE open.qualify AND t.campaign_id = open.campaign_id AND t.is_gold AND t.is_qualification
+          AND NOT EXISTS (SELECT 1 FROM labeling_assignment a WHERE a.task_id = t.id AND a.labeler_id = %(user)s)
+        ORDER BY t.priority DESC, t.id
+        LIMIT 1
+        FOR UPDATE OF t SKIP LOCKED
+    ) q ON true
+    LEFT JOIN LATERAL (
+        SELECT t.id FROM labeling_task t
+        WHERE NOT open.qualifying AND t.campaign_id = open.campaign_id
+          AND t.judgment_count < (t.overlap - t.lease_count) AND NOT t.is_gold
+          AND NOT EXISTS (SELECT 1 FROM labeling_assignment a WHERE a.task_id = t.id AND a.labeler_id = %(user)s)
+        ORDER BY t.priority DESC, t.id
+        LIMIT 1
+        FOR UPDATE OF t SKIP LOCKED
+    ) r ON true
+    LEFT JOIN LATERAL (
+        SELECT t.id FROM labeling_task t
+        WHERE r.id IS NOT NULL AND %(draw)s::float8 < open.gold_rate
+          AND t.campaign_id = open.campaign_id AND t.is_gold AND NOT t.is_qualification
+          AND NOT EXISTS (SELECT 1 FROM labeling_assignment a WHERE a.task_id = t.id AND a.labeler_id = %(user)s)
+        ORDER BY t.priority DESC, t.id
+        LIMIT 1
+        FOR UPDATE OF t SKIP LOCKED
+    ) g ON true
+    WHERE COALESCE(q.id, r.id) IS NOT NULL
+    ORDER BY COALESCE(q.id, r.id)
     LIMIT 1
-    FOR UPDATE OF t SKIP LOCKED
-) pick
-ORDER BY pick.id
-LIMIT 1
+)
+SELECT picks.id,
+       (SELECT array_agg(tc.completion_id ORDER BY tc.position)
+          FROM labeling_taskcompletion tc WHERE tc.task_id = picks.id),
+       picks.qualification, picks.lease_seconds
+FROM picks
 """
 
 
 _HELD_SQL = """
-SELECT a.id, a.task_id, a.leased_at, a.expires_at, a.display_order
+SELECT a.id, a.task_id, a.leased_at, a.expires_at, a.display_order, t.is_qualification
 FROM labeling_assignment a
 JOIN labeling_task t ON t.id = a.task_id
 JOIN campaigns_campaign c ON c.id = t.campaign_id
@@ -299,26 +363,28 @@ def next_task(*, labeler, campaign: Campaign | str | None = None, holding: int |
         cursor.execute(_HELD_SQL, params)
         held = cursor.fetchone()
         if held is not None:
-            pk, task_id, leased_at, expires_at, order = held
-            return _live_lease(pk, task_id, labeler, leased_at, expires_at, json.loads(order))
-        cursor.execute(_NEXT_TASK_SQL, params)
+            pk, task_id, leased_at, expires_at, order, qualification = held
+            return _live_lease(pk, task_id, labeler, leased_at, expires_at, json.loads(order), qualification)
+        cursor.execute(_NEXT_TASK_SQL, {**params, "draw": GOLD_DRAW.random()})
         row = cursor.fetchone()
         if row is None:
             return None
-        task_id, order, lease_seconds = row
+        task_id, order, qualification, lease_seconds = row
         random.Random(f"{task_id}:{labeler.pk}").shuffle(order)  # per labeler, repeatable
         expires_at = now + lease_duration(lease_seconds)
         cursor.execute(_LEASE_SQL, {**params, "task": task_id, "expires": expires_at, "order": json.dumps(order)})
         (pk,) = cursor.fetchone()
-    return _live_lease(pk, task_id, labeler, now, expires_at, order)
+    return _live_lease(pk, task_id, labeler, now, expires_at, order, qualification)
 
 
-def _live_lease(pk, task_id, labeler, leased_at, expires_at, order) -> Assignment:
-    """The Assignment of a row just read or written, as the ORM would load it (no query)."""
+def _live_lease(pk, task_id, labeler, leased_at, expires_at, order, qualification=False) -> Assignment:
+    """The Assignment of a row just read or written, as the ORM would load it (no query);
+    ``in_qualification``: the task is one of the campaign's qualification tasks."""
     assignment = Assignment.from_db(connection.alias, _ASSIGNMENT_FIELDS, [
         pk, task_id, labeler.pk, Assignment.State.LEASED, leased_at, expires_at, None, order, "",
     ])
     assignment.labeler = labeler
+    assignment.in_qualification = qualification
     return assignment
 
 
@@ -357,7 +423,7 @@ KEY_REUSED = "This idempotency key was already used for another task."
 # validating the answer needs from the campaign, and whether the labeler still is one there.
 _SUBMIT_LOCK_SQL = """
 SELECT a.state, a.display_order, a.expires_at, t.id, t.kind, t.campaign_id, t.judgment_count, t.lease_count, t.overlap,
-       c.rating_axes, c.flag_vocabulary, c.guidelines_version,
+       c.rating_axes, c.flag_vocabulary, c.guidelines_version, t.is_gold, t.is_qualification, t.gold_answer,
        EXISTS (SELECT 1 FROM campaigns_membership m
                WHERE m.campaign_id = c.id AND m.user_id = %(user)s AND m.role = %(role)s)
 FROM labeling_assignment a
@@ -385,7 +451,7 @@ def _submit(*, labeler, assignment_id, key, data):
     if row is None:
         raise NotFound("No such assignment for you.")
     (state, order, expires_at, task_id, kind, campaign_id, judgment_count, lease_count, overlap,
-     rating_axes, flag_vocabulary, guidelines_version, is_labeler) = row
+     rating_axes, flag_vocabulary, guidelines_version, is_gold, is_qualification, gold_answer, is_labeler) = row
     order = json.loads(order)
     if state == Assignment.State.SUBMITTED:
         # a retry of an answer already recorded (even if the labeler has left since): the first one
@@ -416,7 +482,12 @@ def _submit(*, labeler, assignment_id, key, data):
         display_order=order, guideline_version=guidelines_version,
         idempotency_key=key, supersedes=supersedes, **cleaned,
     )
-    if supersedes is None:
+    judgment.qualification = None  # the labeler's qualification result, when this answer ended an attempt
+    judgment.paused = None  # the PauseEvent, when this answer paused the labeler
+    if is_gold and gold_answer is not None:
+        _gold_scored(judgment=judgment, kind=kind, expected=json.loads(gold_answer),
+                     qualification=is_qualification, correction=supersedes is not None)
+    if supersedes is None and not is_gold:
         events.progress_changed_on_commit(campaign_id=campaign_id)
         if judgment_count + 1 >= overlap:
             _complete_if_last(campaign_id)
@@ -444,7 +515,7 @@ def _complete_if_last(campaign_id: int) -> None:
 
 
 NOT_A_LABELER = "You are no longer a labeler in this campaign: your leases there were revoked."
-REVOKED = "This lease was revoked when your role in the campaign changed; take the next task."
+REVOKED = "This lease was revoked (your role in the campaign changed, or you were paused there); take the next task."
 
 
 def _may_still_label(is_labeler: bool, state: str) -> None:
@@ -561,13 +632,16 @@ def task_update(*, task: Task, **fields) -> Task:
 
 
 @transaction.atomic
-def task_gold_set(*, task: Task, answer) -> Task:
+def task_gold_set(*, task: Task, answer, qualification: bool | None = None) -> Task:
     """Make ``task`` a gold task with this expected answer (checked as a labeler's answer is),
-    or, with ``answer=None``, an ordinary task again. Raises ``gold.GoldInvalid``."""
+    or, with ``answer=None``, an ordinary task again. ``qualification``: whether it belongs to
+    the qualification set (None: as it was; an ordinary task never does). Raises
+    ``gold.GoldInvalid``."""
     if answer is None:
-        return task_update(task=task, is_gold=False, gold_answer=None)
+        return task_update(task=task, is_gold=False, gold_answer=None, is_qualification=False)
     cleaned = gold.clean_gold_answer(task=task, campaign=task.campaign, answer=answer)
-    return task_update(task=task, is_gold=True, gold_answer=cleaned)
+    qualification = task.is_qualification if qualification is None else qualification
+    return task_update(task=task, is_gold=True, gold_answer=cleaned, is_qualification=qualification)
 
 
 @transaction.atomic
@@ -577,9 +651,10 @@ def gold_import(*, campaign: Campaign, upload) -> int:
     ``LABELHUB_IMPORT_MAX_BYTES`` (before it is read). Returns the tasks set."""
     import_jobs.size_check(upload.size)
     rows = gold.parse_gold_file(campaign=campaign, data=upload.read())
-    for task, answer in rows:
+    for task, answer, qualification in rows:
         task.is_gold, task.gold_answer = answer is not None, answer
-    Task.objects.bulk_update([task for task, _ in rows], ["is_gold", "gold_answer"])
+        task.is_qualification = answer is not None and qualification
+    Task.objects.bulk_update([task for task, _, _ in rows], ["is_gold", "gold_answer", "is_qualification"])
     return len(rows)
 
 
@@ -627,3 +702,130 @@ def task_send_back(*, campaign: Campaign, task_id: int, extra: int = 1, priority
     task.save(update_fields=fields)
     events.progress_changed_on_commit(campaign_id=campaign.pk)
     return task
+
+
+# --- gold scoring, pauses and qualification (docs/quality.md, "Gold tasks") -------------------
+
+_QUALIFICATION_LOCK = 7302  # advisory-lock namespace: one labeler's qualification answers, one at a time
+
+
+class NotPaused(Exception):
+    """Reinstating a labeler who is not paused (HTTP 409)."""
+
+
+def _gold_scored(*, judgment: Judgment, kind: str, expected: dict, qualification: bool, correction: bool) -> None:
+    """Score a gold answer (a correction re-scores the answer it replaces); count it in the
+    labeler's qualification attempt, or check their gold accuracy against the campaign's
+    threshold. Sets ``judgment.qualification`` (the attempt's result, when this answer ended
+    one) and ``judgment.paused`` (the pause, when this answer paused the labeler)."""
+    result = gold.score_answer(kind=kind, expected=expected, ranking=judgment.ranking, preferred_id=judgment.preferred_id,
+                               strength=judgment.strength, ratings=judgment.ratings)
+    correct = result.pop("correct")
+    campaign = Campaign.objects.get(pk=judgment.campaign_id)
+    if correction:
+        score = GoldScore.objects.select_for_update().filter(task_id=judgment.task_id, labeler=judgment.labeler).first()
+        if score is not None:
+            if score.attempt_id is not None and score.correct != correct:
+                QualificationAttempt.objects.filter(pk=score.attempt_id, passed__isnull=True).update(
+                    correct=F("correct") + (1 if correct else -1))
+            score.judgment, score.correct, score.detail = judgment, correct, result
+            score.save(update_fields=["judgment", "correct", "detail"])
+    else:
+        attempt = _qualification_attempt(campaign, judgment.labeler) if qualification else None
+        GoldScore.objects.create(campaign=campaign, task_id=judgment.task_id, labeler=judgment.labeler, judgment=judgment,
+                                 correct=correct, detail=result, attempt=attempt)
+        if attempt is not None:
+            judgment.qualification = _attempt_counted(attempt, correct)
+    if not qualification:
+        judgment.paused = _pause_if_below(campaign, judgment.labeler)
+
+
+def _qualification_attempt(campaign: Campaign, labeler) -> QualificationAttempt:
+    """The labeler's open attempt, or a new one (numbered after the earlier ones)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_QUALIFICATION_LOCK, labeler.pk])
+    attempts = QualificationAttempt.objects.filter(campaign=campaign, labeler=labeler)
+    attempt = attempts.filter(passed__isnull=True).select_for_update().first()
+    if attempt is None:
+        attempt = QualificationAttempt.objects.create(
+            campaign=campaign, labeler=labeler, number=attempts.count() + 1,
+            size=max(campaign.qualification_size, 1), threshold=campaign.qualification_threshold,
+        )
+    return attempt
+
+
+def _attempt_counted(attempt: QualificationAttempt, correct: bool) -> dict | None:
+    attempt.answered += 1
+    attempt.correct += int(correct)
+    fields = ["answered", "correct"]
+    if attempt.answered >= attempt.size:
+        attempt.passed = attempt.correct >= attempt.threshold * attempt.size - 1e-9
+        attempt.finished_at = timezone.now()
+        fields += ["passed", "finished_at"]
+    attempt.save(update_fields=fields)
+    if attempt.passed is None:
+        return None
+    return {"attempt": attempt.number, "passed": attempt.passed, "correct": attempt.correct, "size": attempt.size,
+            "threshold": attempt.threshold}
+
+
+def gold_accuracy_since(*, campaign: Campaign, labeler_id: int, since=None) -> dict:
+    """The labeler's gold answers (qualification answers not counted), given after ``since``."""
+    scores = GoldScore.objects.filter(campaign=campaign, labeler_id=labeler_id, attempt__isnull=True)
+    if since is not None:
+        scores = scores.filter(created_at__gt=since)
+    row = scores.aggregate(n=Count("id"), right=Count("id", filter=Q(correct=True)))
+    return gold.accuracy_figures(row["right"], row["n"])
+
+
+def _pause_if_below(campaign: Campaign, labeler) -> PauseEvent | None:
+    """Pause the labeler when, counting their gold answers since they were last reinstated,
+    they have given the campaign's minimum and their accuracy is under its threshold."""
+    latest = PauseEvent.objects.filter(campaign=campaign, labeler=labeler).order_by("-id").first()
+    if latest is not None and latest.action == PauseEvent.Action.PAUSED:
+        return None
+    figures = gold_accuracy_since(campaign=campaign, labeler_id=labeler.pk, since=latest and latest.created_at)
+    if figures["answered"] < campaign.gold_min_answers or figures["accuracy"] >= campaign.gold_accuracy_threshold:
+        return None
+    figures |= {"threshold": campaign.gold_accuracy_threshold, "min_answers": campaign.gold_min_answers}
+    reason = (f"Gold accuracy {figures['correct']}/{figures['answered']} ({figures['accuracy']:.0%}) is below the "
+              f"campaign's threshold of {campaign.gold_accuracy_threshold:.0%}.")
+    return labeler_pause(campaign=campaign, labeler=labeler, by=None, reason=reason, figures=figures)
+
+
+@transaction.atomic
+def labeler_pause(*, campaign: Campaign, labeler, by, reason: str, figures: dict) -> PauseEvent:
+    """Pause a labeler in a campaign (``by`` None: automatically): a new ``PauseEvent``, their
+    live leases revoked (the tasks go back to the queue), the campaign's watchers told after
+    the commit, and :func:`on_labeler_paused` called."""
+    event = PauseEvent.objects.create(campaign=campaign, labeler=labeler, action=PauseEvent.Action.PAUSED, by=by,
+                                      reason=reason[:500], figures=figures)
+    leases_revoke(campaign_id=campaign.pk, user_id=labeler.pk)
+    events.labeler_standing_on_commit(campaign_id=campaign.pk, event=event, username=labeler.username)
+    on_labeler_paused(event=event)
+    return event
+
+
+def on_labeler_paused(*, event: PauseEvent) -> None:
+    """What else follows a pause, inside the pausing transaction: the ``labeler.paused``
+    webhook (delivered only if the pause commits)."""
+    webhooks.emit(event.campaign_id, webhooks.LABELER_PAUSED, {
+        "labeler": event.labeler.username, "reason": event.reason, "figures": event.figures,
+        "by": event.by.username if event.by else None, "at": event.created_at.isoformat(),
+    })
+
+
+@transaction.atomic
+def labeler_reinstate(*, campaign: Campaign, labeler, by, note: str = "") -> PauseEvent:
+    """A lead lets a paused labeler label again: a new ``PauseEvent`` (the pause stays in the
+    history). Their gold accuracy starts afresh: only answers given after this count towards
+    the next pause. Raises :class:`NotPaused`."""
+    PauseEvent.objects.select_for_update().filter(campaign=campaign, labeler=labeler).exists()
+    latest = PauseEvent.objects.filter(campaign=campaign, labeler=labeler).order_by("-id").first()
+    if latest is None or latest.action != PauseEvent.Action.PAUSED:
+        raise NotPaused(f"{labeler.username} is not paused in this campaign.")
+    figures = gold_accuracy_since(campaign=campaign, labeler_id=labeler.pk)
+    event = PauseEvent.objects.create(campaign=campaign, labeler=labeler, action=PauseEvent.Action.REINSTATED, by=by,
+                                      reason=(note.strip() or f"Reinstated by {by.username}.")[:500], figures=figures)
+    events.labeler_standing_on_commit(campaign_id=campaign.pk, event=event, username=labeler.username)
+    return event

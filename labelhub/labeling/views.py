@@ -194,3 +194,18 @@ def member_remove(request, slug, pk):
     else:
         messages.success(request, f"{membership.user.username} is no longer {membership.get_role_display().lower()} here.")
     return redirect("members", slug=campaign.slug)
+
+
+@require_POST
+@login_required
+def labeler_reinstate(request, slug, user_id):
+    """Leads: let a paused labeler label again (the Quality page's button); back to that page."""
+    campaign = _lead_campaign(request, slug)
+    labeler = selectors.labeler_get(campaign=campaign, user_id=user_id)
+    try:
+        services.labeler_reinstate(campaign=campaign, labeler=labeler, by=request.user, note=request.POST.get("note", ""))
+    except services.NotPaused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{labeler.username} is reinstated: their queue gives them tasks again.")
+    return redirect("feedback:quality", slug=campaign.slug)

@@ -35,6 +35,9 @@ def data_dir(settings, tmp_path):
     ({"filters": {"exclude_flagged": "yes"}}, {"filters.exclude_flagged"}),
     ({"filters": {"split": ["train"]}}, {"filters.split"}),
     ({"filters": {"colour": "red"}}, {"filters.colour"}),
+    ({"filters": {"exclude_paused": "yes"}}, {"filters.exclude_paused"}),
+    ({"filters": {"min_gold_accuracy": 1.5}}, {"filters.min_gold_accuracy"}),
+    ({"filters": {"min_gold_accuracy": True}}, {"filters.min_gold_accuracy"}),
     ({"filters": ["since"]}, {"filters"}),
 ])
 def test_it_names_each_option_out_of_bounds_and_makes_nothing(users_by_role, api_as, campaign, options, errors):
