@@ -44,6 +44,7 @@ from labelhub.feedback import disagreement as disagreement_lib
 from labelhub.feedback import review_queue as review_sources
 from labelhub.feedback.leaderboard import comparison_state
 from labelhub.feedback.models import CompletionScore, Review
+from labelhub.labeling import selectors as labeling_selectors
 from labelhub.labeling.models import Judgment, Task
 from labelhub.labeling.selectors import campaign_progress
 
@@ -205,16 +206,14 @@ def labeler_activity(*, campaign: Campaign, now: datetime) -> list[dict]:
 
 
 def gold_by_labeler(*, campaign: Campaign) -> dict:
-    """The dashboard's gold column: per labeler, how many gold tasks they answered (their latest
-    answer per task). One query.
-
-    Gold *scoring* (each answer against the expected one, accuracy with a Wilson interval) is
-    not part of this code yet; when it is, this is the one place to read it from: each
-    labeler's entry then gains ``correct``, ``accuracy``, ``low`` and ``high`` and ``scored``
-    becomes true (the page shows the accuracy column when it is)."""
-    rows = (counted_judgments(Judgment.objects.filter(campaign=campaign, task__is_gold=True))
-            .values("labeler__username").annotate(answers=Count("id")).values_list("labeler__username", "answers"))
-    return {"scored": False, "labelers": {name: {"answers": answers} for name, answers in rows}}
+    """The dashboard's gold column: each labeler's gold accuracy with its 95% Wilson interval
+    (``labeling.selectors.gold_accuracy``: every scored gold answer outside qualification),
+    and whether they are paused. Four queries."""
+    rows = labeling_selectors.gold_accuracy(campaign=campaign)
+    return {"scored": True, "labelers": {
+        row["labeler"]: {"answers": row["answered"], "correct": row["correct"], "accuracy": row["accuracy"],
+                         "low": row["low"], "high": row["high"], "paused": row["paused"]}
+        for row in rows}}
 
 
 def dashboard_quality(*, campaign: Campaign, period: str = "day") -> dict:
