@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from labelhub.campaigns.services import campaign_update
 from labelhub.feedback import selectors
+from labelhub.labeling import services as labeling
 from labelhub.labeling.models import Judgment, Task
 from tests.api_errors import error_fields
 from tests.feedback.conftest import add_tasks, by_policy, judge_all
@@ -19,11 +21,15 @@ PAGE = "/campaigns/helpful/dashboard/"
 
 @pytest.fixture
 def judged(campaign, three_labelers):
-    """Four tasks (the last one gold); two labelers rank good > fair > poor, the third the reverse."""
+    """Four tasks (the last one gold, expecting good > fair > poor, and served whenever it can
+    be); two labelers rank good > fair > poor, the third the reverse."""
     add_tasks(campaign, 4)
+    campaign_update(campaign=campaign, user=campaign.memberships.get(role="lead").user, gold_rate=1.0,
+                    gold_min_answers=20)  # nobody is paused here
     gold = Task.objects.filter(campaign=campaign).order_by("id").last()
-    gold.is_gold = True
-    gold.save(update_fields=["is_gold"])
+    expected = sorted(gold.task_completions.select_related("completion__policy"),
+                      key=lambda tc: ["good", "fair", "poor"].index(tc.completion.policy.name))
+    labeling.task_gold_set(task=gold, answer={"ranking": [[tc.completion_id] for tc in expected]})
     first, second, third = three_labelers
     judge_all(campaign, first, by_policy("good", "fair", "poor"))
     judge_all(campaign, second, by_policy("good", "fair", "poor"))
@@ -64,12 +70,16 @@ def test_the_campaign_page_links_to_it_for_those_who_may_watch(client, users_by_
 def test_it_counts_progress_judgments_per_labeler_and_gold_answers(judged, api_as, lead):
     body = api_as(lead).get(API).json()
     counts = body["counts"]
-    assert counts["progress"] == {"tasks_total": 4, "tasks_done": 4, "tasks_started": 0, "tasks_open": 0,
-                                       "in_progress": 0, "judgments": 12, "judgments_needed": 12}
+    # gold tasks are not data: progress leaves them out
+    assert counts["progress"] == {"tasks_total": 3, "tasks_done": 3, "tasks_started": 0, "tasks_open": 0,
+                                  "in_progress": 0, "judgments": 9, "judgments_needed": 9}
     assert [(e["labeler"], e["judgments"], e["last_hour"], e["member"]) for e in counts["labelers"]] == [
         ("ann", 4, 4, True), ("bob", 4, 4, True), ("labeler", 4, 4, True)]
-    assert counts["gold"] == {"scored": False, "labelers": {"ann": {"answers": 1}, "bob": {"answers": 1},
-                                                            "labeler": {"answers": 1}}}
+    gold = counts["gold"]
+    assert gold["scored"] is True
+    assert {name: (e["answers"], e["correct"], e["accuracy"], e["paused"]) for name, e in gold["labelers"].items()} == {
+        "labeler": (1, 1, 1.0, False), "ann": (1, 1, 1.0, False), "bob": (1, 0, 0.0, False)}
+    assert gold["labelers"]["bob"]["low"] == 0.0 and 0.7 < gold["labelers"]["bob"]["high"] < 0.85  # Wilson, n = 1
     hours = counts["per_hour"]
     assert len(hours) == selectors.RATE_HOURS and sum(h["judgments"] for h in hours) == 12
     assert hours[-1]["judgments"] + hours[-2]["judgments"] == 12  # (the hour may have turned meanwhile)
