@@ -190,3 +190,17 @@ async def test_it_passes_on_a_labeler_paused_or_reinstated_and_stays_open(sessio
         messages = await latest(watcher, lambda m, kind=kind: kind in m and "counts" in m)
         assert messages[kind]["labeler"] == "labeler"
     await watcher.disconnect()
+
+
+async def test_a_gold_pause_reaches_the_dashboard_and_its_gold_column(session_cookie, campaign, lead, labeler, tasks):
+    from tests.labeling.test_gold_pause_events import pause
+
+    watcher = socket(session_cookie["lead"])
+    assert (await watcher.connect())[0]
+    await latest(watcher, both)
+    await database_sync_to_async(pause)(campaign, lead, labeler, tasks)
+    messages = await latest(watcher, lambda m: "labeler.paused" in m and m.get("counts", {}).get("gold", {})
+                            .get("labelers", {}).get("labeler", {}).get("paused"))
+    gold = messages["counts"]["gold"]["labelers"]["labeler"]
+    assert (gold["answers"], gold["correct"], gold["accuracy"]) == (1, 0, 0.0)
+    await watcher.disconnect()
