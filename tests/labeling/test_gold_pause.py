@@ -5,8 +5,11 @@ their leases go back to the queue; a lead reinstates them (docs/quality.md)."""
 import pytest
 
 from labelhub.campaigns.services import campaign_update
+from labelhub.core import webhooks as events_out
 from labelhub.labeling import selectors, services
 from labelhub.labeling.models import Assignment, PauseEvent, Task
+from labelhub.webhooks import services as webhook_services
+from labelhub.webhooks.models import Delivery
 from tests.campaigns.conftest import ANON, role_cases
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +160,15 @@ def test_the_answer_that_pauses_says_the_queue_stopped(labeler, gold_tasks, api_
     assert response.status_code == 201
     assert response.json()["stopped"]["code"] == "labeler_paused"
     assert "0/2" in response.json()["stopped"]["detail"]
+
+
+def test_a_pause_is_the_labeler_paused_webhook(campaign, lead, labeler, gold_tasks):
+    webhook_services.webhook_create(campaign=campaign, user=lead, url="https://example.org/hook",
+                                    events=[events_out.LABELER_PAUSED])
+    answer_gold(labeler, right=False, key="key-wrong-1")
+    assert not Delivery.objects.exists()  # not paused yet
+    answer_gold(labeler, right=False, key="key-wrong-2")
+    [delivery] = Delivery.objects.all()
+    data = delivery.body["data"]
+    assert (delivery.event, data["labeler"], data["by"]) == ("labeler.paused", "labeler", None)
+    assert data["figures"]["accuracy"] == 0.0 and "below the campaign's threshold" in data["reason"]
