@@ -135,7 +135,7 @@ def run(cfg: EvaluateConfig) -> RunResult:
                 raise ConfigError("field 'reference': its vocabulary differs from the policy's, so token KL is undefined")
             reference, ref_ctx = load_causal_lm(other, cfg.device, dtype), nullcontext
         rows = load_prompts(cfg.prompts)
-        texts = render_all(tokenizer, [r["prompt"] for r in rows], cfg)
+        texts = render_all(tokenizer, [r["prompt"] for r in rows], cfg, [r.get("passages") for r in rows])
         folder.resolve(base=pol_ref.base, adapter=pol_ref.adapter, prompts=len(rows))
 
         # Samples from both sides, same seed and settings.

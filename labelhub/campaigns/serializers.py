@@ -11,6 +11,7 @@ from labelhub.campaigns.models import (
     ImportBatch,
     Invitation,
     Membership,
+    Passage,
     Policy,
     Prompt,
     Role,
@@ -262,7 +263,7 @@ class PolicySerializer(ModelSerializer):
         model = Policy
         fields = [
             "id", "name", "base_model", "adapter_path", "parent", "generation_settings",
-            "prompt_template_kind", "prompt_template", "completion_count", "created_at",
+            "prompt_template_kind", "prompt_template", "retrieval_k", "completion_count", "created_at",
         ]
         read_only_fields = ["created_at"]
 
@@ -300,6 +301,21 @@ class PolicySerializer(ModelSerializer):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Must be an object.")
         return value
+
+
+class PassageSerializer(serializers.ModelSerializer):
+    rank = serializers.FloatField(read_only=True, required=False,
+                                  help_text="Full-text rank for the query (only in a ?q= search).")
+
+    class Meta:
+        model = Passage
+        fields = ["id", "document", "position", "text", "rank", "created_at"]
+        read_only_fields = fields
+
+
+class PassageUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A document: .txt (passages split at blank lines), .md (at headings) "
+                                           "or .jsonl ({\"text\", \"title\"} a line).")
 
 
 class ImportUploadSerializer(serializers.Serializer):

@@ -16,13 +16,13 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Max, Sum
 
-from labelhub.campaigns.models import Campaign, Completion, Policy
+from labelhub.campaigns.models import UNSUPPORTED_FLAG, Campaign, Completion, Policy
 from labelhub.feedback import bradley_terry
 from labelhub.feedback import pairs as pairs_lib
 from labelhub.feedback.models import Promotion
@@ -54,6 +54,27 @@ class Leaderboard:
     games: dict[int, dict[int, int]]
     comparisons: int
     overrides: dict[int, Promotion]  # policy id → its latest promotion over failed guards
+    retrieval: list[RetrievalComparison] = field(default_factory=list)
+
+
+@dataclass
+class RetrievalComparison:
+    """A retrieval-augmented version beside the same policy without retrieval (same base,
+    adapter and prompt template, ``retrieval_k`` 0): both strengths, their head-to-head win
+    rate, and how many of its judged answers labelers flagged "not supported by the sources"."""
+
+    policy: Policy
+    strength: float
+    without: Policy | None
+    without_strength: float | None
+    win_rate: float | None  # the retrieval version against the one without, head to head
+    games: int
+    unsupported: int  # its judged answers flagged UNSUPPORTED_FLAG
+    judged: int  # its answers in judgments
+
+    @property
+    def gain(self) -> float | None:
+        return None if self.without_strength is None else self.strength - self.without_strength
 
 
 class PromotionRefused(Exception):
@@ -127,9 +148,57 @@ def leaderboard(*, campaign: Campaign, reference: Policy | None = None, rounds: 
         (Standing(policies[i], *fitted[i], comparisons=tally.games_of(i), wins=tally.wins_of(i)) for i in ids),
         key=lambda s: -s.strength,
     )
-    return Leaderboard(reference, standings, {a: {b: tally.win_rate(a, b) for b in ids} for a in ids},
-                       {a: {b: tally.games_between(a, b) for b in ids} for a in ids},
-                       tally.comparisons, promotion_overrides(campaign=campaign))
+    board = Leaderboard(reference, standings, {a: {b: tally.win_rate(a, b) for b in ids} for a in ids},
+                        {a: {b: tally.games_between(a, b) for b in ids} for a in ids},
+                        tally.comparisons, promotion_overrides(campaign=campaign))
+    board.retrieval = retrieval_comparisons(campaign=campaign, board=board)
+    return board
+
+
+def _same_model(a: Policy, b: Policy) -> bool:
+    return (a.base_model, a.adapter_path, a.prompt_template_kind, a.prompt_template) == (
+        b.base_model, b.adapter_path, b.prompt_template_kind, b.prompt_template)
+
+
+def retrieval_comparisons(*, campaign: Campaign, board: Leaderboard) -> list[RetrievalComparison]:
+    """Each ranked retrieval-augmented version beside its counterpart without retrieval (its
+    parent when that is the same model without retrieval, else the oldest such version in the
+    standings). No query unless the standings hold a retrieval version."""
+    ranked = {s.policy.id: s for s in board.standings}
+    retrieving = [s for s in board.standings if s.policy.retrieves]
+    if not retrieving:
+        return []
+    flagged, judged = source_flags(campaign=campaign)
+    out = []
+    for s in retrieving:
+        plain = sorted((o.policy for o in board.standings if not o.policy.retrieves and _same_model(o.policy, s.policy)),
+                       key=lambda p: (p.id != s.policy.parent_id, p.id))
+        without = plain[0] if plain else None
+        out.append(RetrievalComparison(
+            policy=s.policy, strength=s.strength, without=without,
+            without_strength=ranked[without.id].strength if without else None,
+            win_rate=board.win_rates[s.policy.id].get(without.id) if without else None,
+            games=board.games[s.policy.id].get(without.id, 0) if without else 0,
+            unsupported=flagged.get(s.policy.id, 0), judged=judged.get(s.policy.id, 0),
+        ))
+    return out
+
+
+def source_flags(*, campaign: Campaign) -> tuple[dict[int, int], dict[int, int]]:
+    """Per policy: its answers flagged "not supported by the sources", and its answers judged
+    (each counting once per judgment that showed it; corrected judgments left out)."""
+    policy_of = dict(Completion.objects.filter(prompt__campaign=campaign).values_list("id", "policy_id"))
+    flagged: dict[int, int] = defaultdict(int)
+    judged: dict[int, int] = defaultdict(int)
+    rows = Judgment.objects.filter(campaign=campaign, corrections__isnull=True).values_list("display_order", "flags")
+    for order, flags in rows.iterator(chunk_size=2000):
+        for cid in order or []:
+            if (pid := policy_of.get(cid)) is not None:
+                judged[pid] += 1
+        for cid, names in (flags or {}).items():
+            if UNSUPPORTED_FLAG in (names or []) and (pid := policy_of.get(int(cid))) is not None:
+                flagged[pid] += 1
+    return dict(flagged), dict(judged)
 
 
 @dataclass(frozen=True)

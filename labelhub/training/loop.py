@@ -73,7 +73,8 @@ def completions_record(*, run: Run) -> int:
             if line.strip():
                 item = json.loads(line)
                 rows.append({"prompt_id": int(item["id"]), "text": item["completion"], "token_count": item.get("tokens"),
-                             "seed": (item.get("settings") or {}).get("seed"), "generation_settings": item.get("settings") or {}})
+                             "seed": (item.get("settings") or {}).get("seed"), "generation_settings": item.get("settings") or {},
+                             "passage_ids": [p for p in item.get("passages") or [] if isinstance(p, int)]})
     return completions_add_generated(policy=run.policy, rows=rows)
 
 

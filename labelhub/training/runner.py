@@ -30,6 +30,7 @@ import psutil
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from labelhub.campaigns.selectors import passages_retrieve, prompt_query_text
 from labelhub.core.processes import dies_with_this_process
 from labelhub.training import kinds, selectors, services
 from labelhub.training.models import Run
@@ -94,11 +95,19 @@ def prepare(run: Run) -> list[str]:
 
 
 def write_prompts(run: Run, split: str, path: str) -> None:
+    """The prompts file: one line per prompt of the split. A retrieval-augmented policy's prompts
+    carry the passages retrieval picked for them (``passages``: id, document, text; best first),
+    which the trainer puts into the prompt and records with each completion."""
     prompts = run.campaign.prompts.filter(split=split).order_by("id")
+    k = run.policy.retrieval_k if run.policy is not None and kinds.get(run.kind).policy else 0
     with open(path, "w", encoding="utf-8") as out:
         for prompt in prompts.iterator(chunk_size=1000):
             value = prompt.messages if prompt.is_chat else prompt.text
-            out.write(json.dumps({"id": prompt.id, "prompt": value}, ensure_ascii=False) + "\n")
+            line = {"id": prompt.id, "prompt": value}
+            if k:
+                found = passages_retrieve(campaign_id=run.campaign_id, text=prompt_query_text(prompt), k=k)
+                line["passages"] = [{"id": p.id, "document": p.document, "text": p.text} for p in found]
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
 def _load_for_prepare(run_id: int) -> Run:
