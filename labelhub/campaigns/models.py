@@ -358,7 +358,7 @@ class Passage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["campaign", "id"]
+        ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["campaign", "content_hash"], name="passage_unique_hash"),
         ]
