@@ -10,6 +10,7 @@ from django.utils import timezone
 from labelhub.campaigns import documents, events, import_jobs, imports
 from labelhub.campaigns.imports import ImportRejected, RowError
 from labelhub.campaigns.models import (
+    RETRIEVAL_K_MAX,
     UNSUPPORTED_FLAG,
     Campaign,
     Completion,
@@ -405,6 +406,38 @@ def policy_save(*, serializer, campaign: Campaign) -> Policy:
     if policy.retrieves:
         campaign_flag_ensure(campaign=campaign, flag=UNSUPPORTED_FLAG)
     return policy
+
+
+class PolicyInvalid(ValueError):
+    """A policy that cannot be made as asked; the message names the field. Nothing was written."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
+
+
+@transaction.atomic
+def policy_retrieval_version(*, policy: Policy, k: int) -> Policy:
+    """The same policy (base, adapter, template, settings) with retrieval of the top ``k``
+    passages: named ``<name>-rag<k>``, its parent the policy without retrieval, so the
+    leaderboard compares the two."""
+    if not 1 <= k <= RETRIEVAL_K_MAX:
+        raise PolicyInvalid("retrieval_k", f"must be from 1 to {RETRIEVAL_K_MAX}")
+    if policy.retrieves:
+        raise PolicyInvalid("policy", f"{policy.name} retrieves already (top {policy.retrieval_k}); start from a policy without retrieval")
+    if not policy.campaign.passages.exists():
+        raise PolicyInvalid("retrieval_k", "the campaign has no documents to retrieve from: import some first")
+    suffix = f"-rag{k}"
+    name = policy.name[: 120 - len(suffix)] + suffix
+    if policy.campaign.policies.filter(name=name).exists():
+        raise PolicyInvalid("name", f"this campaign already has a policy named {name!r}")
+    rag = Policy.objects.create(
+        campaign=policy.campaign, name=name, base_model=policy.base_model, adapter_path=policy.adapter_path,
+        parent=policy, generation_settings=policy.generation_settings, prompt_template_kind=policy.prompt_template_kind,
+        prompt_template=policy.prompt_template, retrieval_k=k,
+    )
+    campaign_flag_ensure(campaign=policy.campaign, flag=UNSUPPORTED_FLAG)
+    return rag
 
 
 def campaign_flag_ensure(*, campaign: Campaign, flag: str) -> None:
