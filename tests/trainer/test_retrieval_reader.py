@@ -1,13 +1,13 @@
 """Retrieval answers questions about facts the model cannot know — measured honestly.
 
 The document set (``fixtures/retrieval/atlas.md``) is invented: places, founders and engines
-no text the tiny model was trained on mentions. The tiny base model (1M parameters, trained
+no text the tiny model was trained on mentions (names made of the syllables below). The tiny base model (1M parameters, trained
 for seconds on fixture prose) does not copy from its context at all: with the right passage
 in its prompt the answer is no more likely than without (we measured it). So the test first
 makes it a *reader*: a few hundred steps of fine-tuning on synthetic reading-comprehension
-items — random made-up names, the same four kinds of sentence, rendered by the same
-``render_prompt`` with a ``Sources:`` block as generation uses — whose names share nothing
-with the atlas. Then, on the atlas's questions, with the passage retrieval picks
+items — random made-up names of the same syllables, the same four kinds of sentence,
+rendered by the same ``render_prompt`` with a ``Sources:`` block as generation uses — none of
+whose names is a name of the atlas (the reader learns to read, not the atlas's facts). Then, on the atlas's questions, with the passage retrieval picks
 (``tests/campaigns/test_retrieval_search.py`` shows PostgreSQL full-text search returns it
 first) and a wrong passage beside it:
 
@@ -48,15 +48,22 @@ def atlas_items() -> list[dict]:
     return items
 
 
-def synthetic_item(rnd: random.Random) -> tuple[str, str, list[str]]:
+def synthetic_item(rnd: random.Random, banned: set[str]) -> tuple[str, str, list[str]]:
     def name():
-        return "".join(rnd.choice(SYLLABLES) for _ in range(rnd.randint(2, 3))).capitalize()
+        while (made := "".join(rnd.choice(SYLLABLES) for _ in range(rnd.randint(2, 3))).capitalize()) in banned:
+            pass
+        return made
 
     x, y = name(), name()
     sentence, question = rnd.choice(SENTENCES)
     passages = [rnd.choice(SENTENCES)[0].format(x=name(), y=name()) for _ in range(rnd.randint(0, 2))]
     passages.insert(rnd.randint(0, len(passages)), sentence.format(x=x, y=y))
     return question.format(x=x), y, passages
+
+
+def atlas_names() -> set[str]:
+    text = (ATLAS / "atlas.md").read_text("utf-8")
+    return {word.strip(".") for word in text.split() if word[:1].isupper()}
 
 
 @pytest.fixture(scope="module")
@@ -66,16 +73,17 @@ def reader(tiny_models):
     from trainer.models import load_causal_lm, load_tokenizer, resolve_model
 
     torch.manual_seed(0)
+    torch.set_num_threads(1)  # a small model on a shared machine: more threads only wait on each other
     rnd = random.Random(0)
     ref = resolve_model("tiny")
     tokenizer = load_tokenizer(ref)
     model = load_causal_lm(ref, "cpu", trainable=True)
-    names_in_atlas = {word.lower() for item in atlas_items() for word in item["answer"].split()}
+    banned = atlas_names()
+    assert {item["answer"] for item in atlas_items()} <= banned
     optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3)
     model.train()
     for _ in range(STEPS):
-        batch = [synthetic_item(rnd) for _ in range(BATCH)]
-        assert not any(answer.lower() in names_in_atlas for _, answer, _ in batch)
+        batch = [synthetic_item(rnd, banned) for _ in range(BATCH)]
         ids, mask, labels = _batch(tokenizer, [(_prompt(tokenizer, q, p), a) for q, a, p in batch])
         loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         optimizer.zero_grad()

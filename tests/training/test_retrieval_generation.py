@@ -60,7 +60,7 @@ def test_its_completions_keep_the_passages_they_were_given_and_labelers_see_them
     lines = prompts_file(run)
     with open(Path(run.run_dir) / "completions.jsonl", "w", encoding="utf-8") as out:
         for line in lines:  # what `trainer generate` writes for a prompt with passages
-            out.write(json.dumps({"id": line["id"], "completion": "It is <b>Quenmarch</b>.", "settings": {"seed": 0},
+            out.write(json.dumps({"id": line["id"], "completion": "It is <b>Dorganfi</b>.", "settings": {"seed": 0},
                                   "passages": [p["id"] for p in reversed(line["passages"])] + [10**9]}) + "\n")
     services.run_start(run_id=run.pk)
     services.run_finish(run_id=run.pk, exit_code=0, summary={"status": "succeeded"}, error_tail="")
@@ -79,7 +79,7 @@ def test_its_completions_keep_the_passages_they_were_given_and_labelers_see_them
         shown = labeling_selectors.task_for_display(task=task)
     by_id = {c["id"]: c for c in shown["completions"]}
     assert [p["id"] for p in by_id[completion.id]["passages"]] == given
-    assert "Quenmarch" in by_id[completion.id]["passages"][1]["text"]
+    assert atlas[0]["answer"] in by_id[completion.id]["passages"][1]["text"]
     assert by_id[other.id]["passages"] == []
 
 
