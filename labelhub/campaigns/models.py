@@ -91,6 +91,11 @@ class Campaign(models.Model):
         default=10, validators=[MinValueValidator(PRIORITY_MIN), MaxValueValidator(PRIORITY_MAX)],
         help_text="Queue priority of tasks that compare a new version with earlier ones: " + PRIORITY_HELP,
     )
+    forgetting_threshold = models.FloatField(
+        default=1.5, validators=[MinValueValidator(1.0), MaxValueValidator(1000.0)],
+        help_text="A new policy version whose perplexity on the general held-out text exceeds its base's by more "
+        "than this factor is flagged as forgetting (the forgetting report).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -398,6 +403,12 @@ class Policy(models.Model):
     is_best = models.BooleanField(
         default=False, help_text="The campaign's current best version (set by the promotion gate)."
     )
+    forgetting = models.JSONField(
+        default=dict, blank=True,
+        help_text="The forgetting report of this version against its base on the general set no campaign trains on: "
+        "perplexity, base_perplexity, perplexity_ratio, rouge1/rouge2/rougeL (its answers against the base's), "
+        "prompts, run. Empty until its forgetting run succeeded.",
+    )
     retrieval_k = models.PositiveSmallIntegerField(
         default=0, validators=[MaxValueValidator(RETRIEVAL_K_MAX)],
         help_text=f"Retrieval-augmented: each prompt gets the top k passages of the campaign's document "
@@ -424,6 +435,11 @@ class Policy(models.Model):
     def flagged(self) -> bool:
         """The run that produced this version broke a guard: promoting it needs an override."""
         return bool(self.guards.get("flagged")) if isinstance(self.guards, dict) else False
+
+    def forgets(self, threshold: float) -> bool:
+        """Its perplexity on the general text grew past ``threshold`` × its base's."""
+        ratio = self.forgetting.get("perplexity_ratio") if isinstance(self.forgetting, dict) else None
+        return isinstance(ratio, (int, float)) and ratio > threshold
 
     @property
     def retrieves(self) -> bool:

@@ -48,7 +48,7 @@ class CampaignSerializer(ModelSerializer):
         fields = [
             "id", "name", "slug", "description", "guidelines", "guidelines_version", "task_kind",
             "completions_per_task", "overlap", "rating_axes", "flag_vocabulary", "status",
-            "loop_auto", "loop_priority", "created_at", "updated_at", "my_roles", "guidelines_note",
+            "loop_auto", "loop_priority", "forgetting_threshold", "created_at", "updated_at", "my_roles", "guidelines_note",
         ]
         read_only_fields = ["guidelines_version", "created_at", "updated_at"]
 
@@ -263,9 +263,9 @@ class PolicySerializer(ModelSerializer):
         model = Policy
         fields = [
             "id", "name", "base_model", "adapter_path", "parent", "generation_settings",
-            "prompt_template_kind", "prompt_template", "retrieval_k", "completion_count", "created_at",
+            "prompt_template_kind", "prompt_template", "retrieval_k", "forgetting", "completion_count", "created_at",
         ]
-        read_only_fields = ["created_at"]
+        read_only_fields = ["created_at", "forgetting"]
 
     def validate_name(self, name):
         taken = self.context["campaign"].policies.filter(name=name)

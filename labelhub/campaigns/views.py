@@ -181,7 +181,7 @@ def _lead_campaign(request, slug):
 
 #: Settings fields on the set-up form (the slug only when creating: pages and files name it).
 SETTINGS_FIELDS = ["name", "description", "task_kind", "completions_per_task", "overlap",
-                   "flag_vocabulary", "rating_axes", "loop_auto", "loop_priority"]
+                   "flag_vocabulary", "rating_axes", "loop_auto", "loop_priority", "forgetting_threshold"]
 
 
 def _lines(text: str) -> list[str]:

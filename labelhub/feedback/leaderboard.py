@@ -3,8 +3,9 @@
 Every judged pair whose two completions come from different policies is one comparison
 between those policies (ties count half). Bradley–Terry strengths (the reference policy at
 0) with bootstrap 95% intervals, the win-rate matrix and the number of comparisons; beside
-them, each version's guards (from the run that produced it) and any promotion that
-overrode them.
+them, each version's guards (from the run that produced it), any promotion that overrode
+them, its forgetting report (flagged past the campaign's threshold), and each
+retrieval-augmented version against the same policy without retrieval.
 
 The promotion gate: a version becomes the best only when the lower end of its interval
 clears the current best, and a version whose run broke a guard only with an explicit
@@ -55,6 +56,10 @@ class Leaderboard:
     comparisons: int
     overrides: dict[int, Promotion]  # policy id → its latest promotion over failed guards
     retrieval: list[RetrievalComparison] = field(default_factory=list)
+    forgetting_threshold: float = 1.5  # the campaign's: a version whose perplexity ratio exceeds it forgets
+
+    def forgets(self, policy: Policy) -> bool:
+        return policy.forgets(self.forgetting_threshold)
 
 
 @dataclass
@@ -152,6 +157,7 @@ def leaderboard(*, campaign: Campaign, reference: Policy | None = None, rounds: 
                         {a: {b: tally.games_between(a, b) for b in ids} for a in ids},
                         tally.comparisons, promotion_overrides(campaign=campaign))
     board.retrieval = retrieval_comparisons(campaign=campaign, board=board)
+    board.forgetting_threshold = campaign.forgetting_threshold
     return board
 
 

@@ -17,6 +17,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from labelhub.training.models import Run
 from trainer import schema as trainer_schema
 
@@ -27,7 +29,7 @@ ConfigError = trainer_schema.ConfigError
 #: Stands in for an input the platform fills in when the run starts (paths of this machine).
 PLATFORM_VALUE = "<set by the platform>"
 #: What a successful run registers.
-REGISTERS = ("reward_model", "policy", "completions", "nothing")
+REGISTERS = ("reward_model", "policy", "completions", "forgetting", "nothing")
 #: Policy.prompt_template_kind → the trainer's ``template`` (one/few-shot need an examples file).
 TEMPLATES = {"zero_shot": "zero-shot", "chain_of_thought": "cot"}
 SAMPLING_KEYS = ("max_new_tokens", "do_sample", "temperature", "top_k", "top_p")
@@ -54,6 +56,7 @@ class RunKind:
     sampling_from_policy: bool = False  # the policy's generation settings are defaults
     samples_per_task: str | None = None
     basics: tuple[str, ...] = ()
+    general_set: bool = False  # it reads the forgetting report's fixed general set (settings), not the campaign's prompts
 
     @property
     def label(self) -> str:
@@ -72,6 +75,7 @@ class RunKind:
         fields = {"out"} | ({"data"} if self.snapshot else set())
         fields |= {self.model_field, "adapter"} if self.policy else set()
         fields |= {"reward_model"} if self.reward_model else set()
+        fields |= {"prompts", "held_out"} if self.general_set else set()
         return fields | ({"prompts"} if self.prompts else set())
 
     def default_config(self) -> dict[str, Any]:
@@ -144,6 +148,9 @@ class RunKind:
             values["reward_model"] = run.reward_model.trainer_spec
         if prompts_file is not None:
             values["prompts"] = prompts_file
+        if self.general_set:
+            values["prompts"] = str(settings.LABELHUB_FORGETTING_PROMPTS)
+            values["held_out"] = str(settings.LABELHUB_FORGETTING_TEXT)
         return values
 
 
@@ -192,6 +199,13 @@ KINDS: dict[str, RunKind] = {k.name: k for k in (
         Kind.EVALUATE, "evaluate", registers="nothing", policy=True, reward_model="optional", prompts="held_out",
         model_field="policy", sampling_from_policy=True, defaults={"max_new_tokens": 48, "seed": 0},
         basics=("max_new_tokens", "temperature", "reference", "held_out", "seed"),
+    ),
+    # The forgetting report: every new policy version against its base (the adapter switched
+    # off), greedy, on a general set no campaign trains on (``loop.advance`` queues it).
+    RunKind(
+        Kind.FORGETTING, "evaluate", registers="forgetting", policy=True, model_field="policy", general_set=True,
+        defaults={"do_sample": False, "max_new_tokens": 32, "seed": 0},
+        basics=("max_new_tokens", "seed"),
     ),
 )}
 

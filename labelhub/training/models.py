@@ -105,6 +105,7 @@ class Run(models.Model):
         RLOO = "rloo", "RLOO"
         GENERATE = "generate", "Generate completions"
         EVALUATE = "evaluate", "Evaluate a policy"
+        FORGETTING = "forgetting", "Forgetting report"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"

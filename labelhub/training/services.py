@@ -467,6 +467,8 @@ def _register_outputs(run: Run) -> None:
         run.produced_reward_model = reward_model_register(run=run)
     elif registers == "policy":
         run.produced_policy = policy_register(run=run)
+    elif registers == "forgetting":
+        policy_forgetting_record(run=run)
 
 
 def _adapter_dir(run: Run) -> Path:
@@ -510,6 +512,34 @@ def policy_register(*, run: Run) -> Policy:
         generation_settings=parent.generation_settings, prompt_template_kind=parent.prompt_template_kind,
         prompt_template=parent.prompt_template, guards=run.guards or {},
     )
+
+
+#: What the forgetting report keeps of a forgetting run's summary (``trainer evaluate``'s names).
+FORGETTING_FIGURES = {"perplexity": "perplexity", "reference_perplexity": "base_perplexity",
+                      "perplexity_ratio": "perplexity_ratio", "agree_rouge1": "rouge1", "agree_rouge2": "rouge2",
+                      "agree_rougeL": "rougeL", "prompts": "prompts"}
+
+
+def policy_forgetting_record(*, run: Run) -> Policy:
+    """Keep a succeeded forgetting run's figures on the policy it scored (the latest run wins)."""
+    policy = run.policy
+    if policy is None:
+        raise ValueError("the policy the forgetting run scored was deleted")
+    missing = [k for k in FORGETTING_FIGURES if not isinstance(run.summary.get(k), (int, float))]
+    if missing:
+        raise ValueError(f"the run's summary lacks {missing}")
+    policy.forgetting = {name: run.summary[key] for key, name in FORGETTING_FIGURES.items()} | {"run": run.pk}
+    policy.save(update_fields=["forgetting"])
+    return policy
+
+
+def forgetting_run_create(*, policy: Policy, user=None) -> Run | None:
+    """Queue the forgetting report of a new policy version, unless one is queued, running or
+    done for it. Returns the new run, or None."""
+    if Run.objects.filter(policy=policy, kind=Run.Kind.FORGETTING).exclude(
+            state__in=[Run.State.FAILED, Run.State.CANCELLED]).exists():
+        return None
+    return run_create(campaign=policy.campaign, user=user, kind=Run.Kind.FORGETTING, policy=policy)
 
 
 # --- runs whose worker died -------------------------------------------------------------------
