@@ -75,3 +75,20 @@ def test_a_board_without_retrieval_versions_costs_no_query_for_it(campaign, labe
     board = lb.leaderboard(campaign=campaign, rounds=20)
     with django_assert_num_queries(0):
         assert lb.retrieval_comparisons(campaign=campaign, board=board) == []
+
+
+def test_it_shows_each_versions_forgetting_report_beside_its_strength(campaign, labeler, engineer, versions, api_as, client):
+    plain, rag, tuned = versions
+    Policy.objects.filter(pk=tuned.pk).update(forgetting={"perplexity_ratio": 1.8, "perplexity": 36.0,
+                                                          "base_perplexity": 20.0, "rougeL": 0.4})
+    Policy.objects.filter(pk=plain.pk).update(forgetting={"perplexity_ratio": 1.0, "perplexity": 20.0,
+                                                          "base_perplexity": 20.0, "rougeL": 1.0})
+    judge(campaign, labeler, ["tiny-rag3", "tiny", "tiny-sft"])
+    body = api_as(engineer).get("/api/campaigns/helpful/leaderboard/").json()
+    rows = {row["name"]: row for row in body["standings"]}
+    assert (rows["tiny-sft"]["forgets"], rows["tiny"]["forgets"], rows["tiny-rag3"]["forgets"]) == (True, False, False)
+    assert rows["tiny-sft"]["forgetting"]["perplexity_ratio"] == 1.8 and rows["tiny-rag3"]["forgetting"] is None
+    assert body["forgetting_threshold"] == 1.5
+    client.force_login(engineer)
+    page = client.get("/campaigns/helpful/leaderboard/").content.decode()
+    assert page.count(">forgets</span>") == 1 and "perplexity ×1.80" in page
