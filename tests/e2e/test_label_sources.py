@@ -4,7 +4,13 @@ is untrusted too), and the labeler can flag it "not supported by the sources".""
 import pytest
 from playwright.sync_api import expect
 
-from labelhub.campaigns.models import UNSUPPORTED_FLAG, Completion, CompletionPassage, Passage, content_hash
+from labelhub.campaigns.models import (
+    UNSUPPORTED_FLAG,
+    Completion,
+    CompletionPassage,
+    Passage,
+    content_hash,
+)
 from labelhub.labeling.models import Judgment
 from tests.e2e.labeling_support import completion_ids_on_screen, labeling_campaign, open_labeling
 
