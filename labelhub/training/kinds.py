@@ -57,6 +57,7 @@ class RunKind:
     samples_per_task: str | None = None
     basics: tuple[str, ...] = ()
     general_set: bool = False  # it reads the forgetting report's fixed general set (settings), not the campaign's prompts
+    corpus: bool = False  # it trains on the campaign's document collection (its passages as a text corpus)
 
     @property
     def label(self) -> str:
@@ -76,6 +77,7 @@ class RunKind:
         fields |= {self.model_field, "adapter"} if self.policy else set()
         fields |= {"reward_model"} if self.reward_model else set()
         fields |= {"prompts", "held_out"} if self.general_set else set()
+        fields |= {"data"} if self.corpus else set()
         return fields | ({"prompts"} if self.prompts else set())
 
     def default_config(self) -> dict[str, Any]:
@@ -102,7 +104,7 @@ class RunKind:
         if policy is None or not self.policy:
             return {}
         out: dict[str, Any] = {}
-        if policy.prompt_template_kind in TEMPLATES:
+        if policy.prompt_template_kind in TEMPLATES and "template" in self.trainer_schema()["properties"]:
             out["template"] = TEMPLATES[policy.prompt_template_kind]
         if self.sampling_from_policy:
             settings = policy.generation_settings or {}
@@ -136,7 +138,7 @@ class RunKind:
         cfg = trainer_schema.validate(self.method, config | stand_ins)
         return {name: getattr(cfg, name) for name in config}
 
-    def trainer_inputs(self, run: Run, *, prompts_file: str | None) -> dict[str, Any]:
+    def trainer_inputs(self, run: Run, *, prompts_file: str | None, corpus_file: str | None = None) -> dict[str, Any]:
         """The platform's fields of the trainer config, from the run's rows (paths on this machine)."""
         values: dict[str, Any] = {}
         if self.snapshot and run.snapshot is not None:
@@ -148,6 +150,8 @@ class RunKind:
             values["reward_model"] = run.reward_model.trainer_spec
         if prompts_file is not None:
             values["prompts"] = prompts_file
+        if corpus_file is not None:
+            values["data"] = corpus_file
         if self.general_set:
             values["prompts"] = str(settings.LABELHUB_FORGETTING_PROMPTS)
             values["held_out"] = str(settings.LABELHUB_FORGETTING_TEXT)
@@ -199,6 +203,13 @@ KINDS: dict[str, RunKind] = {k.name: k for k in (
         Kind.EVALUATE, "evaluate", registers="nothing", policy=True, reward_model="optional", prompts="held_out",
         model_field="policy", sampling_from_policy=True, defaults={"max_new_tokens": 48, "seed": 0},
         basics=("max_new_tokens", "temperature", "reference", "held_out", "seed"),
+    ),
+    # Continued pre-training on the campaign's documents (their passages as the corpus).
+    RunKind(
+        Kind.PRETRAIN, "pretrain", registers="policy", policy=True, corpus=True,
+        defaults={"max_steps": 30, "batch_size": 8, "learning_rate": 1e-3, "eval_fraction": 0.2, "log_every": 1,
+                  "seed": 0},
+        basics=("max_steps", "epochs", "batch_size", "learning_rate", "full", "max_length", "eval_fraction", "seed"),
     ),
     # The forgetting report: every new policy version against its base (the adapter switched
     # off), greedy, on a general set no campaign trains on (``loop.advance`` queues it).

@@ -106,6 +106,7 @@ class Run(models.Model):
         GENERATE = "generate", "Generate completions"
         EVALUATE = "evaluate", "Evaluate a policy"
         FORGETTING = "forgetting", "Forgetting report"
+        PRETRAIN = "pretrain", "Continued pre-training"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"

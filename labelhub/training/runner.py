@@ -30,7 +30,7 @@ import psutil
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from labelhub.campaigns.selectors import passages_retrieve, prompt_query_text
+from labelhub.campaigns.selectors import passage_list, passages_retrieve, prompt_query_text
 from labelhub.core.processes import dies_with_this_process
 from labelhub.training import kinds, selectors, services
 from labelhub.training.models import Run
@@ -88,7 +88,11 @@ def prepare(run: Run) -> list[str]:
     if split := kind.prompts and (run.prompt_split or kind.prompts):
         prompts_file = str(folder / "prompts.jsonl")
         write_prompts(run, split, prompts_file)
-    trainer_config = run.config | kind.trainer_inputs(run, prompts_file=prompts_file)
+    corpus_file = None
+    if kind.corpus:
+        corpus_file = str(folder / "corpus.jsonl")
+        write_corpus(run, corpus_file)
+    trainer_config = run.config | kind.trainer_inputs(run, prompts_file=prompts_file, corpus_file=corpus_file)
     config_path = folder / CONFIG_FILE
     config_path.write_text(json.dumps(trainer_config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return [*trainer_command(), kind.method, "--config", str(config_path), "--out", str(folder)]
@@ -108,6 +112,13 @@ def write_prompts(run: Run, split: str, path: str) -> None:
                 found = passages_retrieve(campaign_id=run.campaign_id, text=prompt_query_text(prompt), k=k)
                 line["passages"] = [{"id": p.id, "document": p.document, "text": p.text} for p in found]
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def write_corpus(run: Run, path: str) -> None:
+    """The corpus of a continued pre-training run: the campaign's passages, one ``text`` a line."""
+    with open(path, "w", encoding="utf-8") as out:
+        for text in passage_list(campaign=run.campaign).values_list("text", flat=True).iterator(chunk_size=1000):
+            out.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
 
 
 def _load_for_prepare(run_id: int) -> Run:

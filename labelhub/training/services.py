@@ -76,6 +76,8 @@ def run_create(*, campaign: Campaign, user, kind: str, config: dict | None = Non
     config = {} if config is None else config
     errors = _input_errors(campaign, kind, snapshot, policy, reward_model, prompt_split)
     merged, config_errors = _checked_config(kind, config, campaign=campaign, policy=policy)
+    if kind in kinds.KINDS and kinds.get(kind).corpus and merged.get("full") and policy is not None and policy.adapter_path:
+        config_errors["config.full"] = f"policy {policy.name!r} has an adapter; a full run trains a base's own weights"
     checked_paths, path_errors = config_paths(campaign=campaign, kind=kind, config=config)
     if errors or config_errors or path_errors:
         raise RunInvalid(errors | config_errors | path_errors)
@@ -192,6 +194,8 @@ def _input_errors(campaign, kind, snapshot, policy, reward_model, prompt_split="
     if split := prompt_split or declared.prompts:
         if not campaign.prompts.filter(split=split).exists():
             errors["prompts"] = f"the campaign has no {split.replace('_', '-')} prompts for a {kind} run"
+    if declared.corpus and not campaign.passages.exists():
+        errors["documents"] = f"the campaign has no documents for a {kind} run to train on: import some first"
     return errors
 
 
@@ -502,9 +506,15 @@ def policy_register(*, run: Run) -> Policy:
     the run started from, its weights the parent's base plus the run's adapter. (PPO merges a
     starting adapter into a new base in the run folder; model.json then names that base.)
     The version carries the run's guards, so the leaderboard and the promotion gate see a flag."""
-    parent, adapter, info = run.policy, _adapter_dir(run), _model_json(run)
+    parent, info = run.policy, _model_json(run)
     if parent is None:
         raise ValueError("the policy the run started from was deleted")
+    if run.config.get("full"):  # a full pretrain run: new weights, no adapter (model.json names them)
+        if not info.get("base") or not Path(str(info["base"])).is_dir():
+            raise FileNotFoundError("the run folder's model.json names no saved model")
+        adapter = ""
+    else:
+        adapter = _adapter_dir(run)
     suffix = f"-{run.kind}-r{run.pk}"
     return Policy.objects.create(
         campaign_id=run.campaign_id, name=parent.name[: 120 - len(suffix)] + suffix,
