@@ -45,8 +45,10 @@ def held_out_split(texts: list[str], fraction: float) -> tuple[list[str], list[s
     if fraction <= 0 or len(texts) < 2:
         return texts, []
     every = max(2, round(1 / fraction))
-    held = [t for i, t in enumerate(texts) if i % every == every - 1] or [texts[-1]]
-    return [t for t in texts if t not in held], held
+    is_held = [i % every == every - 1 for i in range(len(texts))]
+    if not any(is_held):
+        is_held[-1] = True
+    return [t for t, h in zip(texts, is_held, strict=True) if not h], [t for t, h in zip(texts, is_held, strict=True) if h]
 
 
 def blocks(tokenizer, texts: list[str], size: int) -> list[list[int]]:

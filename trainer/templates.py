@@ -62,8 +62,9 @@ def render_prompt(
     passages: list[dict] | None = None,
 ) -> str:
     """The text the model continues from. `prompt` may be a string or chat messages.
-    ``passages`` (retrieved sources, best first) are numbered in a "Sources:" block just before
-    the question: in the prompt's own text (chat: its last user turn), so examples stay as they are."""
+    ``passages`` (retrieved sources, best first) are numbered in a "Sources:" block at the start
+    of the prompt's own text (chat: its last user turn; plain: ``Question: Sources: … question``),
+    so examples stay as they are."""
     check_template(template, examples, shots)
     if passages:
         prompt = with_sources(prompt, passages)

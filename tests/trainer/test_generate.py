@@ -56,8 +56,8 @@ def test_it_puts_retrieved_passages_into_the_prompt_and_records_them(tiny_models
     rows = _generate(runs_dir / "gen-rag", prompts, seed=0, layout="plain")
     assert rows[0]["passages"] == [41, 7] and "passages" not in rows[1]
     assert rows[0]["rendered_prompt"] == (
-        "Sources:\n[1] The capital of Veltoria is Quenmarch.\n[2] The capital of Ardune is Polwise.\n\n"
-        "Question: What is the capital of Veltoria?\nAnswer:")
+        "Question: Sources:\n[1] The capital of Veltoria is Quenmarch.\n[2] The capital of Ardune is Polwise.\n\n"
+        "What is the capital of Veltoria?\nAnswer:")
     assert rows[1]["rendered_prompt"] == "Question: What is the capital of Veltoria?\nAnswer:"
     chat = _generate(runs_dir / "gen-rag-chat", prompts, seed=0)
     assert chat[0]["rendered_prompt"].startswith("<|user|>Sources:\n[1] The capital of Veltoria is Quenmarch.")
