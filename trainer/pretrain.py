@@ -3,7 +3,7 @@
 Adapts a base to a domain before (or instead of) instruction tuning: every token of the
 corpus is a target, not only responses. The corpus is a ``.txt`` (passages at blank lines)
 or JSONL with ``text`` per line; ``eval_fraction`` of its passages (every n-th, so the same
-corpus always holds out the same ones) are held out, and the summary reports their
+corpus always holds out the same ones) are held out (or ``eval_data``, a second corpus, is), and the summary reports their
 perplexity before and after (``perplexity_before``, ``perplexity_after``,
 ``perplexity_ratio``: below 1 means the model learned the domain). Training text is
 concatenated (passages joined by EOS) and cut into blocks of ``max_length`` tokens.
@@ -81,7 +81,10 @@ def run(cfg: PretrainConfig) -> RunResult:
         ref = resolve_model(cfg.model, cfg.adapter)
         tokenizer = load_tokenizer(ref)
         texts = load_held_out_text(cfg.data)
-        train, held = held_out_split(texts, cfg.eval_fraction)
+        if cfg.eval_data:
+            train, held = texts, load_held_out_text(cfg.eval_data)
+        else:
+            train, held = held_out_split(texts, cfg.eval_fraction)
         train_blocks = blocks(tokenizer, train, cfg.max_length)
         if not train_blocks:
             raise DataError(f"{cfg.data}: no training text (every passage is held out or empty)")

@@ -58,6 +58,7 @@ class RunKind:
     basics: tuple[str, ...] = ()
     general_set: bool = False  # it reads the forgetting report's fixed general set (settings), not the campaign's prompts
     corpus: bool = False  # it trains on the campaign's document collection (its passages as a text corpus)
+    unused: tuple[str, ...] = ()  # trainer fields this kind leaves unset: a config may not set them
 
     @property
     def label(self) -> str:
@@ -78,6 +79,7 @@ class RunKind:
         fields |= {"reward_model"} if self.reward_model else set()
         fields |= {"prompts", "held_out"} if self.general_set else set()
         fields |= {"data"} if self.corpus else set()
+        fields |= set(self.unused)
         return fields | ({"prompts"} if self.prompts else set())
 
     def default_config(self) -> dict[str, Any]:
@@ -152,6 +154,7 @@ class RunKind:
             values["prompts"] = prompts_file
         if corpus_file is not None:
             values["data"] = corpus_file
+        values |= dict.fromkeys(self.unused)
         if self.general_set:
             values["prompts"] = str(settings.LABELHUB_FORGETTING_PROMPTS)
             values["held_out"] = str(settings.LABELHUB_FORGETTING_TEXT)
@@ -215,6 +218,7 @@ KINDS: dict[str, RunKind] = {k.name: k for k in (
     # off), greedy, on a general set no campaign trains on (``loop.advance`` queues it).
     RunKind(
         Kind.FORGETTING, "evaluate", registers="forgetting", policy=True, model_field="policy", general_set=True,
+        unused=("reward_model",),
         defaults={"do_sample": False, "max_new_tokens": 32, "seed": 0},
         basics=("max_new_tokens", "seed"),
     ),
