@@ -31,6 +31,7 @@ SUMMARIES = {
     "reward": "train a reward model (sequence classifier + LoRA) on preference pairs",
     "score": "score texts with a saved reward model",
     "sft": "instruction fine-tuning with LoRA, loss on response tokens only",
+    "pretrain": "continued pre-training on a text corpus (LoRA or full), held-out perplexity before and after",
     "dpo": "direct preference optimization with LoRA (reference = adapter disabled)",
     "generate": "sample completions for a prompts file (templates, KV cache, seed)",
     "evaluate": "reward, KL to a reference, win rate, ROUGE and perplexity of a policy",

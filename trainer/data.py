@@ -305,7 +305,9 @@ def load_demonstrations(path: str | Path) -> list[dict[str, Any]]:
 
 
 def load_prompts(path: str | Path) -> list[dict[str, Any]]:
-    """Prompts from JSONL ({"prompt", optional "reference", "id"}) or a text file (one a line)."""
+    """Prompts from JSONL ({"prompt", optional "reference", "id", "passages"}) or a text file
+    (one a line). ``passages`` (retrieved sources: [{"text", "id", "document"}, …]) go into the
+    rendered prompt (:func:`trainer.templates.render_prompt`)."""
     path = Path(path)
     if path.suffix == ".txt":
         if not path.exists():
@@ -316,6 +318,8 @@ def load_prompts(path: str | Path) -> list[dict[str, Any]]:
         rows = []
         for where, row in read_rows(path):
             item = {"id": row.get("id", len(rows)), "prompt": _text(where, row, "prompt")}
+            if row.get("passages") is not None:
+                item["passages"] = _passages(where, row["passages"])
             reference = row.get("reference", row.get("response"))
             if reference is not None:
                 if not isinstance(reference, str):
@@ -325,6 +329,18 @@ def load_prompts(path: str | Path) -> list[dict[str, Any]]:
     if not rows:
         raise DataError(f"{path}: no prompts found")
     return rows
+
+
+def _passages(where: str, value: Any) -> list[dict[str, Any]]:
+    """A prompt's retrieved passages: a list of {"text", optional "id" and "document"}."""
+    if not isinstance(value, list):
+        raise DataError(f"{where}: 'passages' must be a list of {{\"text\": …}} objects")
+    out = []
+    for i, p in enumerate(value):
+        if not isinstance(p, dict) or not isinstance(p.get("text"), str):
+            raise DataError(f"{where}: passages[{i}] must be an object with a 'text' string")
+        out.append({"id": p.get("id"), "document": str(p.get("document") or ""), "text": p["text"]})
+    return out
 
 
 def load_texts(path: str | Path) -> list[dict[str, Any]]:

@@ -9,6 +9,9 @@ settings). The summary reports:
   score of each side's samples, and the share of prompts where the policy's sample scores
   higher (ties count half);
 * ``rouge1/2/L`` — against the prompts file's ``reference`` answers, when it has them;
+* ``agree_rouge1/2/L`` — the policy's completions against the reference's own (same seed and
+  settings; with greedy decoding, against the answers the reference gives): how far the policy
+  drifted from what its base said on these prompts (the forgetting report's ROUGE);
 * ``perplexity`` / ``reference_perplexity`` — on held-out text, the catastrophic-forgetting
   check (a ratio well above 1 means the policy lost general language modelling);
 * guards: mean completion length, EOS rate and distinct n-grams of the policy's samples.
@@ -135,7 +138,7 @@ def run(cfg: EvaluateConfig) -> RunResult:
                 raise ConfigError("field 'reference': its vocabulary differs from the policy's, so token KL is undefined")
             reference, ref_ctx = load_causal_lm(other, cfg.device, dtype), nullcontext
         rows = load_prompts(cfg.prompts)
-        texts = render_all(tokenizer, [r["prompt"] for r in rows], cfg)
+        texts = render_all(tokenizer, [r["prompt"] for r in rows], cfg, [r.get("passages") for r in rows])
         folder.resolve(base=pol_ref.base, adapter=pol_ref.adapter, prompts=len(rows))
 
         # Samples from both sides, same seed and settings.
@@ -171,6 +174,8 @@ def run(cfg: EvaluateConfig) -> RunResult:
                 "reference_reward_mean": sum(ref_rewards) / len(ref_rewards),
                 "win_rate": wins / len(rewards),
             }
+        summary |= {f"agree_{k}": v for k, v in rouge([s["completion"] for s in ours],
+                                                       [s["completion"] for s in theirs]).items()}
         with_ref = [(s["completion"], r["reference"]) for s, r in zip(ours, rows, strict=True) if "reference" in r]
         if with_ref:
             summary |= rouge([p for p, _ in with_ref], [r for _, r in with_ref])

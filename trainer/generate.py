@@ -69,12 +69,16 @@ def sampling_settings(cfg: Any) -> dict[str, Any]:
     return {k: getattr(cfg, k) for k in keys} | {"examples": cfg.examples}
 
 
-def render_all(tokenizer, prompts: list[Any], cfg: Any) -> list[str]:
+def render_all(tokenizer, prompts: list[Any], cfg: Any, passages: list[list[dict] | None] | None = None) -> list[str]:
+    """Each prompt rendered by the config's template; ``passages[i]`` (retrieved sources) go
+    into prompt i when given."""
     from trainer.data import load_demonstrations
     from trainer.templates import render_prompt
 
     examples = load_demonstrations(cfg.examples) if cfg.examples else None
-    return [render_prompt(tokenizer, p, cfg.template, cfg.layout, examples, cfg.shots) for p in prompts]
+    sources = passages or [None] * len(prompts)
+    return [render_prompt(tokenizer, p, cfg.template, cfg.layout, examples, cfg.shots, passages=s)
+            for p, s in zip(prompts, sources, strict=True)]
 
 
 def sample_completions(
@@ -136,8 +140,9 @@ def run(cfg: GenerateConfig) -> RunResult:
         tokenizer = load_tokenizer(ref)
         model = load_causal_lm(ref, cfg.device, inference_dtype(cfg.device))
         rows = load_prompts(cfg.prompts)
-        rendered = render_all(tokenizer, [r["prompt"] for r in rows], cfg)
-        folder.resolve(base=ref.base, adapter=ref.adapter, prompts=len(rows))
+        rendered = render_all(tokenizer, [r["prompt"] for r in rows], cfg, [r.get("passages") for r in rows])
+        folder.resolve(base=ref.base, adapter=ref.adapter, prompts=len(rows),
+                       retrieval=sum(1 for r in rows if r.get("passages")))
 
         jobs = [(i, k) for i in range(len(rows)) for k in range(cfg.num_samples)]
         bar = folder.progress(len(jobs), "generate", unit="completion")
@@ -153,6 +158,8 @@ def run(cfg: GenerateConfig) -> RunResult:
                     "completion": s["completion"], "finish_reason": s["finish_reason"],
                     "tokens": len(s["completion_ids"]), "settings": settings,
                 }
+                if rows[i].get("passages"):
+                    line["passages"] = [p["id"] for p in rows[i]["passages"]]
                 fh.write(json.dumps(line, ensure_ascii=False) + "\n")
                 lengths.append(len(s["completion_ids"]))
                 eos_count += s["finish_reason"] == "eos"

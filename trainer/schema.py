@@ -40,6 +40,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "reward": ("trainer.reward", "RewardConfig"),
     "score": ("trainer.score", "ScoreConfig"),
     "sft": ("trainer.sft", "SFTConfig"),
+    "pretrain": ("trainer.pretrain", "PretrainConfig"),
     "dpo": ("trainer.dpo", "DPOConfig"),
     "generate": ("trainer.generate", "GenerateConfig"),
     "evaluate": ("trainer.evaluate", "EvaluateConfig"),

@@ -22,6 +22,7 @@ TEMPLATES = ("raw", "zero-shot", "one-shot", "few-shot", "cot")
 PLAIN_TEMPLATES = ("zero-shot", "cot", "raw")
 LAYOUTS = ("auto", "chat", "plain")
 COT_CUE = "Let's think step by step."
+SOURCES_HEADING = "Sources:"
 
 
 def pick_layout(tokenizer: Any, layout: str) -> str:
@@ -58,9 +59,15 @@ def render_prompt(
     layout: str = "auto",
     examples: list[dict] | None = None,
     shots: int = 3,
+    passages: list[dict] | None = None,
 ) -> str:
-    """The text the model continues from. `prompt` may be a string or chat messages."""
+    """The text the model continues from. `prompt` may be a string or chat messages.
+    ``passages`` (retrieved sources, best first) are numbered in a "Sources:" block at the start
+    of the prompt's own text (chat: its last user turn; plain: ``Question: Sources: … question``),
+    so examples stay as they are."""
     check_template(template, examples, shots)
+    if passages:
+        prompt = with_sources(prompt, passages)
     if template == "raw":
         if isinstance(prompt, list):
             return tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
@@ -87,6 +94,25 @@ def render_prompt(
     answer = f"Answer: {COT_CUE}" if template == "cot" else "Answer:"
     blocks.append(f"Question: {_as_text(prompt)}\n{answer}")
     return "\n\n".join(blocks)
+
+
+def sources_block(passages: list[dict]) -> str:
+    """``Sources:`` then ``[1] text`` per passage, best first."""
+    lines = [f"[{i}] {' '.join(p['text'].split())}" for i, p in enumerate(passages, start=1)]
+    return "\n".join([SOURCES_HEADING, *lines])
+
+
+def with_sources(prompt: str | list[dict], passages: list[dict]) -> str | list[dict]:
+    """The prompt with its sources before the question (chat: before the last user turn's text)."""
+    block = sources_block(passages)
+    if isinstance(prompt, str):
+        return f"{block}\n\n{prompt}"
+    messages = [dict(m) for m in prompt]
+    for m in reversed(messages):
+        if m.get("role") == "user":
+            m["content"] = f"{block}\n\n{m['content']}"
+            return messages
+    return [{"role": "user", "content": block}, *messages]
 
 
 def completion_text(response: str, tokenizer: Any, template: str = "zero-shot", layout: str = "auto") -> str:

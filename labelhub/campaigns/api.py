@@ -11,7 +11,7 @@ from rest_framework.reverse import reverse
 
 from labelhub.campaigns import import_jobs, selectors, services
 from labelhub.campaigns.imports import ImportRejected
-from labelhub.campaigns.models import Role, content_hash
+from labelhub.campaigns.models import RETRIEVAL_K_MAX, Role, content_hash
 from labelhub.campaigns.permissions import ANY_MEMBER, HasCampaignRole
 from labelhub.campaigns.selectors import CONTENT_READERS
 from labelhub.campaigns.serializers import (
@@ -25,6 +25,8 @@ from labelhub.campaigns.serializers import (
     InvitationAnsweredSerializer,
     InvitationSerializer,
     MyInvitationSerializer,
+    PassageSerializer,
+    PassageUploadSerializer,
     PolicySerializer,
     PromptSerializer,
     invitation_answered,
@@ -216,7 +218,10 @@ class PolicyViewSet(CampaignChildViewSet, viewsets.ModelViewSet):
         return selectors.policy_list(campaign=self._campaign)
 
     def perform_create(self, serializer):
-        serializer.save(campaign=self._campaign)
+        services.policy_save(serializer=serializer, campaign=self._campaign)
+
+    def perform_update(self, serializer):
+        services.policy_save(serializer=serializer, campaign=self._campaign)
 
     def perform_destroy(self, instance):
         delete_unless_protected(instance.delete, f"Policy {instance.name!r}")
@@ -285,6 +290,43 @@ class ImportViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.Retrieve
             return Response(services.prompts_import_preview(upload=upload))
         except ImportRejected as rejected:
             raise BadRequest(IMPORT_REJECTED, [e.as_dict() for e in rejected.errors]) from None
+
+
+class PassageViewSet(CampaignChildViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """The campaign's document collection, which retrieval-augmented policies search. ``?q=``
+    lists the passages retrieval would pick for that text, best first (``?k=``, default 5),
+    each with its ``rank``. Add passages with ``POST …/passages/import/`` (.txt, .md or .jsonl;
+    all-or-nothing)."""
+
+    serializer_class = PassageSerializer
+    role_rules = {"list": CONTENT_READERS, "retrieve": CONTENT_READERS, "*": {Role.LEAD, Role.ENGINEER}}
+
+    def campaign_queryset(self):
+        return selectors.passage_list(campaign=self._campaign)
+
+    def list(self, request, *args, **kwargs):
+        query = query_text(request.query_params, "q")
+        if not query:
+            return super().list(request, *args, **kwargs)
+        k = query_int(request.query_params, "k", minimum=1, maximum=RETRIEVAL_K_MAX) or DEFAULT_K
+        found = selectors.passages_retrieve(campaign_id=self._campaign.id, text=query, k=k)
+        return Response(PassageSerializer(found, many=True).data)
+
+    @extend_schema(request=PassageUploadSerializer, responses={
+        201: OpenApiResponse(description="created, skipped (passages already in the collection or repeated)."),
+        400: OpenApiResponse(description="Nothing was written; each error names its line and field.")})
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
+    def import_file(self, request, campaign_slug=None):
+        upload = upload_or_reject(PassageUploadSerializer(data=request.data))
+        try:
+            result = services.passages_import_upload(campaign=self._campaign, upload=upload)
+        except ImportRejected as rejected:
+            raise BadRequest(IMPORT_REJECTED, [e.as_dict() for e in rejected.errors]) from None
+        return Response({"created": result.created, "skipped": result.skipped}, status=status.HTTP_201_CREATED)
+
+
+#: Passages ``GET …/passages/?q=`` returns when ``k`` is not given.
+DEFAULT_K = 5
 
 
 def queued(request, batch) -> Response:

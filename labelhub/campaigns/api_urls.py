@@ -14,6 +14,7 @@ nested.register("prompts", api.PromptViewSet, basename="campaign-prompt")
 nested.register("policies", api.PolicyViewSet, basename="campaign-policy")
 nested.register("completions", api.CompletionViewSet, basename="campaign-completion")
 nested.register("imports", api.ImportViewSet, basename="campaign-import")
+nested.register("passages", api.PassageViewSet, basename="campaign-passage")
 
 urlpatterns = [
     path("", include(router.urls)),

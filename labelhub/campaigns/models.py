@@ -8,6 +8,8 @@ import hashlib
 import json
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
@@ -122,6 +124,11 @@ class Campaign(models.Model):
     qualification_max_attempts = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(10)],
         help_text="Attempts a labeler has at the qualification (each on tasks they have not seen).",
+    )
+    forgetting_threshold = models.FloatField(
+        default=1.5, validators=[MinValueValidator(1.0), MaxValueValidator(1000.0)],
+        help_text="A new policy version whose perplexity on the general held-out text exceeds its base's by more "
+        "than this factor is flagged as forgetting (the forgetting report).",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -372,6 +379,44 @@ class Prompt(models.Model):
         return "\n\n".join(f"{turn['role']}: {turn['content']}" for turn in self.messages)
 
 
+#: The most passages a retrieval-augmented policy puts into one prompt.
+RETRIEVAL_K_MAX = 10
+#: The text-search configuration of the document collection (stemming, stop words); the GIN
+#: index and every query use the same one, so the index serves the queries.
+SEARCH_CONFIG = "english"
+#: The flag labelers give an answer whose sources do not back it; a campaign gets it in its
+#: flag vocabulary when it gets a retrieval-augmented policy.
+UNSUPPORTED_FLAG = "not supported by the sources"
+
+
+def passage_vector():
+    """The full-text vector of a passage: its document's title and its text (the GIN index's expression)."""
+    return SearchVector("document", "text", config=SEARCH_CONFIG)
+
+
+class Passage(models.Model):
+    """One passage of a campaign's document collection, which retrieval-augmented policies
+    search (``selectors.passages_retrieve``). A text or Markdown file is split into passages at
+    blank lines (Markdown: at headings); a JSONL line is one passage."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="passages")
+    document = models.CharField(max_length=300, blank=True, help_text="The document it comes from (title or file name).")
+    position = models.PositiveIntegerField(default=0, help_text="Its place in the document (0 = first).")
+    text = models.TextField()
+    content_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "content_hash"], name="passage_unique_hash"),
+        ]
+        indexes = [GinIndex(passage_vector(), name="passage_search")]
+
+    def __str__(self):
+        return f"{self.document} · {self.text[:60]}"
+
+
 class Policy(models.Model):
     """A model version that produces completions: a base model plus an optional LoRA adapter."""
 
@@ -402,6 +447,17 @@ class Policy(models.Model):
     is_best = models.BooleanField(
         default=False, help_text="The campaign's current best version (set by the promotion gate)."
     )
+    forgetting = models.JSONField(
+        default=dict, blank=True,
+        help_text="The forgetting report of this version against its base on the general set no campaign trains on: "
+        "perplexity, base_perplexity, perplexity_ratio, rouge1/rouge2/rougeL (its answers against the base's), "
+        "prompts, run. Empty until its forgetting run succeeded.",
+    )
+    retrieval_k = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(RETRIEVAL_K_MAX)],
+        help_text=f"Retrieval-augmented: each prompt gets the top k passages of the campaign's document "
+        f"collection (PostgreSQL full-text search) in its prompt; 0 = no retrieval (at most {RETRIEVAL_K_MAX}).",
+    )
     guards = models.JSONField(
         default=dict, blank=True,
         help_text="The guards of the run that produced this version (its summary's \"guards\"): policy and "
@@ -424,6 +480,15 @@ class Policy(models.Model):
         """The run that produced this version broke a guard: promoting it needs an override."""
         return bool(self.guards.get("flagged")) if isinstance(self.guards, dict) else False
 
+    def forgets(self, threshold: float) -> bool:
+        """Its perplexity on the general text grew past ``threshold`` × its base's."""
+        ratio = self.forgetting.get("perplexity_ratio") if isinstance(self.forgetting, dict) else None
+        return isinstance(ratio, (int, float)) and ratio > threshold
+
+    @property
+    def retrieves(self) -> bool:
+        return self.retrieval_k > 0
+
     @property
     def flag_reasons(self) -> list[str]:
         return [str(r) for r in self.guards.get("reasons") or []] if self.flagged else []
@@ -438,6 +503,10 @@ class Completion(models.Model):
     seed = models.BigIntegerField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     content_hash = models.CharField(max_length=64)
+    passages = models.ManyToManyField(
+        Passage, through="CompletionPassage", related_name="completions", blank=True,
+        help_text="The passages a retrieval-augmented policy put into the prompt of this answer.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -450,3 +519,20 @@ class Completion(models.Model):
 
     def __str__(self):
         return self.text[:80]
+
+
+class CompletionPassage(models.Model):
+    """A passage a completion's prompt held, with its rank in the retrieval (1 = best)."""
+
+    completion = models.ForeignKey(Completion, on_delete=models.CASCADE, related_name="completion_passages")
+    passage = models.ForeignKey(Passage, on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["completion", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["completion", "passage"], name="completion_passage_unique"),
+        ]
+
+    def __str__(self):
+        return f"completion {self.completion_id} · passage {self.passage_id} (#{self.rank})"

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 
 from labelhub.campaigns.models import (
+    SEARCH_CONFIG,
     Campaign,
     Completion,
     GuidelineVersion,
     ImportBatch,
     Invitation,
     Membership,
+    Passage,
     Policy,
     Prompt,
     Role,
+    passage_vector,
 )
 
+#: The most words of a question a retrieval query keeps.
+RETRIEVAL_WORDS_MAX = 64
 #: Roles that may read a campaign's prompts, policies and completions. Labelers see
 #: completions only inside the tasks they are given.
 CONTENT_READERS = {Role.LEAD, Role.REVIEWER, Role.ENGINEER}
@@ -249,3 +256,41 @@ def guideline_changes(*, campaign: Campaign, since: int) -> GuidelineChanges | N
         if line[0] in kinds
     ]
     return GuidelineChanges(since=since, current=campaign.guidelines_version, versions=newer, lines=lines)
+
+
+# --- the document collection ------------------------------------------------------------------
+
+
+def passage_list(*, campaign: Campaign):
+    return campaign.passages.order_by("id")
+
+
+def retrieval_query(text: str) -> SearchQuery:
+    """A question as a full-text query that matches passages holding any of its words (ranked
+    by how many and how often): ``websearch_to_tsquery`` of the words joined by ``or``, so that
+    stop words drop out and nothing in the text is read as query syntax."""
+    words = re.findall(r"\w+", text)[:RETRIEVAL_WORDS_MAX]
+    return SearchQuery(" or ".join(words), search_type="websearch", config=SEARCH_CONFIG)
+
+
+def passages_retrieve(*, campaign_id: int, text: str, k: int) -> list[Passage]:
+    """The top ``k`` passages of the campaign's collection for ``text`` by PostgreSQL full-text
+    search (``ts_rank`` over the GIN-indexed vector; ties by id), best first. One query."""
+    if k <= 0 or not text.strip():
+        return []
+    query = retrieval_query(text)
+    vector = passage_vector()
+    return list(
+        Passage.objects.annotate(search=vector, rank=SearchRank(vector, query))
+        .filter(campaign_id=campaign_id, search=query)
+        .order_by("-rank", "id")[:k]
+    )
+
+
+def prompt_query_text(prompt: Prompt) -> str:
+    """What retrieval searches for a prompt: its text, or its chat's last user turn."""
+    if not prompt.is_chat:
+        return prompt.text
+    users = [m.get("content") for m in prompt.messages if isinstance(m, dict) and m.get("role") == "user"]
+    last = users[-1] if users else ""
+    return last if isinstance(last, str) else ""

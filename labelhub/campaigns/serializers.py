@@ -11,6 +11,7 @@ from labelhub.campaigns.models import (
     ImportBatch,
     Invitation,
     Membership,
+    Passage,
     Policy,
     Prompt,
     Role,
@@ -48,7 +49,7 @@ class CampaignSerializer(ModelSerializer):
             "id", "name", "slug", "description", "guidelines", "guidelines_version", "task_kind",
             "completions_per_task", "overlap", "rating_axes", "flag_vocabulary", "status",
             "lease_seconds", "loop_auto", "loop_priority", "gold_rate", "gold_min_answers", "gold_accuracy_threshold",
-            "qualification_size", "qualification_threshold", "qualification_max_attempts",
+            "qualification_size", "qualification_threshold", "qualification_max_attempts", "forgetting_threshold",
             "created_at", "updated_at", "my_roles", "guidelines_note",
         ]
         read_only_fields = ["guidelines_version", "created_at", "updated_at"]
@@ -264,9 +265,9 @@ class PolicySerializer(ModelSerializer):
         model = Policy
         fields = [
             "id", "name", "base_model", "adapter_path", "parent", "generation_settings",
-            "prompt_template_kind", "prompt_template", "completion_count", "created_at",
+            "prompt_template_kind", "prompt_template", "retrieval_k", "forgetting", "completion_count", "created_at",
         ]
-        read_only_fields = ["created_at"]
+        read_only_fields = ["created_at", "forgetting"]
 
     def validate_name(self, name):
         taken = self.context["campaign"].policies.filter(name=name)
@@ -302,6 +303,21 @@ class PolicySerializer(ModelSerializer):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Must be an object.")
         return value
+
+
+class PassageSerializer(serializers.ModelSerializer):
+    rank = serializers.FloatField(read_only=True, required=False,
+                                  help_text="Full-text rank for the query (only in a ?q= search).")
+
+    class Meta:
+        model = Passage
+        fields = ["id", "document", "position", "text", "rank", "created_at"]
+        read_only_fields = fields
+
+
+class PassageUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A document: .txt (passages split at blank lines), .md (at headings) "
+                                           "or .jsonl ({\"text\", \"title\"} a line).")
 
 
 class ImportUploadSerializer(serializers.Serializer):

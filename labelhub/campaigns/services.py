@@ -7,15 +7,19 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from labelhub.campaigns import events, import_jobs, imports
+from labelhub.campaigns import documents, events, import_jobs, imports
 from labelhub.campaigns.imports import ImportRejected, RowError
 from labelhub.campaigns.models import (
+    RETRIEVAL_K_MAX,
+    UNSUPPORTED_FLAG,
     Campaign,
     Completion,
+    CompletionPassage,
     GuidelineVersion,
     ImportBatch,
     Invitation,
     Membership,
+    Passage,
     Policy,
     Prompt,
     Role,
@@ -323,14 +327,15 @@ def _write_completions(parsed, existing: dict[str, int], created: dict[str, int]
 @transaction.atomic
 def completions_add_generated(*, policy: Policy, rows: list[dict]) -> int:
     """Record generated completions of a policy (``prompt_id``, ``text``, optional
-    ``token_count``, ``seed``, ``generation_settings``); ones already recorded are skipped."""
+    ``token_count``, ``seed``, ``generation_settings``, ``passage_ids``: the passages its
+    prompt held); ones already recorded are skipped."""
     prompt_ids = set(Prompt.objects.filter(campaign_id=policy.campaign_id, id__in={r["prompt_id"] for r in rows})
                      .values_list("id", flat=True))
     unknown = sorted({r["prompt_id"] for r in rows} - prompt_ids)
     if unknown:
         raise ValueError(f"prompts {unknown[:5]} are not in the policy's campaign")
     existing = set(Completion.objects.filter(policy=policy, prompt_id__in=prompt_ids).values_list("prompt_id", "content_hash"))
-    new, seen = [], set(existing)
+    new, seen, used = [], set(existing), []
     for r in rows:
         # model output may hold NUL, which PostgreSQL text cannot store: shown as U+FFFD, never dropped
         text = r["text"].replace("\x00", "\ufffd")
@@ -342,5 +347,104 @@ def completions_add_generated(*, policy: Policy, rows: list[dict]) -> int:
             prompt_id=r["prompt_id"], policy=policy, text=text, content_hash=key[1],
             token_count=r.get("token_count"), seed=r.get("seed"), generation_settings=r.get("generation_settings") or {},
         ))
+        used.append(r.get("passage_ids") or [])
     Completion.objects.bulk_create(new)
+    _link_passages(policy.campaign_id, new, used)
     return len(new)
+
+
+def _link_passages(campaign_id: int, completions: list[Completion], used: list[list[int]]) -> None:
+    """Record which passages each new completion's prompt held (in retrieval order). Ids that
+    are not (or no longer) passages of the campaign are left out."""
+    wanted = {int(pid) for ids in used for pid in ids}
+    if not wanted:
+        return
+    known = set(Passage.objects.filter(campaign_id=campaign_id, id__in=wanted).values_list("id", flat=True))
+    CompletionPassage.objects.bulk_create([
+        CompletionPassage(completion=c, passage_id=int(pid), rank=rank)
+        for c, ids in zip(completions, used, strict=True)
+        for rank, pid in enumerate(dict.fromkeys(int(p) for p in ids if int(p) in known), start=1)
+    ])
+
+
+# --- the document collection ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PassagesImported:
+    created: int
+    skipped: int  # already in the collection, or repeated in the file
+
+
+def passages_import_upload(*, campaign: Campaign, upload) -> PassagesImported:
+    """An uploaded document file (API or page): its size is checked before it is read."""
+    import_jobs.size_check(upload.size)
+    return passages_import(campaign=campaign, filename=upload.name, data=upload.read())
+
+
+@transaction.atomic
+def passages_import(*, campaign: Campaign, filename: str, data: bytes) -> PassagesImported:
+    """Add a document file's passages to the campaign's collection: all or nothing (raises
+    ImportRejected naming each line at fault, having written nothing). A passage whose text
+    the collection holds already is skipped."""
+    parsed = documents.parse_documents(data, filename)
+    existing = set(campaign.passages.filter(content_hash__in={p.content_hash for p in parsed})
+                   .values_list("content_hash", flat=True))
+    new, seen = [], set(existing)
+    for p in parsed:
+        if p.content_hash in seen:
+            continue
+        seen.add(p.content_hash)
+        new.append(Passage(campaign=campaign, document=p.document, position=p.position, text=p.text,
+                           content_hash=p.content_hash))
+    Passage.objects.bulk_create(new)
+    return PassagesImported(created=len(new), skipped=len(parsed) - len(new))
+
+
+@transaction.atomic
+def policy_save(*, serializer, campaign: Campaign) -> Policy:
+    """Create or update a policy from its checked serializer. A retrieval-augmented policy
+    gives its campaign the flag labelers use for answers their sources do not back."""
+    policy = serializer.save(campaign=campaign)
+    if policy.retrieves:
+        campaign_flag_ensure(campaign=campaign, flag=UNSUPPORTED_FLAG)
+    return policy
+
+
+class PolicyInvalid(ValueError):
+    """A policy that cannot be made as asked; the message names the field. Nothing was written."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
+
+
+@transaction.atomic
+def policy_retrieval_version(*, policy: Policy, k: int) -> Policy:
+    """The same policy (base, adapter, template, settings) with retrieval of the top ``k``
+    passages: named ``<name>-rag<k>``, its parent the policy without retrieval, so the
+    leaderboard compares the two."""
+    if not 1 <= k <= RETRIEVAL_K_MAX:
+        raise PolicyInvalid("retrieval_k", f"must be from 1 to {RETRIEVAL_K_MAX}")
+    if policy.retrieves:
+        raise PolicyInvalid("policy", f"{policy.name} retrieves already (top {policy.retrieval_k}); start from a policy without retrieval")
+    if not policy.campaign.passages.exists():
+        raise PolicyInvalid("retrieval_k", "the campaign has no documents to retrieve from: import some first")
+    suffix = f"-rag{k}"
+    name = policy.name[: 120 - len(suffix)] + suffix
+    if policy.campaign.policies.filter(name=name).exists():
+        raise PolicyInvalid("name", f"this campaign already has a policy named {name!r}")
+    rag = Policy.objects.create(
+        campaign=policy.campaign, name=name, base_model=policy.base_model, adapter_path=policy.adapter_path,
+        parent=policy, generation_settings=policy.generation_settings, prompt_template_kind=policy.prompt_template_kind,
+        prompt_template=policy.prompt_template, retrieval_k=k,
+    )
+    campaign_flag_ensure(campaign=policy.campaign, flag=UNSUPPORTED_FLAG)
+    return rag
+
+
+def campaign_flag_ensure(*, campaign: Campaign, flag: str) -> None:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if flag not in campaign.flag_vocabulary:
+        campaign.flag_vocabulary = [*campaign.flag_vocabulary, flag]
+        campaign.save(update_fields=["flag_vocabulary", "updated_at"])

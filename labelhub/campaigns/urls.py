@@ -14,4 +14,5 @@ urlpatterns = [
     path("<slug:slug>/guidelines/edit/", views.guidelines_edit, name="guidelines_edit"),
     path("<slug:slug>/import/", views.campaign_import, name="import"),
     path("<slug:slug>/imports/<int:pk>/", views.import_detail, name="import_detail"),
+    path("<slug:slug>/documents/", views.documents, name="documents"),
 ]

@@ -12,7 +12,13 @@ from django.views.decorators.http import require_POST
 
 from labelhub.campaigns import import_jobs, selectors, services
 from labelhub.campaigns.imports import ImportRejected
-from labelhub.campaigns.models import LEASE_SECONDS_MAX, LEASE_SECONDS_MIN, Campaign, Role
+from labelhub.campaigns.models import (
+    LEASE_SECONDS_MAX,
+    LEASE_SECONDS_MIN,
+    RETRIEVAL_K_MAX,
+    Campaign,
+    Role,
+)
 from labelhub.campaigns.selectors import CONTENT_READERS
 from labelhub.campaigns.serializers import CampaignSerializer
 from labelhub.core.pages import render_part, requested_part
@@ -103,6 +109,70 @@ def import_detail(request, slug, pk):
     return render(request, "campaigns/import_detail.html", {"campaign": campaign, "batch": batch})
 
 
+@login_required
+def documents(request, slug):
+    """The document collection: its passages, a search showing what retrieval would pick for a
+    question (``?q=``), and — for leads and engineers — importing a file and making a policy's
+    retrieval-augmented version."""
+    campaign = selectors.campaign_get(user=request.user, slug=slug)
+    roles = campaign.roles_of(request.user)
+    if not roles & CONTENT_READERS:
+        raise PermissionDenied("Labelers see passages beside the answers in their tasks.")
+    can_edit = bool(roles & {Role.LEAD, Role.ENGINEER})
+    errors, status = [], 200
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied("Only the campaign's leads and engineers can do this.")
+        if request.POST.get("action") == "retrieval":
+            return _retrieval_version(request, campaign)
+        errors = _documents_import(request, campaign)
+        if not errors:
+            return redirect("campaigns:documents", slug=campaign.slug)
+        status = 400
+    q = (request.GET.get("q") or "").strip()[:1000]
+    k = min(max(_int(request.GET.get("k"), 5), 1), RETRIEVAL_K_MAX)
+    context = {
+        "campaign": campaign, "can_edit": can_edit, "errors": errors, "q": q, "k": k,
+        "found": selectors.passages_retrieve(campaign_id=campaign.id, text=q, k=k) if q else None,
+        "page": Paginator(selectors.passage_list(campaign=campaign), 50).get_page(request.GET.get("page")),
+        "policies": [p for p in selectors.policy_list(campaign=campaign) if not p.retrieves] if can_edit else [],
+        "k_max": RETRIEVAL_K_MAX,
+    }
+    return render(request, "campaigns/documents.html", context, status=status)
+
+
+def _documents_import(request, campaign) -> list[dict]:
+    upload = request.FILES.get("file")
+    if upload is None:
+        return [{"line": None, "field": "file", "message": "choose a .txt, .md or .jsonl file"}]
+    try:
+        result = services.passages_import_upload(campaign=campaign, upload=upload)
+    except ImportRejected as rejected:
+        return [e.as_dict() for e in rejected.errors]
+    messages.success(request, f"Imported {result.created} passages ({result.skipped} already there or repeated, skipped).")
+    return []
+
+
+def _retrieval_version(request, campaign):
+    policy = campaign.policies.filter(pk=_int(request.POST.get("policy"), 0)).first()
+    try:
+        if policy is None:
+            raise services.PolicyInvalid("policy", "choose a policy of this campaign")
+        rag = services.policy_retrieval_version(policy=policy, k=_int(request.POST.get("retrieval_k"), 0))
+    except services.PolicyInvalid as exc:
+        messages.error(request, f"No retrieval version made: {exc.field} {exc}.")
+    else:
+        messages.success(request, f"Made {rag.name}: {policy.name} with the top {rag.retrieval_k} passages in its prompts.")
+    return redirect("campaigns:documents", slug=campaign.slug)
+
+
+def _int(value, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
 def _lead_campaign(request, slug):
     campaign = selectors.campaign_get(user=request.user, slug=slug)
     if Role.LEAD not in campaign.roles_of(request.user):
@@ -120,7 +190,8 @@ GOLD_FIELDS = ["gold_rate", "gold_min_answers", "gold_accuracy_threshold", "qual
                "qualification_threshold", "qualification_max_attempts"]
 #: Settings fields on the set-up form (the slug only when creating: pages and files name it).
 SETTINGS_FIELDS = ["name", "description", "task_kind", "completions_per_task", "overlap",
-                   "flag_vocabulary", "rating_axes", "lease_seconds", "loop_auto", "loop_priority", *GOLD_FIELDS]
+                   "flag_vocabulary", "rating_axes", "lease_seconds", "loop_auto", "loop_priority", *GOLD_FIELDS,
+                   "forgetting_threshold"]
 
 
 def _lines(text: str) -> list[str]:

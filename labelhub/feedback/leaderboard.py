@@ -3,8 +3,9 @@
 Every judged pair whose two completions come from different policies is one comparison
 between those policies (ties count half). Bradley–Terry strengths (the reference policy at
 0) with bootstrap 95% intervals, the win-rate matrix and the number of comparisons; beside
-them, each version's guards (from the run that produced it) and any promotion that
-overrode them.
+them, each version's guards (from the run that produced it), any promotion that overrode
+them, its forgetting report (flagged past the campaign's threshold), and each
+retrieval-augmented version against the same policy without retrieval.
 
 The promotion gate: a version becomes the best only when the lower end of its interval
 clears the current best, and a version whose run broke a guard only with an explicit
@@ -16,12 +17,12 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from labelhub.campaigns.models import Campaign, Completion, Policy
+from labelhub.campaigns.models import UNSUPPORTED_FLAG, Campaign, Completion, Policy
 from labelhub.feedback import bradley_terry
 from labelhub.feedback import pairs as pairs_lib
 from labelhub.feedback.models import Promotion
@@ -53,6 +54,31 @@ class Leaderboard:
     games: dict[int, dict[int, int]]
     comparisons: int
     overrides: dict[int, Promotion]  # policy id → its latest promotion over failed guards
+    retrieval: list[RetrievalComparison] = field(default_factory=list)
+    forgetting_threshold: float = 1.5  # the campaign's: a version whose perplexity ratio exceeds it forgets
+
+    def forgets(self, policy: Policy) -> bool:
+        return policy.forgets(self.forgetting_threshold)
+
+
+@dataclass
+class RetrievalComparison:
+    """A retrieval-augmented version beside the same policy without retrieval (same base,
+    adapter and prompt template, ``retrieval_k`` 0): both strengths, their head-to-head win
+    rate, and how many of its judged answers labelers flagged "not supported by the sources"."""
+
+    policy: Policy
+    strength: float
+    without: Policy | None
+    without_strength: float | None
+    win_rate: float | None  # the retrieval version against the one without, head to head
+    games: int
+    unsupported: int  # its judged answers flagged UNSUPPORTED_FLAG
+    judged: int  # its answers in judgments
+
+    @property
+    def gain(self) -> float | None:
+        return None if self.without_strength is None else self.strength - self.without_strength
 
 
 class PromotionRefused(Exception):
@@ -126,9 +152,58 @@ def leaderboard(*, campaign: Campaign, reference: Policy | None = None, rounds: 
         (Standing(policies[i], *fitted[i], comparisons=tally.games_of(i), wins=tally.wins_of(i)) for i in ids),
         key=lambda s: -s.strength,
     )
-    return Leaderboard(reference, standings, {a: {b: tally.win_rate(a, b) for b in ids} for a in ids},
-                       {a: {b: tally.games_between(a, b) for b in ids} for a in ids},
-                       tally.comparisons, promotion_overrides(campaign=campaign))
+    board = Leaderboard(reference, standings, {a: {b: tally.win_rate(a, b) for b in ids} for a in ids},
+                        {a: {b: tally.games_between(a, b) for b in ids} for a in ids},
+                        tally.comparisons, promotion_overrides(campaign=campaign))
+    board.retrieval = retrieval_comparisons(campaign=campaign, board=board)
+    board.forgetting_threshold = campaign.forgetting_threshold
+    return board
+
+
+def _same_model(a: Policy, b: Policy) -> bool:
+    return (a.base_model, a.adapter_path, a.prompt_template_kind, a.prompt_template) == (
+        b.base_model, b.adapter_path, b.prompt_template_kind, b.prompt_template)
+
+
+def retrieval_comparisons(*, campaign: Campaign, board: Leaderboard) -> list[RetrievalComparison]:
+    """Each ranked retrieval-augmented version beside its counterpart without retrieval (its
+    parent when that is the same model without retrieval, else the oldest such version in the
+    standings). No query unless the standings hold a retrieval version."""
+    ranked = {s.policy.id: s for s in board.standings}
+    retrieving = [s for s in board.standings if s.policy.retrieves]
+    if not retrieving:
+        return []
+    flagged, judged = source_flags(campaign=campaign)
+    out = []
+    for s in retrieving:
+        plain = sorted((o.policy for o in board.standings if not o.policy.retrieves and _same_model(o.policy, s.policy)),
+                       key=lambda p: (p.id != s.policy.parent_id, p.id))
+        without = plain[0] if plain else None
+        out.append(RetrievalComparison(
+            policy=s.policy, strength=s.strength, without=without,
+            without_strength=ranked[without.id].strength if without else None,
+            win_rate=board.win_rates[s.policy.id].get(without.id) if without else None,
+            games=board.games[s.policy.id].get(without.id, 0) if without else 0,
+            unsupported=flagged.get(s.policy.id, 0), judged=judged.get(s.policy.id, 0),
+        ))
+    return out
+
+
+def source_flags(*, campaign: Campaign) -> tuple[dict[int, int], dict[int, int]]:
+    """Per policy: its answers flagged "not supported by the sources", and its answers judged
+    (each counting once per judgment that showed it; corrected judgments left out)."""
+    policy_of = dict(Completion.objects.filter(prompt__campaign=campaign).values_list("id", "policy_id"))
+    flagged: dict[int, int] = defaultdict(int)
+    judged: dict[int, int] = defaultdict(int)
+    rows = Judgment.objects.filter(campaign=campaign, corrections__isnull=True).values_list("display_order", "flags")
+    for order, flags in rows.iterator(chunk_size=2000):
+        for cid in order or []:
+            if (pid := policy_of.get(cid)) is not None:
+                judged[pid] += 1
+        for cid, names in (flags or {}).items():
+            if UNSUPPORTED_FLAG in (names or []) and (pid := policy_of.get(int(cid))) is not None:
+                flagged[pid] += 1
+    return dict(flagged), dict(judged)
 
 
 @dataclass(frozen=True)

@@ -46,11 +46,26 @@ def leaderboard_payload(board) -> dict:
              "strength": round(s.strength, 4), "low": round(s.low, 4), "high": round(s.high, 4),
              "comparisons": s.comparisons, "wins": s.wins,
              "guards": s.policy.guards or None, "flagged": s.policy.flagged, "flag_reasons": s.policy.flag_reasons,
-             "override": override_payload(board.overrides.get(s.policy.id))}
+             "override": override_payload(board.overrides.get(s.policy.id)), "retrieval_k": s.policy.retrieval_k,
+             "forgetting": s.policy.forgetting or None, "forgets": board.forgets(s.policy)}
             for s in board.standings
         ],
+        "retrieval": [retrieval_payload(r) for r in board.retrieval],
+        "forgetting_threshold": board.forgetting_threshold,
         "win_rates": {str(a): {str(b): rate for b, rate in row.items()} for a, row in board.win_rates.items()},
         "games": {str(a): {str(b): n for b, n in row.items()} for a, row in board.games.items()},
+    }
+
+
+def retrieval_payload(r) -> dict:
+    """A retrieval-augmented version against the same policy without retrieval."""
+    return {
+        "policy": r.policy.id, "name": r.policy.name, "retrieval_k": r.policy.retrieval_k,
+        "strength": round(r.strength, 4),
+        "without": r.without.id if r.without else None, "without_name": r.without.name if r.without else None,
+        "without_strength": None if r.without_strength is None else round(r.without_strength, 4),
+        "gain": None if r.gain is None else round(r.gain, 4), "win_rate": r.win_rate, "games": r.games,
+        "unsupported": r.unsupported, "judged": r.judged,
     }
 
 

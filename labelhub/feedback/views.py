@@ -88,7 +88,7 @@ def leaderboard(request, slug):
     can_act = bool(roles & BUILDERS)
     sendable = policies_ready_to_send(campaign=campaign, policies=[s.policy for s in board.standings]) if can_act else set()
     rows = [{
-        "standing": s, "override": board.overrides.get(s.policy.id),
+        "standing": s, "override": board.overrides.get(s.policy.id), "forgets": board.forgets(s.policy),
         "is_reference": board.reference is not None and board.reference.id == s.policy.id,
         "can_promote": can_act and leaderboard_lib.promotable(board, s), "can_send": s.policy.id in sendable,
     } for s in board.standings]

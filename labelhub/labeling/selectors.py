@@ -46,6 +46,11 @@ SELECT t.kind, p.id, p.text, p.messages,
        c.slug, c.name, c.task_kind, c.rating_axes, c.flag_vocabulary, c.guidelines, c.guidelines_version,
        (SELECT json_object_agg(co.id, co.text)
           FROM labeling_taskcompletion tc JOIN campaigns_completion co ON co.id = tc.completion_id
+         WHERE tc.task_id = t.id),
+       (SELECT json_agg(json_build_object('completion', cp.completion_id, 'id', ps.id, 'document', ps.document,
+                                          'text', ps.text) ORDER BY cp.completion_id, cp.rank)
+          FROM labeling_taskcompletion tc JOIN campaigns_completionpassage cp ON cp.completion_id = tc.completion_id
+          JOIN campaigns_passage ps ON ps.id = cp.passage_id
          WHERE tc.task_id = t.id)
 FROM labeling_task t
 JOIN campaigns_prompt p ON p.id = t.prompt_id
@@ -72,7 +77,10 @@ def _task_display(task_id: int, order: list[int], *, assignment, expires_at) -> 
     with prepared_cursor() as cursor:
         cursor.execute(_LEASE_DISPLAY_SQL, [task_id])
         (kind, prompt_id, prompt_text, messages, slug, name, task_kind, rating_axes, flag_vocabulary,
-         guidelines, guidelines_version, texts) = cursor.fetchone()
+         guidelines, guidelines_version, texts, sources) = cursor.fetchone()
+    passages: dict[int, list[dict]] = {}
+    for row in (json.loads(sources) if isinstance(sources, str) else sources) or []:
+        passages.setdefault(row.pop("completion"), []).append(row)
     return {
         "assignment": assignment,
         "expires_at": expires_at,
@@ -83,7 +91,7 @@ def _task_display(task_id: int, order: list[int], *, assignment, expires_at) -> 
             "guidelines_version": guidelines_version,
         },
         "prompt": {"id": prompt_id, "text": prompt_text, "messages": None if messages is None else json.loads(messages)},
-        "completions": [{"id": cid, "text": texts[str(cid)]} for cid in order],
+        "completions": [{"id": cid, "text": texts[str(cid)], "passages": passages.get(cid, [])} for cid in order],
     }
 
 

@@ -28,11 +28,14 @@ FILE_FIELDS: dict[str, frozenset[str]] = {
     Kind.GENERATE: frozenset({"examples"}),
     Kind.EVALUATE: frozenset({"examples", "held_out"}),
     Kind.PROMPT_LAB: frozenset({"examples"}),
+    Kind.FORGETTING: frozenset({"examples"}),  # its prompts and held-out text are the platform's general set
+    Kind.PRETRAIN: frozenset({"eval_data"}),  # its data is the campaign's documents
 }
 #: Fields naming a model: a tiny model, a hub id, or a folder (``campaigns.paths.model_spec``).
 MODEL_FIELDS: dict[str, frozenset[str]] = {
     Kind.REWARD: frozenset({"model"}),
     Kind.EVALUATE: frozenset({"reference"}),
+    Kind.FORGETTING: frozenset({"reference"}),
 }
 #: Values of a model field that are a choice of the trainer's, not a model.
 MODEL_CHOICES: dict[str, frozenset[str]] = {"reference": frozenset({"base"})}

@@ -17,6 +17,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from labelhub.training.models import Run
 from trainer import schema as trainer_schema
 
@@ -27,7 +29,7 @@ ConfigError = trainer_schema.ConfigError
 #: Stands in for an input the platform fills in when the run starts (paths of this machine).
 PLATFORM_VALUE = "<set by the platform>"
 #: What a successful run registers.
-REGISTERS = ("reward_model", "policy", "completions", "nothing")
+REGISTERS = ("reward_model", "policy", "completions", "forgetting", "nothing")
 #: Policy.prompt_template_kind → the trainer's ``template``. One/few-shot need an examples file: a
 #: kind with ``campaign_examples`` draws it from the campaign (train prompts with a reference answer);
 #: a kind whose trainer offers no such template (sft, dpo: zero-shot, cot, raw) keeps its own default.
@@ -57,6 +59,9 @@ class RunKind:
     samples_per_task: str | None = None
     basics: tuple[str, ...] = ()
     campaign_examples: bool = False  # one/few-shot examples come from the campaign when the config names none
+    general_set: bool = False  # it reads the forgetting report's fixed general set (settings), not the campaign's prompts
+    corpus: bool = False  # it trains on the campaign's document collection (its passages as a text corpus)
+    unused: tuple[str, ...] = ()  # trainer fields this kind leaves unset: a config may not set them
 
     @property
     def label(self) -> str:
@@ -75,6 +80,9 @@ class RunKind:
         fields = {"out"} | ({"data"} if self.snapshot else set())
         fields |= {self.model_field, "adapter"} if self.policy else set()
         fields |= {"reward_model"} if self.reward_model else set()
+        fields |= {"prompts", "held_out"} if self.general_set else set()
+        fields |= {"data"} if self.corpus else set()
+        fields |= set(self.unused)
         return fields | ({"prompts"} if self.prompts else set())
 
     def default_config(self) -> dict[str, Any]:
@@ -142,7 +150,7 @@ class RunKind:
         cfg = trainer_schema.validate(self.method, config | stand_ins)
         return {name: getattr(cfg, name) for name in config}
 
-    def trainer_inputs(self, run: Run, *, prompts_file: str | None) -> dict[str, Any]:
+    def trainer_inputs(self, run: Run, *, prompts_file: str | None, corpus_file: str | None = None) -> dict[str, Any]:
         """The platform's fields of the trainer config, from the run's rows (paths on this machine)."""
         values: dict[str, Any] = {}
         if self.snapshot and run.snapshot is not None:
@@ -154,6 +162,12 @@ class RunKind:
             values["reward_model"] = run.reward_model.trainer_spec
         if prompts_file is not None:
             values["prompts"] = prompts_file
+        if corpus_file is not None:
+            values["data"] = corpus_file
+        values |= dict.fromkeys(self.unused)
+        if self.general_set:
+            values["prompts"] = str(settings.LABELHUB_FORGETTING_PROMPTS)
+            values["held_out"] = str(settings.LABELHUB_FORGETTING_TEXT)
         return values
 
 
@@ -214,6 +228,21 @@ KINDS: dict[str, RunKind] = {k.name: k for k in (
             {"name": "zero-shot", "template": "zero-shot"}, {"name": "chain-of-thought", "template": "cot"},
             {"name": "zero-shot, greedy", "template": "zero-shot", "do_sample": False}]},
         basics=("variants", "max_new_tokens", "temperature", "top_k", "top_p", "seed"), campaign_examples=True,
+    ),
+    # Continued pre-training on the campaign's documents (their passages as the corpus).
+    RunKind(
+        Kind.PRETRAIN, "pretrain", registers="policy", policy=True, corpus=True,
+        defaults={"max_steps": 30, "batch_size": 8, "learning_rate": 1e-3, "eval_fraction": 0.2, "log_every": 1,
+                  "seed": 0},
+        basics=("max_steps", "epochs", "batch_size", "learning_rate", "full", "max_length", "eval_fraction", "seed"),
+    ),
+    # The forgetting report: every new policy version against its base (the adapter switched
+    # off), greedy, on a general set no campaign trains on (``loop.advance`` queues it).
+    RunKind(
+        Kind.FORGETTING, "evaluate", registers="forgetting", policy=True, model_field="policy", general_set=True,
+        unused=("reward_model",),
+        defaults={"do_sample": False, "max_new_tokens": 32, "seed": 0},
+        basics=("max_new_tokens", "seed"),
     ),
 )}
 

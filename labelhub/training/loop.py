@@ -74,7 +74,8 @@ def completions_record(*, run: Run) -> int:
             if line.strip():
                 item = json.loads(line)
                 rows.append({"prompt_id": int(item["id"]), "text": item["completion"], "token_count": item.get("tokens"),
-                             "seed": (item.get("settings") or {}).get("seed"), "generation_settings": item.get("settings") or {}})
+                             "seed": (item.get("settings") or {}).get("seed"), "generation_settings": item.get("settings") or {},
+                             "passage_ids": [p for p in item.get("passages") or [] if isinstance(p, int)]})
     return completions_add_generated(policy=run.policy, rows=rows)
 
 
@@ -139,13 +140,10 @@ def advance(*, run_id: int) -> str:
         if run.state == Run.State.SUCCEEDED:
             done.append(f"{completions_record(run=run)} new completions")
         done += [f"round {r.pk}: {r.tasks_created} tasks" for r in rounds_advance(campaign_id=run.campaign_id)]
-    elif run.state == Run.State.SUCCEEDED and run.produced_policy_id and run.campaign.loop_auto:
-        try:
-            loop_round = _send_once(run)
-        except (LoopInvalid, services.RunInvalid) as exc:
-            note = f"policy {run.produced_policy.name!r} is registered, but it was not sent to labeling: {exc}"[:1000]
-        else:
-            done.append(f"round {loop_round.pk} opened" if loop_round else "already sent to labeling")
+    elif run.state == Run.State.SUCCEEDED and run.produced_policy_id:
+        done.append(_forgetting_once(run))
+        if run.campaign.loop_auto:
+            note = _send_or_note(run, done)
     if run.state == Run.State.SUCCEEDED and run.error != note:
         run.error = note
         run.save(update_fields=["error"])
@@ -153,6 +151,27 @@ def advance(*, run_id: int) -> str:
     elif done:  # what became of its output changed (completions stored, a round opened): its page shows it
         events.state_changed_on_commit(run=run)
     return "; ".join(done) or "nothing to do"
+
+
+def _send_or_note(run: Run, done: list[str]) -> str:
+    """Send the run's new version to labeling; what kept it from labeling, or ""."""
+    try:
+        loop_round = _send_once(run)
+    except (LoopInvalid, services.RunInvalid) as exc:
+        return f"policy {run.produced_policy.name!r} is registered, but it was not sent to labeling: {exc}"[:1000]
+    done.append(f"round {loop_round.pk} opened" if loop_round else "already sent to labeling")
+    return ""
+
+
+def _forgetting_once(run: Run) -> str:
+    """Queue the forgetting report of the run's new version (once: a step run twice adds none)."""
+    policy = Policy.objects.select_for_update().get(pk=run.produced_policy_id)
+    try:
+        report = services.forgetting_run_create(policy=policy, user=run.created_by)
+    except services.RunInvalid as exc:
+        logger.warning("no forgetting report for policy %s: %s", policy.pk, exc)
+        return f"no forgetting report: {exc}"
+    return f"forgetting run {report.pk} queued" if report else "forgetting report already queued"
 
 
 def _send_once(run: Run) -> LoopRound | None:

@@ -108,6 +108,8 @@ class Run(models.Model):
         GENERATE = "generate", "Generate completions"
         EVALUATE = "evaluate", "Evaluate a policy"
         PROMPT_LAB = "prompt_lab", "Prompt lab"
+        FORGETTING = "forgetting", "Forgetting report"
+        PRETRAIN = "pretrain", "Continued pre-training"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -31,6 +31,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from labelhub.campaigns import selectors as campaign_selectors
+from labelhub.campaigns.selectors import passage_list, passages_retrieve, prompt_query_text
 from labelhub.core.processes import dies_with_this_process
 from labelhub.training import kinds, selectors, services
 from labelhub.training.models import Run
@@ -105,7 +106,11 @@ def prepare(run: Run) -> list[str]:
     if split := kind.prompts and (run.prompt_split or kind.prompts):
         prompts_file = str(folder / "prompts.jsonl")
         write_prompts(run, split, prompts_file)
-    trainer_config = run.config | kind.trainer_inputs(run, prompts_file=prompts_file)
+    corpus_file = None
+    if kind.corpus:
+        corpus_file = str(folder / "corpus.jsonl")
+        write_corpus(run, corpus_file)
+    trainer_config = run.config | kind.trainer_inputs(run, prompts_file=prompts_file, corpus_file=corpus_file)
     if kind.campaign_examples and not run.config.get("examples"):
         examples_file = folder / "examples.jsonl"
         if write_examples(run, str(examples_file)):
@@ -116,13 +121,20 @@ def prepare(run: Run) -> list[str]:
 
 
 def write_prompts(run: Run, split: str, path: str) -> None:
-    """The split's prompts, each with its reference answer when it has one (ROUGE in evaluate and the prompt lab)."""
+    """The prompts file: one line per prompt of the split, with its reference answer when it has
+    one (ROUGE in evaluate and the prompt lab). A retrieval-augmented policy's prompts carry the
+    passages retrieval picked for them (``passages``: id, document, text; best first), which the
+    trainer puts into the prompt and records with each completion."""
     prompts = run.campaign.prompts.filter(split=split).order_by("id")
+    k = run.policy.retrieval_k if run.policy is not None and kinds.get(run.kind).policy else 0
     with open(path, "w", encoding="utf-8") as out:
         for prompt in prompts.iterator(chunk_size=1000):
             row = {"id": prompt.id, "prompt": prompt.messages if prompt.is_chat else prompt.text}
             if (reference := campaign_selectors.reference_of(prompt)) is not None:
                 row["reference"] = reference
+            if k:
+                found = passages_retrieve(campaign_id=run.campaign_id, text=prompt_query_text(prompt), k=k)
+                row["passages"] = [{"id": p.id, "document": p.document, "text": p.text} for p in found]
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
@@ -133,6 +145,13 @@ def write_examples(run: Run, path: str) -> int:
         with open(path, "w", encoding="utf-8") as out:
             out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in examples)
     return len(examples)
+
+
+def write_corpus(run: Run, path: str) -> None:
+    """The corpus of a continued pre-training run: the campaign's passages, one ``text`` a line."""
+    with open(path, "w", encoding="utf-8") as out:
+        for text in passage_list(campaign=run.campaign).values_list("text", flat=True).iterator(chunk_size=1000):
+            out.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
 
 
 def _load_for_prepare(run_id: int) -> Run:

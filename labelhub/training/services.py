@@ -80,6 +80,8 @@ def run_create(*, campaign: Campaign, user, kind: str, config: dict | None = Non
     if not isinstance(gpus, int) or isinstance(gpus, bool) or not 0 <= gpus <= accelerators.MAX_GPUS:
         errors["gpus"] = f"must be a whole number from 0 (any worker) to {accelerators.MAX_GPUS}"
     merged, config_errors = _checked_config(kind, config, campaign=campaign, policy=policy)
+    if kind in kinds.KINDS and kinds.get(kind).corpus and merged.get("full") and policy is not None and policy.adapter_path:
+        config_errors["config.full"] = f"policy {policy.name!r} has an adapter; a full run trains a base's own weights"
     checked_paths, path_errors = config_paths(campaign=campaign, kind=kind, config=config)
     if errors or config_errors or path_errors:
         raise RunInvalid(errors | config_errors | path_errors)
@@ -199,6 +201,8 @@ def _input_errors(campaign, kind, snapshot, policy, reward_model, prompt_split="
     if split := prompt_split or declared.prompts:
         if not campaign.prompts.filter(split=split).exists():
             errors["prompts"] = f"the campaign has no {split.replace('_', '-')} prompts for a {kind} run"
+    if declared.corpus and not campaign.passages.exists():
+        errors["documents"] = f"the campaign has no documents for a {kind} run to train on: import some first"
     return errors
 
 
@@ -521,6 +525,8 @@ def _register_outputs(run: Run) -> None:
         run.produced_reward_model = reward_model_register(run=run)
     elif registers == "policy":
         run.produced_policy = policy_register(run=run)
+    elif registers == "forgetting":
+        policy_forgetting_record(run=run)
 
 
 def _adapter_dir(run: Run) -> Path:
@@ -554,9 +560,15 @@ def policy_register(*, run: Run) -> Policy:
     the run started from, its weights the parent's base plus the run's adapter. (PPO merges a
     starting adapter into a new base in the run folder; model.json then names that base.)
     The version carries the run's guards, so the leaderboard and the promotion gate see a flag."""
-    parent, adapter, info = run.policy, _adapter_dir(run), _model_json(run)
+    parent, info = run.policy, _model_json(run)
     if parent is None:
         raise ValueError("the policy the run started from was deleted")
+    if run.config.get("full"):  # a full pretrain run: new weights, no adapter (model.json names them)
+        if not info.get("base") or not Path(str(info["base"])).is_dir():
+            raise FileNotFoundError("the run folder's model.json names no saved model")
+        adapter = ""
+    else:
+        adapter = _adapter_dir(run)
     suffix = f"-{run.kind}-r{run.pk}"
     return Policy.objects.create(
         campaign_id=run.campaign_id, name=parent.name[: 120 - len(suffix)] + suffix,
@@ -606,6 +618,34 @@ def policy_from_variant(*, run: Run, variant: str, name: str = "") -> Policy:
         parent=parent, generation_settings=generation, prompt_template_kind=template,
         prompt_template=parent.prompt_template,
     )
+
+
+#: What the forgetting report keeps of a forgetting run's summary (``trainer evaluate``'s names).
+FORGETTING_FIGURES = {"perplexity": "perplexity", "reference_perplexity": "base_perplexity",
+                      "perplexity_ratio": "perplexity_ratio", "agree_rouge1": "rouge1", "agree_rouge2": "rouge2",
+                      "agree_rougeL": "rougeL", "prompts": "prompts"}
+
+
+def policy_forgetting_record(*, run: Run) -> Policy:
+    """Keep a succeeded forgetting run's figures on the policy it scored (the latest run wins)."""
+    policy = run.policy
+    if policy is None:
+        raise ValueError("the policy the forgetting run scored was deleted")
+    missing = [k for k in FORGETTING_FIGURES if not isinstance(run.summary.get(k), (int, float))]
+    if missing:
+        raise ValueError(f"the run's summary lacks {missing}")
+    policy.forgetting = {name: run.summary[key] for key, name in FORGETTING_FIGURES.items()} | {"run": run.pk}
+    policy.save(update_fields=["forgetting"])
+    return policy
+
+
+def forgetting_run_create(*, policy: Policy, user=None) -> Run | None:
+    """Queue the forgetting report of a new policy version, unless one is queued, running or
+    done for it. Returns the new run, or None."""
+    if Run.objects.filter(policy=policy, kind=Run.Kind.FORGETTING).exclude(
+            state__in=[Run.State.FAILED, Run.State.CANCELLED]).exists():
+        return None
+    return run_create(campaign=policy.campaign, user=user, kind=Run.Kind.FORGETTING, policy=policy)
 
 
 # --- runs whose worker died -------------------------------------------------------------------

@@ -43,3 +43,30 @@ def test_it_renders_few_shot_examples_through_the_chat_template(tiny_models, pro
     assert rendered.count("<|user|>") == 3 and rendered.count("<|assistant|>") == 3
     assert rendered.startswith("<|user|>Write a short note to a neighbor")
     assert rendered.endswith(f"<|user|>{rows[0]['prompt']}<|endoftext|><|assistant|>")
+
+
+def test_it_puts_retrieved_passages_into_the_prompt_and_records_them(tiny_models, data_dir, runs_dir):
+    from tests.trainer.synthetic import write_jsonl
+
+    passages = [{"id": 41, "document": "atlas", "text": "The capital of Veltoria\n is Quenmarch."},
+                {"id": 7, "document": "atlas", "text": "The capital of Ardune is Polwise."}]
+    prompts = write_jsonl(data_dir / "rag-prompts.jsonl", [
+        {"id": 1, "prompt": "What is the capital of Veltoria?", "passages": passages},
+        {"id": 2, "prompt": "What is the capital of Veltoria?"}])
+    rows = _generate(runs_dir / "gen-rag", prompts, seed=0, layout="plain")
+    assert rows[0]["passages"] == [41, 7] and "passages" not in rows[1]
+    assert rows[0]["rendered_prompt"] == (
+        "Question: Sources:\n[1] The capital of Veltoria is Quenmarch.\n[2] The capital of Ardune is Polwise.\n\n"
+        "What is the capital of Veltoria?\nAnswer:")
+    assert rows[1]["rendered_prompt"] == "Question: What is the capital of Veltoria?\nAnswer:"
+    chat = _generate(runs_dir / "gen-rag-chat", prompts, seed=0)
+    assert chat[0]["rendered_prompt"].startswith("<|user|>Sources:\n[1] The capital of Veltoria is Quenmarch.")
+
+
+def test_it_refuses_passages_that_are_not_a_list_of_texts(data_dir):
+    from tests.trainer.synthetic import write_jsonl
+    from trainer.data import DataError, load_prompts
+
+    bad = write_jsonl(data_dir / "bad-rag.jsonl", [{"prompt": "q", "passages": [{"id": 1}]}])
+    with pytest.raises(DataError, match=r"passages\[0\] must be an object with a 'text' string"):
+        load_prompts(bad)

@@ -156,7 +156,7 @@ def text_fields(kind: str) -> set[str]:
     from trainer.cli import method_parts
     from trainer.config import config_fields
 
-    _, cls = method_parts(kinds.get(kind).method)  # prompt_lab runs `trainer prompt-lab`
+    _, cls = method_parts(kinds.get(kind).method)  # a kind's trainer method (prompt_lab runs `trainer prompt-lab`, forgetting runs evaluate)
     return {name for name, (tp, _) in config_fields(cls).items() if "str" in str(tp)}
 
 

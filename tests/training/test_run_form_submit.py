@@ -9,6 +9,7 @@ import pytest
 from django.db.models import Max
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from labelhub.campaigns.services import passages_import
 from labelhub.feedback.models import Snapshot
 from labelhub.training import kinds, services
 from labelhub.training.models import Run
@@ -31,6 +32,7 @@ def shown(engineer_client, campaign, policy, snapshot, reward_model, prompts):
     """``shown(kind)`` → the kind's start form as the page renders it: (name, value) pairs."""
     Snapshot.objects.create(campaign=campaign, kind=Snapshot.Kind.SFT, version=2, state=Snapshot.State.READY,
                             path=snapshot.path, row_count=12, judgment_count=12)
+    passages_import(campaign=campaign, filename="domain.txt", data=b"A passage for a pretrain run.")
     html = engineer_client.get(LIST).content.decode()
     return lambda kind: form_fields(html, kind)
 

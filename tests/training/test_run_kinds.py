@@ -112,7 +112,7 @@ def test_every_kind_names_basics_its_schema_has():
 
 
 def test_the_kinds_declare_what_their_success_registers():
-    assert kinds.registering("policy") == {"sft", "dpo", "ppo", "rloo"}
+    assert kinds.registering("policy") == {"sft", "dpo", "ppo", "rloo", "pretrain"}
     assert kinds.registering("reward_model") == {"reward"}
     assert kinds.registering("completions") == {"generate"}
     assert kinds.registering("nothing") == {"evaluate", "prompt_lab"}  # a lab's variant becomes a policy by hand

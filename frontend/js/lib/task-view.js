@@ -58,6 +58,7 @@ export function completionCard(view, completion) {
     h("h3", { id: `completion-${id}-title` }, `Response ${label}`),
     h("span", { class: "rank-badge", id: `completion-${id}-rank` })),
   richContent(completion.html, completion.text, { className: "completion-body" }),
+  sourcesSection(completion.passages || [], id, label),
   ratingControls(view.campaign.rating_axes || [], id, label),
   h("footer", { class: "card-foot" },
     flagControls(view.campaign.flag_vocabulary || [], id, label),
@@ -65,6 +66,17 @@ export function completionCard(view, completion) {
       type: "button", class: "small", data: { action: "edit", id },
       "aria-label": `Edit response ${label} as a better answer`,
     }, "Edit as better answer")));
+}
+
+/** The passages a retrieval-augmented policy put into this answer's prompt, best first: plain
+ * text (h() makes text nodes), open by default so the labeler can check the answer against them. */
+function sourcesSection(passages, id, label) {
+  if (!passages.length) return null;
+  return h("details", { class: "sources", open: true, data: { id } },
+    h("summary", {}, `Sources given to response ${label} (${passages.length})`),
+    h("ol", { class: "source-list" }, passages.map((passage) => h("li", { class: "source", data: { passage: passage.id } },
+      passage.document ? h("span", { class: "meta source-document" }, passage.document) : null,
+      h("p", { class: "source-text" }, passage.text)))));
 }
 
 function ratingControls(axes, id, label) {
