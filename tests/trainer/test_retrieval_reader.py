@@ -15,8 +15,12 @@ first) as its source:
 * picking the most likely of the atlas's eight answers finds the right one more often with
   the source than without it (without it the model can only guess).
 
-Measured when this was written (seed 0, 400 steps): a mean gain of ~2.9 nats per answer and
-5 of 8 answers picked right with the source against 1 of 8 without.
+Measured over seeds 0–3 (400 steps, one thread, ~50 s each on this 2-core machine): a mean
+gain of 2.9, 4.1, 4.2 and 4.8 nats per answer, 7–8 of the 8 answers more likely with the
+source, and the right answer picked 5, 4, 5 and 7 times of 8 with the source against 1, 1, 1
+and 1 without (seed 2: 2 without at 300 steps). The asserted margins — a mean gain above 1.5
+nats, at least 6 of 8 answers more likely, at least 2 more right picks — hold on every seed;
+the test runs seed 0.
 """
 
 import json
