@@ -33,17 +33,37 @@ def _list_page(request, campaign, *, values=None, errors=None, created=None, sta
     }, status=status)
 
 
+#: The session key that carries a new secret from the POST that made it to the one page that
+#: shows it (post/redirect/get: reloading that page neither shows it again nor posts again).
+SECRET_ONCE = "webhook_secret_once"
+
+
+def _secret_once(request, webhook):
+    request.session[SECRET_ONCE] = {"pk": webhook.pk, "secret": webhook.secret}
+
+
+def _shown_secret(request, campaign):
+    """The webhook and secret a POST just made, once (None after that, or for another campaign)."""
+    once = request.session.pop(SECRET_ONCE, None)
+    if not once:
+        return None, None
+    webhook = selectors.webhook_list(campaign=campaign).filter(pk=once["pk"]).first()
+    return (webhook, once["secret"]) if webhook is not None and webhook.secret == once["secret"] else (None, None)
+
+
 @login_required
 def webhook_list(request, slug):
     campaign = _managed_campaign(request, slug)
     if request.method != "POST":
-        return _list_page(request, campaign)
+        created, _ = _shown_secret(request, campaign)
+        return _list_page(request, campaign, created=created)
     values = _posted(request.POST)
     try:
         webhook = services.webhook_create(campaign=campaign, user=request.user, **values)
     except services.WebhookInvalid as exc:
         return _list_page(request, campaign, values=values, errors=exc.errors, status=400)
-    return _list_page(request, campaign, created=webhook)
+    _secret_once(request, webhook)
+    return redirect("webhooks:list", slug=campaign.slug)
 
 
 def _detail_page(request, campaign, webhook, *, values=None, errors=None, secret=None, status=200):
@@ -60,7 +80,8 @@ def webhook_detail(request, slug, pk):
     campaign = _managed_campaign(request, slug)
     webhook = selectors.webhook_get(campaign=campaign, pk=pk)
     if request.method != "POST":
-        return _detail_page(request, campaign, webhook)
+        shown, secret = _shown_secret(request, campaign)
+        return _detail_page(request, campaign, webhook, secret=secret if shown == webhook else None)
     values = _posted(request.POST)
     try:
         services.webhook_update(webhook=webhook, **values)
@@ -75,7 +96,8 @@ def webhook_detail(request, slug, pk):
 def webhook_rotate_secret(request, slug, pk):
     campaign = _managed_campaign(request, slug)
     webhook = services.webhook_secret_rotate(webhook=selectors.webhook_get(campaign=campaign, pk=pk))
-    return _detail_page(request, campaign, webhook, secret=webhook.secret)
+    _secret_once(request, webhook)
+    return redirect("webhooks:detail", slug=campaign.slug, pk=webhook.pk)
 
 
 @require_POST

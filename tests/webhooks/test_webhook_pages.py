@@ -38,17 +38,21 @@ def test_it_shows_the_webhooks_page_to_leads_and_engineers(page_as, hook, role, 
 
 @pytest.mark.parametrize("role, status", PAGE_CASES)
 def test_it_lets_leads_and_engineers_add_a_webhook_and_shows_its_secret_once(page_as, campaign, role, status):
-    response = page_as(role).post(LIST, {"url": "https://example.org/new", "events": ["snapshot.written",
-                                                                                     "campaign.complete"],
-                                         "active": "on", "description": "nightly"})
-    assert response.status_code == status
+    client = page_as(role)
+    response = client.post(LIST, {"url": "https://example.org/new", "events": ["snapshot.written", "campaign.complete"],
+                                  "active": "on", "description": "nightly"})
+    # allowed: post/redirect/get, so a reload of the page neither posts again nor shows the secret again
+    assert response.status_code == (302 if status == 200 else status)
     assert Webhook.objects.exists() == (status == 200)
     if status == 200:
+        assert response["Location"] == LIST
         webhook = Webhook.objects.get()
         assert (webhook.events, webhook.active, webhook.description) == (
             ["snapshot.written", "campaign.complete"], True, "nightly")
-        assert webhook.secret.encode() in response.content
-        assert webhook.secret.encode() not in page_as(role).get(LIST).content
+        assert webhook.secret.encode() in client.get(LIST).content
+        reloaded = client.get(LIST)
+        assert reloaded.status_code == 200 and webhook.secret.encode() not in reloaded.content
+        assert Webhook.objects.count() == 1
 
 
 def test_it_shows_what_is_wrong_next_to_the_field_and_keeps_what_was_typed(page_as, campaign):
@@ -82,8 +86,10 @@ def test_it_saves_changes_rotates_the_secret_and_deletes(page_as, hook):
     assert (hook.url, hook.events, hook.active) == ("http://10.0.0.5:8080/h", ["labeler.paused"], False)
     old = hook.secret
     rotated = client.post(f"{LIST}{hook.pk}/rotate-secret/")
+    assert rotated.status_code == 302 and rotated["Location"] == f"{LIST}{hook.pk}/"
     hook.refresh_from_db()
-    assert hook.secret != old and hook.secret.encode() in rotated.content
+    assert hook.secret != old and hook.secret.encode() in client.get(f"{LIST}{hook.pk}/").content
+    assert hook.secret.encode() not in client.get(f"{LIST}{hook.pk}/").content  # once
     assert client.post(f"{LIST}{hook.pk}/delete/").status_code == 302
     assert not Webhook.objects.exists()
 
