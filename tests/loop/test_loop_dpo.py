@@ -1,3 +1,7 @@
+"""The demo's loop with DPO (docs/loop.md, "What the tests check"): the new version leads the
+base on the leaderboard. Sequences are cut at 128 tokens: the demo's hand-written answers run to
+~300 and made the DPO run six times longer; measured +0.63 (seed 0) and +1.25 (DPO seed 1)."""
+
 import pytest
 
 from labelhub.training import services as training
@@ -9,7 +13,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.trainer, pyte
 def test_it_closes_the_loop_with_dpo(lead, data_dir):
     round1 = first_round(lead)
     dpo = training.run_create(campaign=round1.campaign, user=lead, kind="dpo", policy=round1.base,
-                              snapshot=round1.snapshot, config={"max_steps": 150, "beta": 0.1, "learning_rate": 1e-3})
+                              snapshot=round1.snapshot, config={"max_steps": 150, "beta": 0.1, "learning_rate": 1e-3, "max_length": 128})
     run_queued(round1.campaign)
     dpo.refresh_from_db()
     assert dpo.summary["status"] == "succeeded"
