@@ -52,7 +52,8 @@ def write_exports(snapshot: Snapshot) -> dict[str, int]:
     folder = Path(snapshot.path)
     (folder / "openrlhf").mkdir(exist_ok=True)
     (folder / "verl").mkdir(exist_ok=True)
-    written = writer(snapshot, folder)
+    prompts = _distinct_prompts(snapshot)
+    written = writer(snapshot, folder, prompts) | _prompt_files(snapshot, folder, prompts)
     # a parquet file needs rows to have a schema: an empty snapshot gets its JSONL files only
     return {path: rows for path, rows in written.items() if (folder / path).exists()}
 
@@ -63,67 +64,64 @@ def _rows(snapshot: Snapshot) -> Iterator[dict]:
             yield json.loads(line)
 
 
-def _messages_of(prompt_ids: set[int]) -> dict[int, list[dict]]:
-    """Each prompt as chat messages: its own turns, or its text as one user turn."""
-    found = Prompt.objects.filter(pk__in=prompt_ids).values_list("pk", "text", "messages")
-    return {pk: messages if messages is not None else [{"role": "user", "content": text}]
-            for pk, text, messages in found.iterator(chunk_size=2000)}
+def _distinct_prompts(snapshot: Snapshot) -> dict[int, dict]:
+    """The snapshot's prompts in first-seen order (one pass over data.jsonl, one query): each
+    with its text as the rows give it, its group, its split, and its chat messages — its own
+    turns, or its text as one user turn."""
+    seen: dict[int, dict] = {}
+    for row in _rows(snapshot):
+        seen.setdefault(row["prompt_id"], {"text": row["prompt"], "group_id": row["group_id"]})
+    found = Prompt.objects.filter(pk__in=seen).values_list("pk", "text", "messages", "split")
+    for pk, text, messages, split in found.iterator(chunk_size=2000):
+        seen[pk] |= {"split": split, "messages": messages if messages is not None else [{"role": "user", "content": text}]}
+    return seen
 
 
 def _assistant(text: str) -> list[dict]:
     return [{"role": "assistant", "content": text}]
 
 
-def _preference(snapshot: Snapshot, folder: Path) -> dict[str, int]:
-    prompt_ids = {row["prompt_id"] for row in _rows(snapshot)}
-    messages = _messages_of(prompt_ids)
+def _preference(snapshot: Snapshot, folder: Path, prompts: dict[int, dict]) -> dict[str, int]:
     pairs = 0
     with open(folder / "openrlhf" / "preference.jsonl", "w", encoding="utf-8") as out, \
             _ParquetWriter(folder / "verl" / "rm.parquet") as rm:
         for row in _rows(snapshot):
-            pair = {"prompt": messages[row["prompt_id"]], "chosen": _assistant(row["chosen"]),
+            pair = {"prompt": prompts[row["prompt_id"]]["messages"], "chosen": _assistant(row["chosen"]),
                     "rejected": _assistant(row["rejected"])}
             if "margin" in row:
                 pair["margin"] = row["margin"]
             out.write(json.dumps(pair, ensure_ascii=False) + "\n")
             rm.add({"prompt": row["prompt"], "chosen": row["chosen"], "rejected": row["rejected"]})
             pairs += 1
-    prompts = _prompt_files(snapshot, folder, messages)
-    return {"openrlhf/preference.jsonl": pairs, "verl/rm.parquet": pairs} | prompts
+    return {"openrlhf/preference.jsonl": pairs, "verl/rm.parquet": pairs}
 
 
-def _sft(snapshot: Snapshot, folder: Path) -> dict[str, int]:
-    prompt_ids = {row["prompt_id"] for row in _rows(snapshot)}
-    messages = _messages_of(prompt_ids)
+def _sft(snapshot: Snapshot, folder: Path, prompts: dict[int, dict]) -> dict[str, int]:
     n = 0
     with open(folder / "openrlhf" / "sft.jsonl", "w", encoding="utf-8") as out, \
             _ParquetWriter(folder / "verl" / "sft.parquet") as sft:
         for row in _rows(snapshot):
-            turns = messages[row["prompt_id"]] + _assistant(row["response"])
+            turns = prompts[row["prompt_id"]]["messages"] + _assistant(row["response"])
             out.write(json.dumps({"messages": turns, "input": row["prompt"], "output": row["response"]},
                                  ensure_ascii=False) + "\n")
             sft.add({"prompt": row["prompt"], "response": row["response"], "messages": turns})
             n += 1
-    return {"openrlhf/sft.jsonl": n, "verl/sft.parquet": n} | _prompt_files(snapshot, folder, messages)
+    return {"openrlhf/sft.jsonl": n, "verl/sft.parquet": n}
 
 
-def _prompt_files(snapshot: Snapshot, folder: Path, messages: dict[int, list[dict]]) -> dict[str, int]:
+def _prompt_files(snapshot: Snapshot, folder: Path, prompts: dict[int, dict]) -> dict[str, int]:
     """The snapshot's distinct prompts, in first-seen order, for the engines' PPO trainers."""
-    seen: dict[int, dict] = {}
-    for row in _rows(snapshot):
-        seen.setdefault(row["prompt_id"], {"text": row["prompt"], "group_id": row["group_id"]})
-    splits = dict(Prompt.objects.filter(pk__in=seen).values_list("pk", "split"))
     source = snapshot.campaign.slug
     with open(folder / "openrlhf" / "prompts.jsonl", "w", encoding="utf-8") as out, \
             _ParquetWriter(folder / "verl" / "ppo.parquet") as ppo:
-        for index, (prompt_id, prompt) in enumerate(seen.items()):
-            out.write(json.dumps({"context_messages": messages[prompt_id], "prompt": prompt["text"],
+        for index, (prompt_id, prompt) in enumerate(prompts.items()):
+            out.write(json.dumps({"context_messages": prompt["messages"], "prompt": prompt["text"],
                                   "datasource": source}, ensure_ascii=False) + "\n")
-            ppo.add({"data_source": source, "prompt": messages[prompt_id], "ability": VERL_ABILITY,
+            ppo.add({"data_source": source, "prompt": prompt["messages"], "ability": VERL_ABILITY,
                      "reward_model": {"style": "model", "ground_truth": ""},
-                     "extra_info": {"split": splits[prompt_id], "index": index, "prompt_id": prompt_id,
+                     "extra_info": {"split": prompt["split"], "index": index, "prompt_id": prompt_id,
                                     "group_id": prompt["group_id"]}})
-    return {"openrlhf/prompts.jsonl": len(seen), "verl/ppo.parquet": len(seen)}
+    return {"openrlhf/prompts.jsonl": len(prompts), "verl/ppo.parquet": len(prompts)}
 
 
 class _ParquetWriter:
