@@ -69,8 +69,9 @@ def setup(cfg, device: str, threads: int, base: str = "tiny-rm", dtype=None):
     return ref, tok, load_reward_model(ref, tok, device, dtype=dtype)
 
 
-def run_trainer(cfg, ref, tok, model, cols, sampling: str) -> dict:
-    """Train one epoch through reward.build_trainer; count real and padded tokens per batch."""
+def run_trainer(cfg, ref, tok, model, cols, sampling: str, keep_model: bool = False) -> dict:
+    """Train one epoch through reward.build_trainer; count real and padded tokens per batch.
+    ``keep_model``: also return the trained model (with its adapter) under "model"."""
     from trainer.hf import fit, metrics_callback
     from trainer.reward import build_trainer
     from trainer.runfolder import RunFolder
@@ -91,11 +92,13 @@ def run_trainer(cfg, ref, tok, model, cols, sampling: str) -> dict:
     fit(trainer)  # trainer.train() as `trainer reward` calls it
     _sync(cfg.device)
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "cpu_seconds": time.process_time() - cpu_start, **counts, "steps": trainer.state.global_step}
+    out = {"seconds": seconds, "cpu_seconds": time.process_time() - cpu_start, **counts, "steps": trainer.state.global_step}
+    return out | {"model": trainer.model} if keep_model else out
 
 
-def run_bare(cfg, model, cols) -> dict:
-    """The same epoch as a plain loop: same LoRA, batches, optimizer, schedule and clipping."""
+def run_bare(cfg, model, cols, lora: bool = True) -> dict:
+    """The same epoch as a plain loop: same LoRA, batches, optimizer, schedule and clipping.
+    ``lora=False`` trains every weight instead (benchmarks/gpu_check.py: DeepSpeed-Chat's setting)."""
     import torch
     import torch.nn.functional as F
     from peft import get_peft_model
@@ -104,7 +107,8 @@ def run_bare(cfg, model, cols) -> dict:
 
     from trainer.models import lora_config
 
-    model = get_peft_model(model, lora_config(cfg, "SEQ_CLS"))
+    if lora:
+        model = get_peft_model(model, lora_config(cfg, "SEQ_CLS"))
     params = [p for p in model.parameters() if p.requires_grad]
     # The Trainer's default optimizer is torch's fused AdamW ("adamw_torch_fused").
     opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay, fused=True)
