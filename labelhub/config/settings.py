@@ -85,6 +85,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # outermost: an error while showing an error still ends the request (labelhub/core/errors.py)
     "labelhub.core.errors.LastResortMiddleware",
+    # a view that cannot reach the database answers 503 + Retry-After, not 500
+    "labelhub.core.errors.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "labelhub.core.inputs.StorableInputMiddleware",
     "csp.middleware.CSPMiddleware",  # above WhiteNoise: static files get the header too

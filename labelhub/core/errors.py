@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
 from django.http import Http404, HttpResponse
 from django.views import defaults
 from rest_framework import exceptions, renderers, status
@@ -29,6 +30,8 @@ logger = logging.getLogger("labelhub.errors")
 
 _UNSHOWABLE = re.compile("[\x00\ud800-\udfff]")
 SERVER_ERROR = "A server error occurred; it has been logged."
+UNAVAILABLE = "The database cannot be reached right now; try again in a few seconds."
+RETRY_AFTER_SECONDS = 5
 
 
 class BadRequest(exceptions.APIException):
@@ -85,6 +88,11 @@ def exception_handler(exc, context):
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     set_rollback()
+    if database_unavailable(exc):
+        view = context.get("view")
+        logger.warning("Database unavailable in %s: %s", type(view).__name__ if view else "an API view", exc)
+        return Response(error_body(UNAVAILABLE, "database_unavailable"), status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if not isinstance(exc, exceptions.APIException):
         view = context.get("view")
         logger.error("Unhandled error in %s", type(view).__name__ if view else "an API view", exc_info=exc)
@@ -172,10 +180,56 @@ class LastResortMiddleware:
     def __call__(self, request):
         try:
             return self.get_response(request)
-        except Exception:
+        except Exception as exc:
+            if database_unavailable(exc):
+                return unavailable_response(request)
             logger.exception("Error while answering %s %s", request.method, clean(request.path))
             body = renderers.JSONRenderer().render(error_body(SERVER_ERROR, "server_error"))
             return HttpResponse(body, status=500, content_type="application/json")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """A lost or refused database connection, a pool that gave none in time, a statement the
+    server cancelled or rolled back (deadlock, serialization): transient, worth a retry — not a
+    bug. Django raises these as OperationalError / InterfaceError whatever the driver said."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def unavailable_response(request) -> HttpResponse:
+    """503 with Retry-After: the API's JSON error, or a page that needs nothing from the
+    database (no template, no context processors) for everything else."""
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if request.path.startswith("/api/"):
+        body = renderers.JSONRenderer().render(error_body(UNAVAILABLE, "database_unavailable"))
+        return HttpResponse(body, status=503, content_type="application/json", headers=headers)
+    return HttpResponse(_UNAVAILABLE_PAGE, status=503, content_type="text/html; charset=utf-8", headers=headers)
+
+
+_UNAVAILABLE_PAGE = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="{RETRY_AFTER_SECONDS}"><title>LabelHub: try again in a moment</title></head>
+<body><main><h1>Try again in a moment</h1>
+<p>{UNAVAILABLE} This page reloads by itself in {RETRY_AFTER_SECONDS} seconds.</p></main></body></html>
+"""
+
+
+class DatabaseUnavailableMiddleware:
+    """A view (or its template) that cannot reach the database answers 503 with Retry-After,
+    not a 500 that reads like a bug: clients (the labeling page, the fault tests' labelers)
+    retry, and the web server recovers by itself when the database is back. API views get the
+    same answer from exception_handler; this covers every other view."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not database_unavailable(exception):
+            return None
+        logger.warning("Database unavailable while answering %s %s: %s", request.method, clean(request.path), exception)
+        return unavailable_response(request)
 
 
 def json_error_view(status_code: int, code: str, detail: str):
@@ -184,6 +238,8 @@ def json_error_view(status_code: int, code: str, detail: str):
                 403: defaults.permission_denied}[status_code]
 
     def view(request, exception=None):
+        if status_code == 500 and database_unavailable(sys.exc_info()[1]):  # raised in a middleware
+            return unavailable_response(request)
         if request.path.startswith("/api/"):
             body = renderers.JSONRenderer().render(error_body(detail, code))
             return HttpResponse(body, status=status_code, content_type="application/json")
@@ -199,7 +255,8 @@ ERROR_SCHEMA = {
     "properties": {
         "detail": {"type": "string", "description": "One sentence for a person."},
         "code": {"type": "string", "description": "invalid, parse_error, not_authenticated, "
-                 "permission_denied, not_found, method_not_allowed, conflict, throttled, server_error…"},
+                 "permission_denied, not_found, method_not_allowed, conflict, throttled, server_error, "
+                 "database_unavailable (503, with Retry-After)…"},
         "errors": {"type": "array", "description": "What is wrong with which field (empty when no field is at fault).",
                    "items": {"type": "object", "required": ["field", "message"], "properties": {
                        "field": {"type": "string", "nullable": True,

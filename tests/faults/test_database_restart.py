@@ -82,6 +82,8 @@ def test_every_acknowledged_submit_survives_a_database_restart(campaign, make_us
     assert figures["given up"] == 0
     assert len(stored) == len(acked)
     assert integrity == dict.fromkeys(INTEGRITY_SQL, 0)
+    # a try that found the database gone was told to retry (503 + Retry-After), never given a 500
+    assert 500 not in tally.statuses, figures["failed tries"]
     # the labelers were submitting when the database went away, and nothing was acknowledged while it was away
     assert any(stopping - 2 <= t < stopping for t in times), "no submit just before the stop: nothing was tested"
     assert not any(stopped + 0.5 < t < starting for t in times)  # (a response already on its way may land)
