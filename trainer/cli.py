@@ -129,8 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if method == "plan":  # it printed its report (and wrote summary.json only when asked)
         return 0
+    cancelled = result.summary.get("status") == "cancelled"
+    if not _main_process():  # under accelerate launch: rank 0 reports for all
+        return EXIT_CANCELLED if cancelled else 0
     print(f"{result.out}/summary.json: {_short_summary(result.summary)}")
-    if result.summary.get("status") == "cancelled":
+    if cancelled:
         print(
             f"trainer {method}: cancelled at step {result.summary.get('cancelled_at_step')}; "
             f"checkpoint {result.summary.get('checkpoint')}",
@@ -138,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_CANCELLED
     return 0
+
+
+def _main_process() -> bool:
+    from trainer.distributed import world
+
+    return world().main
 
 
 def _short_summary(summary: dict[str, Any]) -> str:

@@ -147,7 +147,7 @@ def run(cfg: DPOConfig) -> RunResult:
             len(p) + len(c) + len(r)
             for p, c, r in zip(*(trainer.train_dataset[k] for k in ("prompt_ids", "chosen_ids", "rejected_ids")), strict=True)
         )
-        guards = _guards(trainer.model, tokenizer, held or train, cfg)
+        guards = _guards(trainer.model, tokenizer, held or train, cfg) if folder.main else None
         return folder.finish(
             eval_reward_accuracy=held_metrics.get("eval_rewards/accuracies"),
             eval_reward_margin=held_metrics.get("eval_rewards/margins"),

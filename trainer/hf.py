@@ -8,11 +8,16 @@ from trainer.runfolder import RunFolder, show_progress
 
 
 def training_args(cfg: Any, folder: RunFolder, **extra: Any) -> dict[str, Any]:
-    """TrainingArguments fields from a TrainConfig: CPU-friendly, no checkpoints, no reporting."""
+    """TrainingArguments fields from a TrainConfig: CPU-friendly, no checkpoints, no reporting.
+
+    ``batch_size`` is the global batch: each of the N processes of a launch takes
+    ``batch_size / N`` (open_run refused a batch that does not divide), so a step sees the same
+    examples whatever N is."""
+    per_device = cfg.batch_size // folder.processes
     kwargs = dict(
         output_dir=str(folder.artifact("checkpoints")),
-        per_device_train_batch_size=cfg.batch_size,
-        per_device_eval_batch_size=cfg.batch_size,
+        per_device_train_batch_size=per_device,
+        per_device_eval_batch_size=per_device,
         gradient_accumulation_steps=cfg.grad_accum,
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps,
@@ -108,7 +113,7 @@ def fit(trainer) -> None:
 def remove_empty_checkpoints(folder: RunFolder) -> None:
     """Checkpoints are off (save_strategy="no"); drop the empty output_dir the Trainer made."""
     path = folder.artifact("checkpoints")
-    if path.is_dir() and not any(path.iterdir()):
+    if folder.main and path.is_dir() and not any(path.iterdir()):
         path.rmdir()
 
 
