@@ -144,6 +144,30 @@ class World:
             offset += n
 
 
+def check_same_weights(params) -> None:
+    """Raise when the processes' copies of the trained parameters are not identical.
+
+    Every process steps its optimizer with the same averaged gradient, so their weights stay
+    equal to the bit; a difference means the gradients were not averaged (a model left
+    unwrapped), and rank 0's weights alone would be saved as if they were the run's."""
+    w = world()
+    if not w.several:
+        return
+    import torch
+
+    params = list(params)
+    local = torch.stack(
+        [torch.stack([p.detach().double().sum(), p.detach().double().pow(2).sum()]) for p in params]
+    )
+    every = w.gather(local.unsqueeze(0))
+    worst = float((every - every[0]).abs().max())
+    if worst != 0.0:
+        raise RuntimeError(
+            f"the {w.size} processes ended with different weights (checksums differ by {worst:.3g}): "
+            "their gradients were not averaged"
+        )
+
+
 def world() -> World:
     """This process's :class:`World` (set up on the first call)."""
     global _WORLD

@@ -92,6 +92,7 @@ def run(cfg: DPOConfig) -> RunResult:
 
         from trainer.data import load_preferences, train_and_held
         from trainer.hf import (
+            evaluate_before_training,
             fit,
             metrics_callback,
             prepare_trainer,
@@ -138,7 +139,7 @@ def run(cfg: DPOConfig) -> RunResult:
             trainer.model.delete_adapter("ref")
             trainer.model.set_adapter("default")
         prepare_trainer(trainer, cfg)
-        held_before = trainer.evaluate() if held else {}
+        held_before = evaluate_before_training(trainer) if held else {}
         fit(trainer)
         held_metrics = trainer.evaluate() if held else {}
         remove_empty_checkpoints(folder)

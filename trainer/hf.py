@@ -39,6 +39,7 @@ def training_args(cfg: Any, folder: RunFolder, **extra: Any) -> dict[str, Any]:
         use_cpu=cfg.device.startswith("cpu"),
         disable_tqdm=not show_progress(cfg),
         dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,  # LoRA layers and heads all train (True costs a graph walk a step)
         train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
     )
     kwargs.update(extra)
@@ -95,6 +96,21 @@ def prepare_trainer(trainer, cfg: Any) -> None:
         return 6 * ids.numel() * n_params if ids is not None else 0
 
     trainer.floating_point_ops = floating_point_ops
+
+
+def evaluate_before_training(trainer) -> dict[str, float]:
+    """trainer.evaluate() before trainer.train(), leaving the model to be wrapped for training.
+
+    Evaluating first marks the model as prepared by accelerate (in evaluation mode, unwrapped),
+    and train() then does not wrap it in DistributedDataParallel: with several processes the
+    gradients were never averaged and the processes' weights drifted apart (transformers 5.25,
+    accelerate 1.16). The mark is taken off again so train() wraps it."""
+    metrics = trainer.evaluate()
+    model = trainer.model
+    if trainer.accelerator.num_processes > 1 and getattr(model, "_is_accelerate_prepared", False):
+        del model._is_accelerate_prepared
+        trainer.accelerator._models = [m for m in trainer.accelerator._models if m is not model]
+    return metrics
 
 
 def fit(trainer) -> None:

@@ -184,7 +184,10 @@ def lora_config(cfg: Any, task_type: str):
 
 def save_model(folder, model, tokenizer, ref: ModelRef, kind: str) -> None:
     """Save the trained adapter (only the 'default' one) and tokenizer; write model.json.
-    Only the main process saves (with several, every rank holds the same weights)."""
+    Only the main process saves, after checking that every process holds the same weights."""
+    from trainer.distributed import check_same_weights
+
+    check_same_weights(p for p in model.parameters() if p.requires_grad)
     if not folder.main:
         return
     model.save_pretrained(folder.artifact("adapter"), selected_adapters=["default"])

@@ -135,6 +135,7 @@ def run(cfg: PretrainConfig) -> RunResult:
             bar.update()
         bar.close()
         after = held_perplexity()
+        distributed.check_same_weights(trainable)
         if cfg.full and folder.main:
             model.save_pretrained(folder.artifact("model"))
             tokenizer.save_pretrained(folder.artifact("model"))

@@ -146,6 +146,7 @@ def run(cfg: RLOOConfig) -> RunResult:
             disable_tqdm=True,
             disable_dropout=True,
             dataloader_num_workers=0,
+            ddp_find_unused_parameters=False,
         )
         callback = metrics_callback(folder)
         with cancel_on_sigterm() as cancel:
