@@ -56,6 +56,12 @@ def test_a_run_with_several_gpus_starts_one_trainer_process_per_gpu(settings, co
     assert runner.trainer_command(processes) == expected
 
 
+def test_the_launcher_gives_the_trainer_processes_the_cancel_grace(settings):
+    """torch's launcher SIGKILLs its processes this long after passing on a cancel's SIGTERM."""
+    settings.LABELHUB_RUN_CANCEL_GRACE_SECONDS = 44.5
+    assert runner.trainer_env()["TORCH_ELASTIC_SHUTDOWN_TIMEOUT"] == "45"
+
+
 def test_a_trainer_command_that_cannot_start_several_processes_says_so(settings):
     settings.LABELHUB_TRAINER_COMMAND = ["/opt/run-trainer.sh"]
     with pytest.raises(runner.LaunchError, match="needs 2 GPUs"):
