@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(json_schema(method), indent=2, ensure_ascii=False))
         return 0
     overrides = {k: v for k, v in vars(args).items() if k not in ("config", "schema")}
+    if not _takes_part(method):
+        return 0
     try:
         cfg = load_config(cfg_cls, args.config, overrides, from_flags=True)
         result = module.run(cfg)
@@ -141,6 +143,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_CANCELLED
     return 0
+
+
+def _takes_part(method: str) -> bool:
+    """Under a launcher with several processes, a method that does not split its work over them
+    (generate, evaluate, score, prompt-lab, tiny-model) runs on rank 0 alone: the others join the
+    process group (rank 0 waits for them there) and leave."""
+    from trainer.distributed import SHARDED_METHODS, launched_size, world
+
+    if method in SHARDED_METHODS or method == "plan" or launched_size() == 1:
+        return True
+    return world().main
 
 
 def _main_process() -> bool:

@@ -338,7 +338,8 @@ def open_run(method: str, cfg: Any, generating: bool = False) -> Iterator[RunFol
         setattr(cfg, key, value)
     runtime.set_threads(threads)
     runtime.seed_everything(cfg.seed)
-    folder = RunFolder(cfg.out, method, cfg, rank=world.rank, processes=world.size)
+    shared = method in distributed.SHARDED_METHODS  # the others run on rank 0 alone (trainer.cli)
+    folder = RunFolder(cfg.out, method, cfg, rank=world.rank if shared else 0, processes=world.size if shared else 1)
     try:
         yield folder
     except BaseException as exc:

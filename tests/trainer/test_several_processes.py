@@ -167,6 +167,7 @@ def command_lines(data: dict[str, Path], out: Path, seed: int = 0) -> dict[str, 
             "--top-k",
             "1",
         ],
+        "generate": ["generate", "--prompts", str(data["prompts"]), "--max-new-tokens", "8"],
         "rloo": [
             "rloo",
             *sampled,
@@ -339,6 +340,21 @@ def test_rloo_shares_each_step_between_the_processes_and_logs_the_rewards_of_all
         assert [len(c["completions"]) for c in scored] == [per_step // PROCESSES] * PROCESSES
         every = [r for c in scored for r in c["rewards"]]
         assert row["reward"] == pytest.approx(sum(every) / len(every), abs=1e-6), (row, scored)
+
+
+def test_a_method_that_does_not_split_its_work_runs_on_rank_0_alone(runs):
+    """generate (like evaluate, score, prompt-lab): the other ranks leave at once, so the
+    completions are written once and are those of one process."""
+    one, two = runs
+    summary = json.loads((two / "generate" / "summary.json").read_text())
+    assert (
+        summary["status"] == "succeeded"
+        and summary["processes"] == 1
+        and summary["completions"] == 8
+    )
+    assert (two / "generate" / "completions.jsonl").read_text() == (
+        one / "generate" / "completions.jsonl"
+    ).read_text()
 
 
 def test_a_sigterm_stops_every_process_and_the_run_ends_cancelled(tiny_models, tmp_path):
