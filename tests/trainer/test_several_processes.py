@@ -52,17 +52,10 @@ TOL_WEIGHTS = 1e-4
 TOL_SCORED = 1e-4
 TOL_DISCRETE = 0.16
 TOL_EVALUATED = 0.06
-COMPARED = (
-    "reward",
-    "sft",
-    "dpo",
-    "pretrain",
-    "ppo",
-)  # rloo: sampling differs per process (docstring)
-DISCRETE = (
-    "policy/clipfrac_avg",
-    "val/clipfrac_avg",
-)  # shares of tokens: one token's clip decision may flip
+# rloo is not compared: its processes sample with their own seeds (see the docstring).
+COMPARED = ("reward", "sft", "dpo", "pretrain", "ppo")
+# Shares of tokens: one token's clip decision may flip with the order of sums.
+DISCRETE = ("policy/clipfrac_avg", "val/clipfrac_avg")
 EVALUATED_KEYS = ("eval_loss", "eval_rewards/")  # the Trainer's evaluation loop (sft, dpo)
 SCORED = {
     "reward": ("eval_accuracy", "eval_margin", "eval_accuracy_before"),
