@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(json_schema(method), indent=2, ensure_ascii=False))
         return 0
     overrides = {k: v for k, v in vars(args).items() if k not in ("config", "schema")}
+    if not _takes_part(method):
+        return 0
     try:
         cfg = load_config(cfg_cls, args.config, overrides, from_flags=True)
         result = module.run(cfg)
@@ -129,8 +131,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if method == "plan":  # it printed its report (and wrote summary.json only when asked)
         return 0
+    cancelled = result.summary.get("status") == "cancelled"
+    if not _main_process():  # under accelerate launch: rank 0 reports for all
+        return EXIT_CANCELLED if cancelled else 0
     print(f"{result.out}/summary.json: {_short_summary(result.summary)}")
-    if result.summary.get("status") == "cancelled":
+    if cancelled:
         print(
             f"trainer {method}: cancelled at step {result.summary.get('cancelled_at_step')}; "
             f"checkpoint {result.summary.get('checkpoint')}",
@@ -138,6 +143,23 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_CANCELLED
     return 0
+
+
+def _takes_part(method: str) -> bool:
+    """Under a launcher with several processes, a method that does not split its work over them
+    (generate, evaluate, score, prompt-lab, tiny-model) runs on rank 0 alone: the others join the
+    process group (rank 0 waits for them there) and leave."""
+    from trainer.distributed import SHARDED_METHODS, launched_size, world
+
+    if method in SHARDED_METHODS or method == "plan" or launched_size() == 1:
+        return True
+    return world().main
+
+
+def _main_process() -> bool:
+    from trainer.distributed import world
+
+    return world().main
 
 
 def _short_summary(summary: dict[str, Any]) -> str:

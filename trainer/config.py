@@ -165,7 +165,10 @@ class TrainConfig(LoraFields, RunConfig):
     )
     epochs: float = help_field(1.0, "Passes over the training data.", gt=0, le=10_000)
     max_steps: int = help_field(-1, "Stop after this many optimizer steps (-1: use epochs).", ge=-1, le=MAX_STEPS)
-    batch_size: int = help_field(8, "Examples (pairs for reward/DPO) per device per step.", ge=1, le=MAX_BATCH)
+    batch_size: int = help_field(
+        8, "Examples (pairs for reward/DPO) per step, all processes together (each of N takes batch_size / N).",
+        ge=1, le=MAX_BATCH,
+    )
     grad_accum: int = help_field(1, "Gradient accumulation steps.", ge=1, le=MAX_BATCH)
     learning_rate: float = help_field(1e-4, "Peak learning rate (AdamW).", gt=0, le=1)
     weight_decay: float = help_field(0.0, "AdamW weight decay.", ge=0, le=1)

@@ -92,6 +92,7 @@ def run(cfg: DPOConfig) -> RunResult:
 
         from trainer.data import load_preferences, train_and_held
         from trainer.hf import (
+            evaluate_before_training,
             fit,
             metrics_callback,
             prepare_trainer,
@@ -138,7 +139,7 @@ def run(cfg: DPOConfig) -> RunResult:
             trainer.model.delete_adapter("ref")
             trainer.model.set_adapter("default")
         prepare_trainer(trainer, cfg)
-        held_before = trainer.evaluate() if held else {}
+        held_before = evaluate_before_training(trainer) if held else {}
         fit(trainer)
         held_metrics = trainer.evaluate() if held else {}
         remove_empty_checkpoints(folder)
@@ -147,7 +148,7 @@ def run(cfg: DPOConfig) -> RunResult:
             len(p) + len(c) + len(r)
             for p, c, r in zip(*(trainer.train_dataset[k] for k in ("prompt_ids", "chosen_ids", "rejected_ids")), strict=True)
         )
-        guards = _guards(trainer.model, tokenizer, held or train, cfg)
+        guards = _guards(trainer.model, tokenizer, held or train, cfg) if folder.main else None
         return folder.finish(
             eval_reward_accuracy=held_metrics.get("eval_rewards/accuracies"),
             eval_reward_margin=held_metrics.get("eval_rewards/margins"),

@@ -8,11 +8,16 @@ from trainer.runfolder import RunFolder, show_progress
 
 
 def training_args(cfg: Any, folder: RunFolder, **extra: Any) -> dict[str, Any]:
-    """TrainingArguments fields from a TrainConfig: CPU-friendly, no checkpoints, no reporting."""
+    """TrainingArguments fields from a TrainConfig: CPU-friendly, no checkpoints, no reporting.
+
+    ``batch_size`` is the global batch: each of the N processes of a launch takes
+    ``batch_size / N`` (open_run refused a batch that does not divide), so a step sees the same
+    examples whatever N is."""
+    per_device = cfg.batch_size // folder.processes
     kwargs = dict(
         output_dir=str(folder.artifact("checkpoints")),
-        per_device_train_batch_size=cfg.batch_size,
-        per_device_eval_batch_size=cfg.batch_size,
+        per_device_train_batch_size=per_device,
+        per_device_eval_batch_size=per_device,
         gradient_accumulation_steps=cfg.grad_accum,
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps,
@@ -34,6 +39,7 @@ def training_args(cfg: Any, folder: RunFolder, **extra: Any) -> dict[str, Any]:
         use_cpu=cfg.device.startswith("cpu"),
         disable_tqdm=not show_progress(cfg),
         dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,  # LoRA layers and heads all train (True costs a graph walk a step)
         train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
     )
     kwargs.update(extra)
@@ -92,6 +98,21 @@ def prepare_trainer(trainer, cfg: Any) -> None:
     trainer.floating_point_ops = floating_point_ops
 
 
+def evaluate_before_training(trainer) -> dict[str, float]:
+    """trainer.evaluate() before trainer.train(), leaving the model to be wrapped for training.
+
+    Evaluating first marks the model as prepared by accelerate (in evaluation mode, unwrapped),
+    and train() then does not wrap it in DistributedDataParallel: with several processes the
+    gradients were never averaged and the processes' weights drifted apart (transformers 5.25,
+    accelerate 1.16). The mark is taken off again so train() wraps it."""
+    metrics = trainer.evaluate()
+    model = trainer.model
+    if trainer.accelerator.num_processes > 1 and getattr(model, "_is_accelerate_prepared", False):
+        del model._is_accelerate_prepared
+        trainer.accelerator._models = [m for m in trainer.accelerator._models if m is not model]
+    return metrics
+
+
 def fit(trainer) -> None:
     """trainer.train() with the imported world frozen for the garbage collector: accelerate
     runs gc.collect() when training starts, which otherwise walks every object of torch,
@@ -108,7 +129,7 @@ def fit(trainer) -> None:
 def remove_empty_checkpoints(folder: RunFolder) -> None:
     """Checkpoints are off (save_strategy="no"); drop the empty output_dir the Trainer made."""
     path = folder.artifact("checkpoints")
-    if path.is_dir() and not any(path.iterdir()):
+    if folder.main and path.is_dir() and not any(path.iterdir()):
         path.rmdir()
 
 

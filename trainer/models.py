@@ -183,7 +183,13 @@ def lora_config(cfg: Any, task_type: str):
 
 
 def save_model(folder, model, tokenizer, ref: ModelRef, kind: str) -> None:
-    """Save the trained adapter (only the 'default' one) and tokenizer; write model.json."""
+    """Save the trained adapter (only the 'default' one) and tokenizer; write model.json.
+    Only the main process saves, after checking that every process holds the same weights."""
+    from trainer.distributed import check_same_weights
+
+    check_same_weights(p for p in model.parameters() if p.requires_grad)
+    if not folder.main:
+        return
     model.save_pretrained(folder.artifact("adapter"), selected_adapters=["default"])
     tokenizer.save_pretrained(folder.artifact("tokenizer"))
     folder.write_model_json(

@@ -11,6 +11,10 @@ concatenated (passages joined by EOS) and cut into blocks of ``max_length`` toke
 LoRA by default (``adapter/``, like sft); ``full: true`` trains every weight and saves the
 whole model under ``model/`` — which takes as much memory as the model's weights, gradients
 and AdamW state together (about 16 bytes a parameter in fp32).
+
+Under ``accelerate launch`` with N processes each takes batch_size / N of every step's blocks;
+its loss is its share of the mean over all their tokens and the gradients are averaged over
+the processes (trainer.distributed), so a step is the one a single process takes.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ def run(cfg: PretrainConfig) -> RunResult:
         import torch
         from peft import get_peft_model
 
+        from trainer import distributed
         from trainer.data import DataError, load_held_out_text
         from trainer.evaluate import perplexity
         from trainer.models import (
@@ -96,37 +101,47 @@ def run(cfg: PretrainConfig) -> RunResult:
 
         def held_perplexity() -> float | None:
             model.eval()
-            value = perplexity(model, tokenizer, held, cfg.max_length, cfg.device, cfg.batch_size) if held else None
+            value = None
+            if held and folder.main:  # the other processes would compute the same figure
+                value = perplexity(model, tokenizer, held, cfg.max_length, cfg.device, cfg.batch_size)
             model.train()
             return value
 
         before = held_perplexity()
         steps = cfg.max_steps if cfg.max_steps > 0 else math.ceil(cfg.epochs * len(train_blocks) / cfg.batch_size)
-        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.learning_rate,
-                                      weight_decay=cfg.weight_decay)
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        world = distributed.world()
+        world.broadcast_parameters(trainable)
+        optimizer = torch.optim.AdamW(trainable, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
         order = torch.randperm(len(train_blocks)).tolist()
         bar = folder.progress(steps, "pretrain")
         model.train()
         for step in range(1, steps + 1):
             picked = [train_blocks[order[(step * cfg.batch_size + i) % len(order)]] for i in range(cfg.batch_size)]
-            ids, mask = _pad(picked, tokenizer.pad_token_id, cfg.device)
-            loss = model(input_ids=ids, attention_mask=mask, labels=ids.masked_fill(mask == 0, -100)).loss
+            ids, mask = _pad(picked[world.shard(cfg.batch_size)], tokenizer.pad_token_id, cfg.device)
+            labels = ids.masked_fill(mask == 0, -100)
+            extra = {}
+            if world.several:  # divide by the mean token count of the processes, not this one's
+                extra["num_items_in_batch"] = world.sum((labels[:, 1:] != -100).sum()) / world.size
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels, **extra).loss
             optimizer.zero_grad()
             loss.backward()
+            world.average_gradients(trainable)
             if cfg.max_grad_norm:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
             optimizer.step()
             if step % cfg.log_every == 0 or step == steps:
-                folder.log(step, loss=loss.item(), epoch=step * cfg.batch_size / len(train_blocks))
+                folder.log(step, loss=world.mean(loss.item()), epoch=step * cfg.batch_size / len(train_blocks))
             bar.update()
         bar.close()
         after = held_perplexity()
-        if cfg.full:
+        distributed.check_same_weights(trainable)
+        if cfg.full and folder.main:
             model.save_pretrained(folder.artifact("model"))
             tokenizer.save_pretrained(folder.artifact("model"))
             folder.write_model_json(base=str(folder.artifact("model")), adapter=None, kind="causal-lm",
                                     tokenizer="model", base_start=ref.base)
-        else:
+        elif not cfg.full:
             save_model(folder, model, tokenizer, ref, kind="causal-lm")
         return folder.finish(
             perplexity_before=before, perplexity_after=after,

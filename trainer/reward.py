@@ -117,15 +117,16 @@ def run(cfg: RewardConfig) -> RunResult:
 
         # Model: the base as a one-output classifier; TRL adds the LoRA adapter.
         model = load_reward_model(ref, tokenizer, cfg.device, quantize_4bit=cfg.load_in_4bit)
-        before = held_out_metrics(model, tokenizer, held_cols, cfg) if held else {}
+        scored = held and folder.main  # held-out pairs are scored by the main process alone
+        before = held_out_metrics(model, tokenizer, held_cols, cfg) if scored else {}
 
         callback = metrics_callback(folder)
         trainer = build_trainer(cfg, folder, model, tokenizer, train_cols, held_cols, callback)
         fit(trainer)
 
         # Held-out accuracy with the scorer other methods use; save adapter + tokenizer.
-        after = held_out_metrics(trainer.model, tokenizer, held_cols, cfg) if held else {}
-        if held:
+        after = held_out_metrics(trainer.model, tokenizer, held_cols, cfg) if scored else {}
+        if scored:
             folder.log(trainer.state.global_step, epoch=trainer.state.epoch,
                        eval_accuracy=after["accuracy"], eval_margin=after["margin"])
         remove_empty_checkpoints(folder)
@@ -154,6 +155,8 @@ def _keep_length_column(trainer) -> None:
 def _record_max_length(folder, max_length: int) -> None:
     import json
 
+    if not folder.main:
+        return
     path = folder.artifact("model.json")
     info = json.loads(path.read_text("utf-8"))
     info["max_length"] = max_length

@@ -93,6 +93,7 @@ def run(cfg: RLOOConfig) -> RunResult:
         import trl
         from datasets import Dataset
 
+        from trainer import distributed
         from trainer.data import load_prompts
         from trainer.generate import render_all
         from trainer.hf import metrics_callback
@@ -121,7 +122,7 @@ def run(cfg: RLOOConfig) -> RunResult:
         args = trl.RLOOConfig(
             output_dir=str(checkpoints),
             max_steps=cfg.steps,
-            per_device_train_batch_size=cfg.batch_size * cfg.num_generations,
+            per_device_train_batch_size=cfg.batch_size * cfg.num_generations // folder.processes,
             gradient_accumulation_steps=1,
             num_generations=cfg.num_generations,
             max_completion_length=cfg.max_new_tokens,
@@ -145,6 +146,7 @@ def run(cfg: RLOOConfig) -> RunResult:
             disable_tqdm=True,
             disable_dropout=True,
             dataloader_num_workers=0,
+            ddp_find_unused_parameters=False,
         )
         callback = metrics_callback(folder)
         with cancel_on_sigterm() as cancel:
@@ -161,7 +163,7 @@ def run(cfg: RLOOConfig) -> RunResult:
             trainer.train(resume_from_checkpoint=resume_from)
 
         save_model(folder, trainer.model, tokenizer, ref, kind="causal-lm")
-        last, completions = callback.last, reward.last_completions
+        last, completions = callback.last, distributed.world().gather_objects(reward.last_completions)
         summary: dict[str, Any] = {
             "steps": trainer.state.global_step,
             "reward_mean_final": last.get("reward"),
@@ -174,10 +176,11 @@ def run(cfg: RLOOConfig) -> RunResult:
             "distinct_2": distinct_n(completions, 2) if completions else None,
             **count_parameters(trainer.model),
         }
-        if cancel.requested:
+        cancelled = distributed.world().any(cancel.requested)
+        if cancelled:
             summary |= {"status": "cancelled", "cancelled_at_step": trainer.state.global_step,
                         "resume": "rerun the same command with --resume true to continue"}
-        else:
+        elif folder.main:
             guards = measure(trainer.model, tokenizer, [r["prompt"] for r in rows], cfg, limit=cfg.guard_prompts,
                              kl_target=None, seed=cfg.seed, device=cfg.device)
             summary |= {"guards": guards} if guards is not None else {}
@@ -194,16 +197,19 @@ def _CancelCallback(cancel, folder):  # noqa: N802 - builds a TrainerCallback cl
 
     class CancelCallback(TrainerCallback):
         """SIGTERM: finish this step, save a checkpoint, stop. Every checkpoint also keeps
-        the metrics lines written so far, so a resumed run's metrics.jsonl is complete."""
+        the metrics lines written so far, so a resumed run's metrics.jsonl is complete. With
+        several processes a SIGTERM to any of them stops all after the same step."""
 
         def on_step_end(self, args, state, control, **kwargs):
-            if cancel.requested:
+            from trainer.distributed import world
+
+            if world().any(cancel.requested):
                 control.should_save = True
                 control.should_training_stop = True
 
         def on_save(self, args, state, control, **kwargs):
             target = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-            if target.is_dir():
+            if folder.main and target.is_dir():
                 shutil.copyfile(folder.path / "metrics.jsonl", target / "metrics.jsonl")
 
     return CancelCallback()
@@ -226,7 +232,8 @@ def _newest(checkpoints: Path) -> Path | None:
 
 def _resume_point(cfg: RLOOConfig, checkpoints: Path, folder) -> str | None:
     if not cfg.resume:
-        shutil.rmtree(checkpoints, ignore_errors=True)
+        if folder.main:
+            shutil.rmtree(checkpoints, ignore_errors=True)
         return None
     newest = _newest(checkpoints)
     if newest is None:

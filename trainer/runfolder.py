@@ -12,6 +12,11 @@ block): it checks the config (required fields, bounds, cross-field rules) before
 created or imported, quiets the libraries, resolves device/threads/bf16 and seeds, creates the
 folder with config.json and metrics.jsonl, and on an exception records a failed summary and
 the traceback (error.txt).
+
+Under ``accelerate launch`` with several processes every rank runs the method, but only the
+main process (rank 0) writes: on the others every writing method here is a no-op, ``main``
+is False, and ``finish`` returns the summary without writing it. summary.json gives
+``processes``, the number of processes that ran.
 """
 
 from __future__ import annotations
@@ -65,15 +70,20 @@ def write_json(path: Path, data: Any) -> None:
 
 
 class RunFolder:
-    def __init__(self, out: str | Path, method: str, cfg: Any):
+    def __init__(self, out: str | Path, method: str, cfg: Any, rank: int = 0, processes: int = 1):
         self.path = Path(out)
-        self.path.mkdir(parents=True, exist_ok=True)
         self.method = method
         self.cfg = cfg
+        self.main = rank == 0  # only the main process writes; the others' writes are no-ops
+        self.processes = processes
         self.resolved: dict[str, Any] = {}
         self.started = time.time()
         self.last_progress: Progress | None = None
         self.printed_at = 0.0  # when a log line was last printed
+        self._metrics = _NoFile()
+        if not self.main:
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
         for stale in ("summary.json", "error.txt", "progress.json"):
             (self.path / stale).unlink(missing_ok=True)
         self._metrics = open(self.path / "metrics.jsonl", "w", encoding="utf-8")  # noqa: SIM115
@@ -81,9 +91,13 @@ class RunFolder:
 
     # -- config.json --------------------------------------------------------------------------
     def write_config(self) -> None:
+        if not self.main:
+            return
         data = {"method": self.method, **dataclasses.asdict(self.cfg)}
         if self.resolved:
             data["resolved"] = self.resolved
+        if self.processes > 1:
+            data["processes"] = self.processes
         data["versions"] = _versions()
         write_json(self.path / "config.json", data)
 
@@ -94,6 +108,8 @@ class RunFolder:
 
     # -- metrics.jsonl ------------------------------------------------------------------------
     def log(self, step: int, **metrics: Any) -> None:
+        if not self.main:
+            return
         row = {"step": int(step), **metrics, "elapsed_s": round(time.time() - self.started, 3)}
         self._metrics.write(json.dumps(_jsonable(row), ensure_ascii=False) + "\n")
         self._metrics.flush()
@@ -103,6 +119,8 @@ class RunFolder:
 
     def replay(self, lines: list[str]) -> None:
         """Write back metrics lines of an earlier run (a resumed run keeps its history)."""
+        if not self.main:
+            return
         for line in lines:
             self._metrics.write(line.rstrip("\n") + "\n")
         self._metrics.flush()
@@ -113,6 +131,8 @@ class RunFolder:
 
     def write_model_json(self, base: str, adapter: str | None, kind: str, **extra: Any) -> None:
         """Describe the model this run produced, so `--model RUN_DIR` loads base + adapter."""
+        if not self.main:
+            return
         write_json(self.path / "model.json", {"base": base, "adapter": adapter, "kind": kind, **extra})
 
     def finish(self, **summary: Any) -> RunResult:
@@ -120,15 +140,19 @@ class RunFolder:
             "status": "succeeded",
             "method": self.method,
             **summary,
+            "processes": self.processes,
             "runtime_s": round(time.time() - self.started, 3),
         }
         self._metrics.close()
-        write_json(self.path / "summary.json", summary)
+        if self.main:
+            write_json(self.path / "summary.json", summary)
         return RunResult(self.path, _jsonable(summary))
 
     def fail(self, exc: BaseException) -> None:
         if not self._metrics.closed:
             self._metrics.close()
+        if not self.main:
+            return
         (self.path / "error.txt").write_text(
             "".join(traceback.format_exception(exc)), encoding="utf-8"
         )
@@ -138,6 +162,7 @@ class RunFolder:
                 "status": "failed",
                 "method": self.method,
                 "error": one_line(exc),
+                "processes": self.processes,
                 "runtime_s": round(time.time() - self.started, 3),
             },
         )
@@ -173,7 +198,7 @@ class Progress:
         self.written_at = 0.0
         self.lines = log_lines(folder.cfg)
         self.bar = tqdm(total=total, initial=initial, desc=desc, leave=False,
-                        disable=not (bar and show_progress(folder.cfg)))
+                        disable=not (bar and folder.main and show_progress(folder.cfg)))
         self._write(force=True)
 
     def update(self, n: int = 1) -> None:
@@ -196,6 +221,8 @@ class Progress:
                 "elapsed_s": round(elapsed, 3), "eta_s": round(eta, 1) if eta is not None else None}
 
     def _write(self, force: bool = False) -> None:
+        if not self.folder.main:
+            return
         now = time.time()
         if force or now - self.written_at >= self.WRITE_SECONDS:
             self.written_at = now
@@ -205,6 +232,21 @@ class Progress:
             state = self.state()
             eta = f", {_duration(state['eta_s'])} left" if state["eta_s"] is not None else ""
             print(f"{self.desc}: {self.unit} {self.done} of {self.total}{eta}", flush=True)
+
+
+class _NoFile:
+    """metrics.jsonl on a process that does not write (not the main one)."""
+
+    closed = False
+
+    def write(self, text: str) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def _duration(seconds: float) -> str:
@@ -272,11 +314,20 @@ def open_run(method: str, cfg: Any, generating: bool = False) -> Iterator[RunFol
 
     A config that does not fit raises ConfigError before the folder exists or a training
     library is imported. Auto values in `cfg` (device, threads, bf16) are resolved in place,
-    so the method body and config.json see the values actually used.
+    so the method body and config.json see the values actually used. Under a launcher with
+    several processes (``trainer.distributed``) each rank takes its own GPU (``cuda:<local
+    rank>``) and only rank 0 writes the folder.
     """
+    from trainer import distributed
+
     check_config(cfg)
+    if method in distributed.SHARDED_METHODS:
+        distributed.check_divisible(cfg, distributed.launched_size())
     runtime.quiet_libraries()
+    world = distributed.world()
     device = runtime.pick_device(cfg.device)
+    if world.several and device == "cuda":
+        device = world.device
     if problems := runtime.hardware_problems(cfg, device):
         raise ConfigError.combine([field_error(name, why) for name, why in problems])
     threads = runtime.pick_threads(cfg.threads, device, generating=generating)
@@ -287,7 +338,8 @@ def open_run(method: str, cfg: Any, generating: bool = False) -> Iterator[RunFol
         setattr(cfg, key, value)
     runtime.set_threads(threads)
     runtime.seed_everything(cfg.seed)
-    folder = RunFolder(cfg.out, method, cfg)
+    shared = method in distributed.SHARDED_METHODS  # the others run on rank 0 alone (trainer.cli)
+    folder = RunFolder(cfg.out, method, cfg, rank=world.rank if shared else 0, processes=world.size if shared else 1)
     try:
         yield folder
     except BaseException as exc:

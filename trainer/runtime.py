@@ -34,15 +34,24 @@ def pick_device(pref: str) -> str:
     return "cpu"
 
 
+def local_processes() -> int:
+    """Trainer processes on this machine: ``LOCAL_WORLD_SIZE`` from a launcher, else 1."""
+    try:
+        return max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    except ValueError:
+        return 1
+
+
 def pick_threads(pref: int, device: str, generating: bool = False) -> int:
     """Torch intra-op threads: explicit when > 0; else 1 for CPU generation or on <= 2 cores.
 
     On the 2-core build machines, generate() with 2 threads under load was 10-40x slower than
-    with 1, and the tiny models train no faster on 2 threads than on 1.
+    with 1, and the tiny models train no faster on 2 threads than on 1. Under a launcher the
+    cores are this process's share (the machine's divided by the processes on it).
     """
     if pref > 0:
         return pref
-    cores = cpu_count()
+    cores = max(1, cpu_count() // local_processes())
     if device.startswith("cpu") and (generating or cores <= 2):
         return 1
     return max(1, min(cores // 2, 8))

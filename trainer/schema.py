@@ -139,6 +139,17 @@ def aliases(method: str) -> dict[str, str]:
     return field_aliases(config_class(method))
 
 
+def check_processes(method: str, values: dict[str, Any], processes: int) -> None:
+    """Refuse, as the trainer does when it starts, a batch that does not split evenly over
+    ``processes`` trainer processes (a run's GPUs): ConfigError naming the field."""
+    from types import SimpleNamespace
+
+    from trainer.distributed import SHARDED_METHODS, check_divisible
+
+    if method in SHARDED_METHODS:
+        check_divisible(SimpleNamespace(**values), processes)
+
+
 def validate(method: str, values: dict[str, Any]) -> Any:
     """The config a run of ``method`` would use for ``values`` (as in a ``--config`` JSON
     file), checked as the run checks it; raises ConfigError naming every field at fault."""

@@ -49,6 +49,7 @@ def run(cfg: SFTConfig) -> RunResult:
 
         from trainer.data import load_demonstrations, train_and_held
         from trainer.hf import (
+            evaluate_before_training,
             fit,
             metrics_callback,
             prepare_trainer,
@@ -92,7 +93,7 @@ def run(cfg: SFTConfig) -> RunResult:
             callbacks=[callback],
         )
         prepare_trainer(trainer, cfg)
-        before = trainer.evaluate()["eval_loss"] if held else None
+        before = evaluate_before_training(trainer)["eval_loss"] if held else None
         fit(trainer)
         after = trainer.evaluate()["eval_loss"] if held else None
         remove_empty_checkpoints(folder)

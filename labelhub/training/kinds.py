@@ -150,6 +150,11 @@ class RunKind:
         cfg = trainer_schema.validate(self.method, config | stand_ins)
         return {name: getattr(cfg, name) for name in config}
 
+    def check_processes(self, config: dict[str, Any], processes: int) -> None:
+        """Raise ConfigError when the batch does not split over ``processes`` trainer processes
+        (a run with several GPUs starts one per GPU, each taking batch_size / N)."""
+        trainer_schema.check_processes(self.method, config, processes)
+
     def trainer_inputs(self, run: Run, *, prompts_file: str | None, corpus_file: str | None = None) -> dict[str, Any]:
         """The platform's fields of the trainer config, from the run's rows (paths on this machine)."""
         values: dict[str, Any] = {}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import signal
 import socket
@@ -82,6 +83,9 @@ def trainer_env() -> dict[str, str]:
         "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
         "LABELHUB_MODELS_DIR": str(settings.LABELHUB_MODELS_DIR),
         "TRAINER_EXIT_WITH_PARENT": "1",
+        # accelerate launch (torch's launcher) passes a cancel's SIGTERM on to the trainer processes
+        # and SIGKILLs them after this many seconds: give them the grace the job gives a trainer.
+        "TORCH_ELASTIC_SHUTDOWN_TIMEOUT": str(math.ceil(cancel_grace_seconds())),
     }
     return env
 

@@ -80,6 +80,11 @@ def run_create(*, campaign: Campaign, user, kind: str, config: dict | None = Non
     if not isinstance(gpus, int) or isinstance(gpus, bool) or not 0 <= gpus <= accelerators.MAX_GPUS:
         errors["gpus"] = f"must be a whole number from 0 (any worker) to {accelerators.MAX_GPUS}"
     merged, config_errors = _checked_config(kind, config, campaign=campaign, policy=policy)
+    if merged and "gpus" not in errors and gpus > 1:
+        try:
+            kinds.get(kind).check_processes(merged, gpus)
+        except kinds.ConfigError as exc:
+            config_errors |= {f"config.{field}": message for field, message in exc.problems}
     if kind in kinds.KINDS and kinds.get(kind).corpus and merged.get("full") and policy is not None and policy.adapter_path:
         config_errors["config.full"] = f"policy {policy.name!r} has an adapter; a full run trains a base's own weights"
     checked_paths, path_errors = config_paths(campaign=campaign, kind=kind, config=config)

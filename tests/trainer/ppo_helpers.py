@@ -74,3 +74,16 @@ def word_reward_then_sigterm(prompts, completions, **kwargs):
     if SIGTERM_AT_CALL["n"] == SIGTERM_AT_CALL["at"]:
         os.kill(os.getpid(), signal.SIGTERM)
     return word_reward(prompts, completions)
+
+
+def recorded_word_reward(prompts, completions, **kwargs):
+    """word_reward, and each call's completions and rewards appended to the file named by
+    $RECORD_REWARDS plus this process's rank (``calls.jsonl.0``, ``.1``): what each process of
+    a launch scored."""
+    import os
+
+    rewards = word_reward(prompts, completions)
+    if path := os.environ.get("RECORD_REWARDS"):
+        with open(f"{path}.{os.environ.get('RANK', '0')}", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"completions": list(completions), "rewards": rewards}) + "\n")
+    return rewards

@@ -56,6 +56,12 @@ def test_a_run_with_several_gpus_starts_one_trainer_process_per_gpu(settings, co
     assert runner.trainer_command(processes) == expected
 
 
+def test_the_launcher_gives_the_trainer_processes_the_cancel_grace(settings):
+    """torch's launcher SIGKILLs its processes this long after passing on a cancel's SIGTERM."""
+    settings.LABELHUB_RUN_CANCEL_GRACE_SECONDS = 44.5
+    assert runner.trainer_env()["TORCH_ELASTIC_SHUTDOWN_TIMEOUT"] == "45"
+
+
 def test_a_trainer_command_that_cannot_start_several_processes_says_so(settings):
     settings.LABELHUB_TRAINER_COMMAND = ["/opt/run-trainer.sh"]
     with pytest.raises(runner.LaunchError, match="needs 2 GPUs"):
@@ -104,3 +110,16 @@ def test_the_api_takes_and_bounds_gpus(client_as, snapshot, django_capture_on_co
         made = client_as("engineer").post(url, {"kind": "reward", "snapshot": snapshot.pk, "gpus": 1}, format="json")
     assert made.status_code == 201 and made.json()["gpus"] == 1
     assert ProcrastinateJob.objects.get(pk=Run.objects.get(pk=made.json()["id"]).job_id).queue_name == "training-gpu-1"
+
+
+@pytest.mark.django_db
+def test_the_api_refuses_a_batch_that_does_not_split_over_the_gpus(client_as, snapshot):
+    """Each of a run's N trainer processes takes batch_size / N of every step (docs/trainer.md)."""
+    url = "/api/campaigns/helpful/runs/"
+    odd = client_as("engineer").post(url, {"kind": "reward", "snapshot": snapshot.pk, "gpus": 3}, format="json")
+    assert odd.status_code == 400, odd.json()
+    assert odd.json()["errors"] == [{"field": "config.batch_size", "message": "8 does not divide among 3 processes: each "
+                                     "process takes batch_size / 3 examples of every step; use a multiple of 3"}]
+    assert not Run.objects.exists()
+    even = client_as("engineer").post(url, {"kind": "reward", "snapshot": snapshot.pk, "gpus": 4}, format="json")
+    assert even.status_code == 201, even.json()

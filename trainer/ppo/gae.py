@@ -3,6 +3,10 @@
 Tensors are [batch, T] with a ``mask`` that is 1 on response tokens (through EOS) and 0 on
 the padding after them; a response's last token is followed by a value of 0 (the episode
 ends there).
+
+``total`` (a sum over the processes of a launch, ``trainer.distributed.World.sum``) makes the
+means and variances those of every process's entries: with the batch split over N processes
+the whitening is the one a single process applies to the whole batch. Without gradients.
 """
 
 from __future__ import annotations
@@ -10,22 +14,26 @@ from __future__ import annotations
 import torch
 
 
-def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def masked_mean(values: torch.Tensor, mask: torch.Tensor, total=None) -> torch.Tensor:
     mask = mask.to(values.dtype)
-    return (values * mask).sum() / mask.sum().clamp(min=1)
+    if total is None:
+        return (values * mask).sum() / mask.sum().clamp(min=1)
+    both = total(torch.stack([(values * mask).sum().detach(), mask.sum()]))
+    return both[0] / both[1].clamp(min=1)
 
 
-def masked_var(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def masked_var(values: torch.Tensor, mask: torch.Tensor, total=None) -> torch.Tensor:
     """Unbiased variance of the masked entries (as TRL and the N-details implementation)."""
     mask = mask.to(values.dtype)
-    n = mask.sum()
-    centred = (values - masked_mean(values, mask)) * mask
-    return centred.pow(2).sum() / (n - 1).clamp(min=1)
+    n = mask.sum() if total is None else total(mask.sum())
+    centred = (values - masked_mean(values, mask, total)) * mask
+    squares = centred.pow(2).sum() if total is None else total(centred.pow(2).sum().detach())
+    return squares / (n - 1).clamp(min=1)
 
 
-def masked_whiten(values: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) -> torch.Tensor:
+def masked_whiten(values: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True, total=None) -> torch.Tensor:
     """(x − mean) / std over the masked entries; with shift_mean=False the mean is kept."""
-    mean, var = masked_mean(values, mask), masked_var(values, mask)
+    mean, var = masked_mean(values, mask, total), masked_var(values, mask, total)
     whitened = (values - mean) * torch.rsqrt(var + 1e-8)
     return whitened if shift_mean else whitened + mean
 

@@ -4,6 +4,13 @@ config → prompts → one base with a policy adapter and a value adapter (the r
 the base with adapters disabled) → for each step: sample, score, prepare (log-probs,
 KL penalty, GAE), update, adapt the KL coefficient, log, maybe checkpoint → save the
 policy adapter and the summary. See docs/ppo.md for the algorithm and every metric.
+
+Under ``accelerate launch`` with N processes (trainer.distributed) every process holds the
+models and takes batch_size / N of each step's prompts: it samples them (with its own seed),
+scores them, and trains on them; scores are normalised, advantages whitened and metrics taken
+over the whole batch, gradients averaged over the processes. Rank 0 alone writes the run
+folder (metrics, samples, checkpoints, adapter); a SIGTERM to any process stops them all
+after the same step.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from trainer.ppo.config import PPOConfig
 from trainer.runfolder import RunFolder, RunResult, open_run
 
 EXIT_HINT = "rerun the same command with --resume true to continue"
+SAMPLE_SALT = 1000  # process r samples with step_seed(seed, step, r * SAMPLE_SALT): rank 0 as one process
 
 
 def run(cfg: PPOConfig) -> RunResult:
@@ -28,6 +36,7 @@ def run(cfg: PPOConfig) -> RunResult:
     with open_run("ppo", cfg) as folder, cancel_on_sigterm() as cancel:
         import torch
 
+        from trainer import distributed
         from trainer.data import load_prompts
         from trainer.generate import render_all
         from trainer.models import (
@@ -45,6 +54,8 @@ def run(cfg: PPOConfig) -> RunResult:
         from trainer.ppo.value import POLICY, VALUE, ValueHead, add_adapters
 
         threads = Threads.plan(threads_asked, cfg.device)
+        world = distributed.world()
+        mine = world.shard(cfg.batch_size)  # this process's rows of every step's batch
 
         # Data: the prompts, rendered as `trainer generate` renders them.
         start_ref = resolve_model(cfg.model, cfg.adapter)  # the model asked for, maybe with a starting adapter
@@ -62,6 +73,7 @@ def run(cfg: PPOConfig) -> RunResult:
         head = ValueHead(model.config.hidden_size).to(cfg.device)
         named = list(adapters.trainable)
         params = [p for _, p in named] + list(head.parameters())
+        world.broadcast_parameters(params)
         optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, eps=cfg.adam_eps)
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda s: max(0.0, 1.0 - s / cfg.steps) if cfg.lr_schedule == "linear" else 1.0
@@ -82,7 +94,9 @@ def run(cfg: PPOConfig) -> RunResult:
                 "metrics_lines": (folder.path / "metrics.jsonl").read_text("utf-8").splitlines(),
             }
 
-        def checkpoint(step: int) -> Path:
+        def checkpoint(step: int) -> Path | None:
+            if not folder.main:
+                return None
             save = lambda path: model.save_pretrained(path, selected_adapters=["default"])  # noqa: E731
             return save_checkpoint(folder.path, step, state(), save, cfg.keep_checkpoints)
 
@@ -105,7 +119,8 @@ def run(cfg: PPOConfig) -> RunResult:
             normalizer.load_state_dict(saved["score_normalizer"])
             start = saved["step"]
             _replay_metrics(folder, saved["metrics_lines"])
-        _keep_samples(folder, start)
+        if folder.main:
+            _keep_samples(folder, start)
         folder.resolve(
             base=base_ref.base, adapter_start=start_ref.adapter, prompts=len(rows),
             reward_sources=rewards.names, reward_weights=rewards.weights, resumed_from_step=start or None,
@@ -119,26 +134,28 @@ def run(cfg: PPOConfig) -> RunResult:
         # end, and after the step in which SIGTERM arrived.
         bar = folder.progress(cfg.steps, "ppo", initial=start)
         step, saved_at, last, completions = start, None, {}, []
-        while step < cfg.steps and not cancel.requested:
+        stop = world.any(cancel.requested)
+        while step < cfg.steps and not stop:
             step += 1
             t0 = _clock(cfg.device)
             idx = prompt_indices(len(rows), cfg.batch_size, step, cfg.seed)
             with threads.for_sampling():
-                rollout = sample(model, tokenizer, [texts[i] for i in idx], cfg, step_seed(cfg.seed, step), cfg.device)
+                seed = step_seed(cfg.seed, step, salt=SAMPLE_SALT * world.rank)
+                rollout = sample(model, tokenizer, [texts[i] for i in idx[mine]], cfg, seed, cfg.device)
             t1 = _clock(cfg.device)
 
-            prompts = [rows[i]["prompt"] for i in idx]
             kept_ids = [r[m.bool()].tolist() for r, m in zip(rollout.response_ids, rollout.response_mask, strict=True)]
-            raw, parts = rewards(prompts, rollout.completions, kept_ids)
-            raw = torch.tensor(raw, dtype=torch.float32, device=cfg.device)
-            scores = shape_scores(raw, rollout.has_eos, normalizer, cfg)
+            raw, parts = rewards([rows[i]["prompt"] for i in idx[mine]], rollout.completions, kept_ids)
+            raw = world.gather(torch.tensor(raw, dtype=torch.float32, device=cfg.device))  # the whole batch's
+            has_eos = world.gather(rollout.has_eos)
+            scores = shape_scores(raw, has_eos, normalizer, cfg)[mine]
             t2 = _clock(cfg.device)
 
             kl_coef = kl_ctl.value
-            batch, objective = prepare(adapters, head, rollout, scores, kl_coef, cfg)
+            batch, objective = prepare(adapters, head, rollout, scores, kl_coef, cfg, world)
             t3 = _clock(cfg.device)
             gen = torch.Generator().manual_seed(step_seed(cfg.seed, step, salt=2))
-            stats = update(adapters, head, optimizer, params, batch, rollout.start, cfg, gen)
+            stats = update(adapters, head, optimizer, params, batch, rollout.start, cfg, gen, world)
             lr = schedule.get_last_lr()[0]
             schedule.step()
             kl_ctl.update(objective["objective/kl"], cfg.batch_size)
@@ -147,11 +164,11 @@ def run(cfg: PPOConfig) -> RunResult:
             last = {
                 **objective,
                 "objective/raw_scores": float(raw.mean()),
-                **{f"reward/{name}": sum(v) / len(v) for name, v in parts.items()},
+                **{f"reward/{name}": world.mean(sum(v) / len(v)) for name, v in parts.items()},
                 **stats,
-                "val/num_eos_tokens": int(rollout.has_eos.sum()),
-                "response/length_mean": float(rollout.response_mask.sum(1).float().mean()),
-                "response/eos_rate": float(rollout.has_eos.float().mean()),
+                "val/num_eos_tokens": int(has_eos.sum()),
+                "response/length_mean": world.mean(float(rollout.response_mask.sum(1).float().mean())),
+                "response/eos_rate": float(has_eos.float().mean()),
                 "kl_coef": kl_coef,
                 "lr": lr,
                 "episode": step * cfg.batch_size,
@@ -162,10 +179,12 @@ def run(cfg: PPOConfig) -> RunResult:
                 "timing/step_s": t4 - t0,
             }
             folder.log(step, **last)
-            completions = rollout.completions
-            _write_samples(folder, step, prompts, rollout, raw, cfg.log_samples)
+            completions = world.gather_objects(rollout.completions)
+            if folder.main:
+                _write_samples(folder, step, [rows[i]["prompt"] for i in idx], completions, raw, has_eos, cfg.log_samples)
             bar.update(1)
-            if cancel.requested or step == cfg.steps or (cfg.save_every and step % cfg.save_every == 0):
+            stop = world.any(cancel.requested)
+            if stop or step == cfg.steps or (cfg.save_every and step % cfg.save_every == 0):
                 saved_at = checkpoint(step)
         bar.close()
         if saved_at is None:  # SIGTERM before the first step, or nothing left to do
@@ -174,11 +193,11 @@ def run(cfg: PPOConfig) -> RunResult:
         # The policy adapter (the new policy version) and the summary.
         save_model(folder, model, tokenizer, base_ref, kind="causal-lm")
         guards = None
-        if not cancel.requested:
+        if not stop and folder.main:
             with threads.for_sampling():
                 guards = _guards(model, tokenizer, [r["prompt"] for r in rows], cfg)
-        summary = _summary(folder, last, completions, kl_ctl.value, step, guards)
-        if cancel.requested:
+        summary = _summary(folder, last, completions, kl_ctl.value, step, guards) if folder.main else {"steps": step}
+        if stop:
             summary |= {"status": "cancelled", "cancelled_at_step": step, "resume": EXIT_HINT}
         return folder.finish(
             **summary,
@@ -199,8 +218,9 @@ def load_base(start_ref, cfg: PPOConfig, folder: RunFolder, tokenizer):
         return load_causal_lm(start_ref, cfg.device), start_ref
     merged = load_causal_lm(start_ref, cfg.device).merge_and_unload()
     path = folder.artifact("base")
-    merged.save_pretrained(path)
-    tokenizer.save_pretrained(path)
+    if folder.main:
+        merged.save_pretrained(path)
+        tokenizer.save_pretrained(path)
     return merged, ModelRef(start_ref.spec, str(path.resolve()), None, str(path.resolve()), base_name=str(path.resolve()))
 
 
@@ -266,13 +286,13 @@ def _keep_samples(folder: RunFolder, start: int) -> None:
     path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
 
-def _write_samples(folder: RunFolder, step: int, prompts, rollout, raw, n: int) -> None:
+def _write_samples(folder: RunFolder, step: int, prompts, completions, raw, has_eos, n: int) -> None:
     """The first `n` responses of the step, for reading a run: what is the policy saying?"""
     with open(folder.artifact("samples.jsonl"), "a", encoding="utf-8") as fh:
         for i in range(min(n, len(prompts))):
             row = {
-                "step": step, "prompt": prompts[i], "completion": rollout.completions[i],
-                "score": float(raw[i]), "eos": bool(rollout.has_eos[i]),
+                "step": step, "prompt": prompts[i], "completion": completions[i],
+                "score": float(raw[i]), "eos": bool(has_eos[i]),
             }
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 

@@ -14,6 +14,12 @@ minimises
 
 with ρ_t = π(x_t) / π_old(x_t), means over response tokens only, then clips the gradient
 norm and steps AdamW.
+
+With several processes (``world``, trainer.distributed) each holds its slice of the batch:
+whitening and the logged means are over the whole batch, each minibatch is
+``minibatch_size / N`` rows of every process, each loss is this process's share of the mean
+over all its processes' tokens, and the gradients are averaged over the processes before
+clipping — so an update is the one a single process makes on the same minibatch.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 
 import torch
 
+from trainer.distributed import World
 from trainer.ppo.gae import gae, masked_mean, masked_whiten
 from trainer.ppo.kl import kl_penalty
 from trainer.ppo.rollout import Rollout
@@ -52,8 +59,10 @@ def add_at_last_token(rewards: torch.Tensor, response_mask: torch.Tensor, scores
 
 
 @torch.no_grad()
-def prepare(adapters: Adapters, head, rollout: Rollout, scores: torch.Tensor, kl_coef: float, cfg: Any):
-    """(tensors for `update`, the step's objective/* metrics)."""
+def prepare(adapters: Adapters, head, rollout: Rollout, scores: torch.Tensor, kl_coef: float, cfg: Any,
+            world: World = World()):  # noqa: B008 - frozen, never changed
+    """(tensors for `update`, the step's objective/* metrics, over every process's responses)."""
+    total = world.sum if world.several else None
     model = adapters.model
     ids, mask, start, rmask = rollout.ids, rollout.mask, rollout.start, rollout.response_mask
     logps, ref_logps, values = [], [], []
@@ -73,10 +82,10 @@ def prepare(adapters: Adapters, head, rollout: Rollout, scores: torch.Tensor, kl
     rewards = non_score.clone()
     add_at_last_token(rewards, rmask, scores)
     if cfg.whiten_rewards:
-        rewards = masked_whiten(rewards, rmask, shift_mean=False) * maskf
+        rewards = masked_whiten(rewards, rmask, shift_mean=False, total=total) * maskf
     advantages, returns = gae(rewards, value, rmask, cfg.gamma, cfg.lam)
     if cfg.whiten_advantages:
-        advantages = masked_whiten(advantages, rmask) * maskf
+        advantages = masked_whiten(advantages, rmask, total=total) * maskf
 
     metrics = {
         "objective/kl": per_response(kl).mean(),
@@ -86,58 +95,73 @@ def prepare(adapters: Adapters, head, rollout: Rollout, scores: torch.Tensor, kl
         "objective/non_score_reward": per_response(non_score).mean(),
         "objective/rlhf_reward": (scores + per_response(non_score)).mean(),
         "objective/scores": scores.mean(),
-        "val/values_mean": masked_mean(value, rmask),
-        "val/returns_mean": masked_mean(returns, rmask),
     }
+    names = list(metrics)  # per-response means of equal shards: their mean over the processes is the batch's
+    metrics = dict(zip(names, (world.sum(torch.stack([metrics[k].float() for k in names])) / world.size).tolist(),
+                       strict=True))
+    metrics["val/values_mean"] = float(masked_mean(value, rmask, total))
+    metrics["val/returns_mean"] = float(masked_mean(returns, rmask, total))
     batch = {
         "ids": ids, "mask": mask, "response_ids": rollout.response_ids, "response_mask": rmask,
         "logp": logp, "values": value, "advantages": advantages, "returns": returns,
     }
-    return batch, {k: float(v) for k, v in metrics.items()}
+    return batch, metrics
 
 
-def ppo_losses(logp, entropy, vpred, mb: dict[str, torch.Tensor], cfg: Any) -> dict[str, torch.Tensor]:
-    """The clipped policy loss, the clipped value loss, the entropy, and diagnostics."""
+def ppo_losses(logp, entropy, vpred, mb: dict[str, torch.Tensor], cfg: Any, tokens=None) -> dict[str, torch.Tensor]:
+    """The clipped policy loss, the clipped value loss, the entropy, and diagnostics.
+
+    ``tokens``: the divisor of the means (default: this minibatch's response tokens). With
+    several processes it is their mean count, so a process's loss is its share of the mean
+    over all their tokens, times the number of processes (the mean over the processes of
+    each figure, and of its gradient, is then that of one process on the whole minibatch)."""
     mask, adv, returns, old_values = mb["response_mask"], mb["advantages"], mb["returns"], mb["values"]
+
+    def mean(x: torch.Tensor) -> torch.Tensor:
+        return masked_mean(x, mask) if tokens is None else (x * mask.to(x.dtype)).sum() / tokens
+
     logratio = logp - mb["logp"]
     ratio = torch.exp(logratio)
     pg_unclipped = -adv * ratio
     pg_clipped = -adv * torch.clamp(ratio, 1.0 - cfg.cliprange, 1.0 + cfg.cliprange)
-    policy_loss = masked_mean(torch.max(pg_unclipped, pg_clipped), mask)
+    policy_loss = mean(torch.max(pg_unclipped, pg_clipped))
     v_clipped = old_values + torch.clamp(vpred - old_values, -cfg.cliprange_value, cfg.cliprange_value)
     vf_unclipped, vf_clipped = (vpred - returns) ** 2, (v_clipped - returns) ** 2
-    value_loss = 0.5 * masked_mean(torch.max(vf_unclipped, vf_clipped), mask)
-    mean_entropy = masked_mean(entropy, mask)
+    value_loss = 0.5 * mean(torch.max(vf_unclipped, vf_clipped))
+    mean_entropy = mean(entropy)
     return {
         "loss": policy_loss + cfg.vf_coef * value_loss - cfg.ent_coef * mean_entropy,
         "loss/policy_avg": policy_loss,
         "loss/value_avg": value_loss,
         "policy/entropy_avg": mean_entropy,
-        "policy/approxkl_avg": 0.5 * masked_mean(logratio**2, mask),
-        "policy/clipfrac_avg": masked_mean((pg_clipped > pg_unclipped).float(), mask),
-        "val/clipfrac_avg": masked_mean((vf_clipped > vf_unclipped).float(), mask),
-        "val/ratio": masked_mean(ratio, mask),
+        "policy/approxkl_avg": 0.5 * mean(logratio**2),
+        "policy/clipfrac_avg": mean((pg_clipped > pg_unclipped).float()),
+        "val/clipfrac_avg": mean((vf_clipped > vf_unclipped).float()),
+        "val/ratio": mean(ratio),
     }
 
 
 def update(adapters: Adapters, head, optimizer, params, batch: dict[str, torch.Tensor], start: int, cfg: Any,
-           generator) -> dict[str, float]:
+           generator, world: World = World()) -> dict[str, float]:  # noqa: B008 - frozen, never changed
     """ppo_epochs × (batch / minibatch_size) optimizer steps; the mean of each diagnostic."""
     stats: dict[str, list[float]] = defaultdict(list)
     for _ in range(cfg.ppo_epochs):
-        for rows in shuffled(len(batch["ids"]), cfg.minibatch_size, batch["ids"].device, generator):
+        for rows in shuffled(len(batch["ids"]), cfg.minibatch_size // world.size, batch["ids"].device, generator):
             mb = {k: v[rows] for k, v in batch.items()}
+            tokens = world.sum(mb["response_mask"].sum().float()).clamp(min=1) / world.size if world.several else None
             logits = response_logits(adapters.model, mb["ids"], mb["mask"], start, cfg.temperature)
             logp, entropy = logprobs_and_entropy(logits, mb["response_ids"])
             vpred = response_values(adapters, head, mb["ids"], mb["mask"], start)
-            losses = ppo_losses(logp, entropy, vpred, mb, cfg)
+            losses = ppo_losses(logp, entropy, vpred, mb, cfg, tokens)
             optimizer.zero_grad(set_to_none=True)
             losses["loss"].backward()
+            world.average_gradients(params)
             stats["grad_norm"].append(float(torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)))
             optimizer.step()
-            for key, value in losses.items():
-                if key != "loss":
-                    stats[key].append(float(value.detach()))
+            keys = [k for k in losses if k != "loss"]
+            figures = world.sum(torch.stack([losses[k].detach().float() for k in keys])) / world.size
+            for key, value in zip(keys, figures.tolist(), strict=True):
+                stats[key].append(value)
     out = {k: sum(v) / len(v) for k, v in stats.items()}
     ratios = torch.tensor(stats["val/ratio"])
     out["val/ratio_var"] = float(ratios.var()) if len(ratios) > 1 else 0.0
