@@ -129,6 +129,21 @@ class RunConfig:
     )
 
 
+def bf16_field():
+    """The ``bf16`` field of every training method (resolved to "true"/"false" by open_run;
+    refused on a GPU without bf16 by runtime.hardware_problems)."""
+    return help_field(
+        "auto", "bf16 mixed precision: 'auto' (on for a GPU that supports it, off on CPU), true, false.",
+        max_length=16,
+    )
+
+
+def gradient_checkpointing_field():
+    return help_field(
+        False, "Trade compute for memory. Off by default: TRL's default (on) made CPU runs ~4.5x slower."
+    )
+
+
 @dataclass
 class LoraFields:
     """LoRA adapter settings shared by the training methods."""
@@ -182,13 +197,8 @@ class TrainConfig(LoraFields, RunConfig):
     eval_every: int = help_field(
         0, "Evaluate every N steps during training (0: only at the end).", ge=0, le=MAX_STEPS
     )
-    bf16: str = help_field(
-        "auto", "bf16 mixed precision: 'auto' (on for a GPU that supports it, off on CPU), true, false.",
-        max_length=16,
-    )
-    gradient_checkpointing: bool = help_field(
-        False, "Trade compute for memory. Off by default: TRL's default (on) made CPU runs ~4.5x slower."
-    )
+    bf16: str = bf16_field()
+    gradient_checkpointing: bool = gradient_checkpointing_field()
     group_by_length: bool = help_field(
         False, "Batch examples of similar length together (less padding on varied lengths)."
     )

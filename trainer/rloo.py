@@ -28,6 +28,8 @@ from trainer.config import (
     ConfigError,
     LoraFields,
     RunConfig,
+    bf16_field,
+    gradient_checkpointing_field,
     help_field,
     path_field,
 )
@@ -59,6 +61,8 @@ class RLOOConfig(GuardFields, RewardSourceFields, SamplingFields, LoraFields, Ru
     cliprange: float = help_field(0.2, "Ratio clip range (TRL's epsilon), used when num_iterations > 1.", gt=0, le=10)
     normalize_advantages: bool = help_field(False, "Whiten the advantages of each batch.")
     max_grad_norm: float = help_field(1.0, "Gradient clipping norm (0: no clipping).", ge=0, le=1e6)
+    bf16: str = bf16_field()
+    gradient_checkpointing: bool = gradient_checkpointing_field()
     save_every: int = help_field(25, "Write a checkpoint every N steps (0: only on SIGTERM).", ge=0, le=MAX_STEPS)
     keep_checkpoints: int = help_field(2, "Checkpoints to keep (the newest).", ge=1, le=1000)
     resume: bool = help_field(False, "Continue from the newest checkpoint in out/checkpoints.")
@@ -143,6 +147,8 @@ def run(cfg: RLOOConfig) -> RunResult:
             report_to=[],
             seed=cfg.seed,
             use_cpu=cfg.device.startswith("cpu"),
+            bf16=cfg.bf16 == "true",  # TRL's RLOOConfig turns bf16 on by default, on the CPU too
+            gradient_checkpointing=cfg.gradient_checkpointing,  # and gradient checkpointing
             disable_tqdm=True,
             disable_dropout=True,
             dataloader_num_workers=0,

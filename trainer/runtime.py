@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 #: Set to 1 by a caller that wants the trainer gone when it is (the platform's training job):
 #: the trainer, and every process of a launcher such as ``accelerate launch`` that inherits it,
@@ -93,6 +94,14 @@ def hardware_problems(cfg, device: str, probe=probe_hardware) -> list[tuple[str,
     if bf16_on_gpu and not hw.bf16:
         problems.append(("bf16", "this GPU has no bf16 (compute capability below 8.0); use 'false' or 'auto'"))
     return problems
+
+
+def autocast(cfg: Any):
+    """bf16 autocast on the run's device when its (resolved) ``bf16`` is "true", else a context
+    that changes nothing: for the forward passes of the hand-written loops (ppo)."""
+    import torch
+
+    return torch.autocast(cfg.device.split(":")[0], dtype=torch.bfloat16, enabled=getattr(cfg, "bf16", "false") == "true")
 
 
 def pick_bf16(pref: str | bool, device: str) -> bool:

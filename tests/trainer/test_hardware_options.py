@@ -83,3 +83,29 @@ def test_the_launch_configurations_are_what_accelerate_reads(name, kind, extra):
     if extra:
         section = config.deepspeed_config if kind == "DEEPSPEED" else config.fsdp_config
         assert section[extra[0]] == extra[1]
+
+
+@pytest.mark.trainer
+def test_ppo_and_rloo_take_bf16_and_ppo_runs_its_passes_in_it(tmp_path):
+    """bf16 is a PPO and RLOO option too (resolved like the others: off on the CPU unless asked
+    for). Asked for on the CPU, PPO's sampling and its policy, reference and value passes run in
+    bf16 autocast: the same seed gives other log-probs than float32, and the run still trains."""
+    from tests.trainer.ppo_helpers import FAST, WORD, metrics, write_prompts
+    from trainer.ppo import run
+    from trainer.rloo import RLOOConfig
+
+    assert PPOConfig(out="x", prompts="p").bf16 == RLOOConfig(out="x", prompts="p").bf16 == "auto"
+    prompts = write_prompts(tmp_path / "prompts.jsonl")
+    rows = {}
+    for bf16 in ("auto", "true"):
+        result = run(PPOConfig(out=str(tmp_path / bf16), prompts=str(prompts), **{**FAST, "reward_functions": WORD,
+                                                                                  "steps": 2, "bf16": bf16}))
+        assert result.summary["status"] == "succeeded"
+        rows[bf16] = metrics(result.out)
+    import json
+
+    resolved = {b: json.loads((tmp_path / b / "config.json").read_text())["bf16"] for b in rows}
+    assert resolved == {"auto": "false", "true": "true"}
+    figures = ("loss/policy_avg", "loss/value_avg", "policy/approxkl_avg", "val/values_mean")
+    trace = {b: [[row[k] for k in figures] for row in rows[b]] for b in rows}
+    assert trace["auto"] != trace["true"], "bf16 asked for, and nothing computed differently"

@@ -14,6 +14,7 @@ from trainer.config import (
     MAX_STEPS,
     LoraFields,
     RunConfig,
+    bf16_field,
     field_error,
     help_field,
     path_field,
@@ -113,6 +114,7 @@ class PPOConfig(GuardFields, RewardSourceFields, SamplingFields, LoraFields, Run
     max_grad_norm: float = help_field(
         1.0, "Clip the gradient norm of all trainable parameters to this.", gt=0, le=1e6
     )
+    bf16: str = bf16_field()  # autocast for sampling and the policy, reference and value passes
     gamma: float = help_field(1.0, "Discount factor in GAE.", ge=0, le=1)
     lam: float = help_field(0.95, "GAE lambda (bias/variance trade-off of the advantages).", ge=0, le=1)
     whiten_advantages: bool = help_field(True, "Whiten advantages over each batch's response tokens.")

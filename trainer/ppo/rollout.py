@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from trainer.runtime import autocast
+
 
 def step_seed(seed: int, step: int, salt: int = 0) -> int:
     return (seed * 1_000_003 + step * 7_919 + salt) % 2**63
@@ -71,7 +73,7 @@ def sample(model, tokenizer, texts: list[str], cfg: Any, seed: int, device: str)
     enc = tokenizer(texts, return_tensors="pt", padding=True).to(device)
     tokenizer.padding_side = "right"
     torch.manual_seed(seed)
-    with torch.no_grad():
+    with torch.no_grad(), autocast(cfg):
         out = model.generate(
             **enc,
             max_new_tokens=cfg.max_new_tokens,

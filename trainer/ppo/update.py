@@ -34,6 +34,7 @@ from trainer.ppo.gae import gae, masked_mean, masked_whiten
 from trainer.ppo.kl import kl_penalty
 from trainer.ppo.rollout import Rollout
 from trainer.ppo.value import Adapters, logprobs_and_entropy, response_logits, response_values
+from trainer.runtime import autocast
 
 
 def per_response(x: torch.Tensor) -> torch.Tensor:
@@ -68,12 +69,13 @@ def prepare(adapters: Adapters, head, rollout: Rollout, scores: torch.Tensor, kl
     logps, ref_logps, values = [], [], []
     for rows in in_order(len(ids), cfg.minibatch_size, ids.device):
         tokens = rollout.response_ids[rows]
-        logits = response_logits(model, ids[rows], mask[rows], start, cfg.temperature)
+        with autocast(cfg):  # bf16 passes where the run asks for them; logits and values come back float32
+            logits = response_logits(model, ids[rows], mask[rows], start, cfg.temperature)
+            with adapters.reference():
+                ref_logits = response_logits(model, ids[rows], mask[rows], start, cfg.temperature)
+            values.append(response_values(adapters, head, ids[rows], mask[rows], start))
         logps.append(logprobs_and_entropy(logits, tokens)[0])
-        with adapters.reference():
-            ref_logits = response_logits(model, ids[rows], mask[rows], start, cfg.temperature)
         ref_logps.append(logprobs_and_entropy(ref_logits, tokens)[0])
-        values.append(response_values(adapters, head, ids[rows], mask[rows], start))
     logp, ref_logp, value = torch.cat(logps), torch.cat(ref_logps), torch.cat(values)
 
     maskf = rmask.float()
@@ -149,9 +151,10 @@ def update(adapters: Adapters, head, optimizer, params, batch: dict[str, torch.T
         for rows in shuffled(len(batch["ids"]), cfg.minibatch_size // world.size, batch["ids"].device, generator):
             mb = {k: v[rows] for k, v in batch.items()}
             tokens = world.sum(mb["response_mask"].sum().float()).clamp(min=1) / world.size if world.several else None
-            logits = response_logits(adapters.model, mb["ids"], mb["mask"], start, cfg.temperature)
+            with autocast(cfg):  # the forward passes only; backward runs outside, as autocast asks
+                logits = response_logits(adapters.model, mb["ids"], mb["mask"], start, cfg.temperature)
+                vpred = response_values(adapters, head, mb["ids"], mb["mask"], start)
             logp, entropy = logprobs_and_entropy(logits, mb["response_ids"])
-            vpred = response_values(adapters, head, mb["ids"], mb["mask"], start)
             losses = ppo_losses(logp, entropy, vpred, mb, cfg, tokens)
             optimizer.zero_grad(set_to_none=True)
             losses["loss"].backward()

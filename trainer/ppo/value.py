@@ -131,7 +131,7 @@ def response_values(adapters: Adapters, head: ValueHead, ids: torch.Tensor, mask
     backbone = getattr(base, base.base_model_prefix)
     with adapters.value_active():
         hidden = backbone(input_ids=ids, attention_mask=mask, position_ids=positions(mask), use_cache=False)
-    return head(hidden.last_hidden_state[:, before_each_response_token(start)].float())
+    return head(hidden.last_hidden_state[:, before_each_response_token(start)].float()).float()  # float32 under autocast too
 
 
 def logprobs_and_entropy(logits: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
