@@ -15,8 +15,8 @@ token counts.
 2. Reward model in a plain loop with the same batches, AdamW and bf16 autocast
    (trainer_reward.run_bare): with the same LoRA adapter (what the trainer costs on top), and
    with every weight trained (DeepSpeed-Chat's setting for its published figure).
-3. One PPO step of ``trainer ppo`` (trainer.ppo.run) with that model as the policy and the
-   reward run of part 1 as the reward model: median seconds of generation, scoring, the
+3. One PPO step of ``trainer ppo`` (trainer.ppo.run, ``bf16: auto``: bf16 autocast on a GPU
+   that has it) with that model as the policy and the reward run of part 1 as the reward model: median seconds of generation, scoring, the
    no-gradient forward passes and the update, over the steps after a warm-up step.
 
 Model FLOPs per token (PaLM's convention, attention included, no recomputation counted):
@@ -196,6 +196,7 @@ def ppo_step(args, tmp: Path, lm_dir: Path, rm_run: Path) -> dict:
     out["step"] = statistics.median(r["timing/step_s"] for r in timed)
     out["response_tokens"] = statistics.mean(r["response/length_mean"] for r in timed)
     out["steps_timed"] = len(timed)
+    out["bf16"] = json.loads((result.out / "config.json").read_text())["bf16"] == "true"
     out["peak_gib"] = peak_memory_gib(args.device)
     print("ppo step  " + "  ".join(f"{p} {out[p]:.3f} s" for p in (*PHASES, "step"))
           + (f"  peak {out['peak_gib']:.1f} GiB" if out["peak_gib"] is not None else ""), flush=True)
@@ -221,7 +222,8 @@ def table(args, device: str, shape: dict, lora: dict, lora_bare: dict, full: dic
     rows.append("| DeepSpeed-Chat, OPT-350m reward model (published, per GPU) | 13.6 | | | | |")
     rows += [
         "",
-        f"PPO step (`trainer ppo`, float32 weights): {args.ppo_batch_size} prompts, up to {args.max_new_tokens} new tokens "
+        f"PPO step (`trainer ppo`, {'bf16 autocast over float32 weights' if ppo['bf16'] else 'float32'}): "
+        f"{args.ppo_batch_size} prompts, up to {args.max_new_tokens} new tokens "
         f"({ppo['response_tokens']:.0f} on average), 4 epochs of minibatch {args.ppo_minibatch_size}; medians of "
         f"{ppo['steps_timed']} steps after a warm-up step.",
         "",
