@@ -95,7 +95,20 @@ class SimulationConfig:
     held_out: int = 50  # held-out prompts; each gets `eval_samples` answers per version
     eval_samples: int = 4
     max_new_tokens: int = 48
+    reward_steps: int | None = None  # the reward model's steps (ppo); None: the recipe's (METHODS)
+    policy_steps: int | None = None  # PPO steps or DPO max_steps; None: the recipe's
     out: str = ""
+
+    def recipe(self) -> dict[str, dict[str, Any]]:
+        """The method's runs of one round (METHODS), with the steps the options override."""
+        runs = {kind: dict(config) for kind, config in METHODS[self.method].items()}
+        if self.reward_steps is not None and "reward" in runs:
+            runs["reward"]["max_steps"] = self.reward_steps
+        if self.policy_steps is not None and "ppo" in runs:
+            runs["ppo"]["steps"] = self.policy_steps
+        elif self.policy_steps is not None:
+            runs["dpo"]["max_steps"] = self.policy_steps
+        return runs
 
     def errors(self) -> dict[str, str]:
         problems = {}
@@ -104,6 +117,11 @@ class SimulationConfig:
         for name, low in (("rounds", 1), ("labelers", 1), ("samples", 2), ("held_out", 1), ("eval_samples", 1)):
             if getattr(self, name) < low:
                 problems[name] = f"must be at least {low}"
+        for name in ("reward_steps", "policy_steps"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                problems[name] = "must be at least 1"
+        if self.reward_steps is not None and self.method != "ppo" and "reward_steps" not in problems:
+            problems["reward_steps"] = "only --method ppo trains a reward model"
         if not 0 <= self.noise <= 1:
             problems["noise"] = "must be between 0 and 1"
         try:
@@ -356,7 +374,7 @@ class Simulation:
         snapshot = feedback.snapshot_create(campaign=self.campaign, user=self.lead, filters={"split": Prompt.Split.TRAIN})
         snapshot = feedback.snapshot_build(snapshot_id=snapshot.pk)
 
-        recipe, reward_accuracy = METHODS[cfg.method], None
+        recipe, reward_accuracy = cfg.recipe(), None
         if cfg.method == "ppo":
             self.say(f"round {number}: reward model on {snapshot.row_count} pairs")
             reward = training.run_create(campaign=self.campaign, user=self.lead, kind=Run.Kind.REWARD,

@@ -3,6 +3,7 @@
 import pytest
 
 from labelhub.ops.loop_simulation import (
+    METHODS,
     SimulationConfig,
     distinct_2,
     guard_figures,
@@ -25,9 +26,12 @@ def test_it_counts_a_tie_as_half_a_win():
 
 
 def test_it_measures_length_diversity_and_vocabulary():
-    figures = guard_figures(["the cat sat", "the cat sat", "a dog ran far"], vocabulary={"the", "cat", "sat", "dog"})
+    figures = guard_figures(
+        ["the cat sat", "the cat sat", "a dog ran far"], vocabulary={"the", "cat", "sat", "dog"}
+    )
     assert figures["length_words"] == pytest.approx(10 / 3)
-    assert figures["distinct_2"] == pytest.approx(5 / 7)  # (the cat)(cat sat) twice + (a dog)(dog ran)(ran far)
+    # (the cat)(cat sat) twice + (a dog)(dog ran)(ran far)
+    assert figures["distinct_2"] == pytest.approx(5 / 7)
     assert figures["in_vocab"] == pytest.approx(7 / 10)
     assert distinct_2(["same same same same"]) == pytest.approx(1 / 3)
 
@@ -45,10 +49,33 @@ def test_it_names_each_bad_option():
     assert set(errors) == {"method", "rounds", "noise", "preference"}
 
 
+def test_the_step_options_override_the_recipe_and_nothing_else():
+    ppo = SimulationConfig(method="ppo", reward_steps=120, policy_steps=30).recipe()
+    assert ppo["reward"] == METHODS["ppo"]["reward"] | {"max_steps": 120}
+    assert ppo["ppo"] == METHODS["ppo"]["ppo"] | {"steps": 30}
+    dpo = SimulationConfig(method="dpo", policy_steps=50).recipe()
+    assert dpo["dpo"] == METHODS["dpo"]["dpo"] | {"max_steps": 50}
+    # unset: the documented recipe, which the overrides did not change in place
+    assert SimulationConfig(method="ppo").recipe() == METHODS["ppo"]
+    assert METHODS["ppo"]["ppo"]["steps"] == 60 and METHODS["ppo"]["reward"]["max_steps"] == 240
+
+
+def test_it_names_each_bad_step_option():
+    assert SimulationConfig(method="ppo", reward_steps=0, policy_steps=0).errors() == {
+        "reward_steps": "must be at least 1",
+        "policy_steps": "must be at least 1",
+    }
+    assert SimulationConfig(method="dpo", reward_steps=100).errors() == {
+        "reward_steps": "only --method ppo trains a reward model"
+    }
+
+
 def test_the_command_refuses_bad_options_before_touching_anything():
     from django.core.management import CommandError, call_command
 
-    with pytest.raises(CommandError, match="--rounds: must be at least 1; --noise: must be between 0 and 1"):
+    with pytest.raises(
+        CommandError, match="--rounds: must be at least 1; --noise: must be between 0 and 1"
+    ):
         call_command("simulate", rounds=0, noise=2)
 
 
@@ -58,3 +85,14 @@ def test_the_held_out_option_has_one_spelling_and_the_old_one_still_works():
     for flag in ("--held-out", "--heldout"):
         with pytest.raises(CommandError, match="^--held-out: must be at least 1$"):
             call_command("simulate", flag, "0")
+
+
+def test_the_command_names_a_bad_step_option():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(
+        CommandError, match="^--reward-steps: only --method ppo trains a reward model$"
+    ):
+        call_command("simulate", "--method", "dpo", "--reward-steps", "10")
+    with pytest.raises(CommandError, match="^--policy-steps: must be at least 1$"):
+        call_command("simulate", "--policy-steps", "0")

@@ -33,11 +33,18 @@ class Command(BaseCommand):
         parser.add_argument("--held-out", "--heldout", dest="held_out", type=int, default=50,
                             help="Held-out prompts the versions are compared on (--heldout: the old spelling, deprecated).")
         parser.add_argument("--eval-samples", type=int, default=4, help="Answers per held-out prompt and version.")
+        parser.add_argument("--reward-steps", type=int, default=None,
+                            help=f"Reward-model steps per round (ppo; default {METHODS['ppo']['reward']['max_steps']}).")
+        parser.add_argument("--policy-steps", type=int, default=None,
+                            help=f"PPO steps or DPO steps per round (default {METHODS['ppo']['ppo']['steps']} "
+                                 f"for ppo, {METHODS['dpo']['dpo']['max_steps']} for dpo).")
         parser.add_argument("--out", default=None, help="Folder for results.json and results.md (default: LABELHUB_DATA_DIR/simulations/<campaign>).")
 
-    def handle(self, *args, method, rounds, seed, preference, noise, labelers, samples, held_out, eval_samples, out, **options):
+    def handle(self, *args, method, rounds, seed, preference, noise, labelers, samples, held_out, eval_samples, reward_steps,
+               policy_steps, out, **options):
         cfg = SimulationConfig(method=method, rounds=rounds, seed=seed, preference=preference, noise=noise,
-                               labelers=labelers, samples=samples, held_out=held_out, eval_samples=eval_samples, out=out or "")
+                               labelers=labelers, samples=samples, held_out=held_out, eval_samples=eval_samples,
+                               reward_steps=reward_steps, policy_steps=policy_steps, out=out or "")
         if errors := cfg.errors():
             raise CommandError("; ".join(f"--{k.replace('_', '-')}: {v}" for k, v in errors.items()))
         simulation = Simulation(cfg, progress=lambda message: self.stderr.write(message))
