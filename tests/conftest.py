@@ -131,6 +131,23 @@ def api_as():
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database commits without waiting for its WAL to reach the disk
+    (synchronous_commit off, for every session that connects to it: the suite's, live servers',
+    workers' and trainers'). A crash of the machine's PostgreSQL could lose the last commits of a
+    database that is thrown away anyway; nothing else changes. The tests about durability run
+    their own throwaway clusters (tests/faults). Measured in docs/benchmarks.md, "Test suite"."""
+    if os.environ.get("LABELHUB_TEST_SYNCHRONOUS_COMMIT", "off") == "off":
+        from django.db import connection
+
+        with django_db_blocker.unblock():
+            with connection.cursor() as cursor:
+                cursor.execute(f'ALTER DATABASE "{connection.settings_dict["NAME"]}" SET synchronous_commit = off')
+            connection.close()  # the next connection starts with the setting
+    return django_db_setup
+
+
+@pytest.fixture(scope="session")
 def end_stray_connections(django_db_setup, django_db_blocker):
     """Live-server threads can leave idle connections to the test database; end them before
     pytest-django drops it, so the drop never fails on 'other sessions'. Used by tests/e2e."""
