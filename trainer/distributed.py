@@ -178,10 +178,9 @@ def world() -> World:
 
 def launched_size() -> int:
     """How many processes the launcher started (1 without one); reads only the environment."""
-    try:
-        return max(1, int(os.environ.get("WORLD_SIZE", "1")))
-    except ValueError:
-        return 1
+    from trainer.runtime import launcher_count
+
+    return launcher_count("WORLD_SIZE")
 
 
 def _connect() -> World:

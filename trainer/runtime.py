@@ -35,12 +35,17 @@ def pick_device(pref: str) -> str:
     return "cpu"
 
 
-def local_processes() -> int:
-    """Trainer processes on this machine: ``LOCAL_WORLD_SIZE`` from a launcher, else 1."""
+def launcher_count(name: str) -> int:
+    """A process count a launcher (accelerate, torchrun) put in the environment; 1 without one."""
     try:
-        return max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+        return max(1, int(os.environ.get(name, "1")))
     except ValueError:
         return 1
+
+
+def local_processes() -> int:
+    """Trainer processes on this machine: ``LOCAL_WORLD_SIZE`` from a launcher, else 1."""
+    return launcher_count("LOCAL_WORLD_SIZE")
 
 
 def pick_threads(pref: int, device: str, generating: bool = False) -> int:
