@@ -249,4 +249,6 @@ def _no_jobs_left_behind(request, django_db_blocker):
     from django.db import connection
 
     with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute("TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers CASCADE")
+        # DELETE, not TRUNCATE (~0.03 s whatever they hold); the rows that reference a job go first
+        for table in ("procrastinate_periodic_defers", "procrastinate_events", "procrastinate_jobs"):
+            cursor.execute(f"DELETE FROM {table}")
