@@ -202,6 +202,34 @@ def end_stray_connections(django_db_setup, django_db_blocker):
         )
 
 
+def _close_chromium() -> None:
+    chromium = sys.modules.get("tests.e2e.chromium")
+    if chromium is not None:
+        chromium.close()
+
+
+def pytest_runtest_setup(item):
+    """The browser tests share one Chromium per process (tests/e2e/chromium.py), up from the
+    first of them; it is closed before any other test, so that Django's async-safety check,
+    off while it is up, is on for every test that is not a browser test."""
+    if item.get_closest_marker("browser") is None:
+        _close_chromium()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After the last browser test of a run of them, Chromium is closed before the test's
+    fixtures end: with the last test of the session they include the test database, and
+    Playwright's event loop in this thread would keep Django from closing its connection to it."""
+    if nextitem is None or nextitem.get_closest_marker("browser") is None:
+        _close_chromium()
+    return (yield)
+
+
+def pytest_sessionfinish(session):
+    _close_chromium()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     """Captured output may hold lone surrogates (tests send them on purpose, and the error log

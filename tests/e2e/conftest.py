@@ -3,33 +3,19 @@ project's ASGI application served by uvicorn in a thread of the test process, on
 database — the production stack (HTTP, WebSockets, static files), not pytest-django's WSGI
 live server.
 
-Playwright's sync API runs an event loop in this thread, which trips Django's async-safety
-check; DJANGO_ALLOW_ASYNC_UNSAFE is set only while the browser runs. One sync_playwright()
-per test: two in one thread hang.
+One Chromium per test process (tests/e2e/chromium.py: Playwright's sync API runs an event loop
+in this thread, which trips Django's async-safety check; DJANGO_ALLOW_ASYNC_UNSAFE is set only
+while the browser is up); each test gets fresh contexts, closed when it ends.
 """
 
 import asyncio
-import os
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-CHROMIUM_CANDIDATES = [os.environ.get("CHROMIUM_PATH", ""), "/usr/lib/chromium/chromium", "/usr/bin/chromium"]
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-
-
-def chromium_path() -> str:
-    for candidate in CHROMIUM_CANDIDATES:
-        if candidate and Path(candidate).is_file():
-            return candidate
-    pytest.fail("Chromium not found: install Debian's package (apt-get install -y chromium) — `make test` does")
+from tests.e2e.chromium import close_contexts, shared_browser
 
 
 @pytest.fixture
@@ -76,24 +62,25 @@ def on_server(asgi_server_and_loop):
 
 
 @pytest.fixture
-def browser_page(asgi_server):
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+def browser(asgi_server_and_loop):
+    """The process's Chromium (tests/e2e/chromium.py); the contexts a test opens are closed
+    when it ends, before the server stops."""
+    browser = shared_browser()
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            context = browser.new_context(base_url=f"http://127.0.0.1:{asgi_server}")
-            page = context.new_page()
-            page.dialogs = []
-            page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-            page.set_default_timeout(10_000)
-            try:
-                yield page
-            finally:
-                browser.close()
+        yield browser
     finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        close_contexts(browser)
+
+
+@pytest.fixture
+def browser_page(browser, asgi_server):
+    """A page in a fresh context (no cookies), its dialogs dismissed and kept in ``page.dialogs``."""
+    context = browser.new_context(base_url=f"http://127.0.0.1:{asgi_server}")
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.set_default_timeout(10_000)
+    return page
 
 
 @pytest.fixture

@@ -6,14 +6,12 @@ labeler is refused the page and not offered the link. No page breaks the CSP."""
 import hashlib
 import hmac
 import json
-import os
 import threading
 
 import pytest
 
 from labelhub.core import webhooks
 from labelhub.ops.loop_simulation import run_jobs
-from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path
 from tests.webhooks.receiver import receiving
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,54 +38,46 @@ def deliver_in_a_worker():
     worker.join(60)
 
 
-def test_a_lead_adds_a_webhook_and_sees_a_signed_delivery_in_its_log(asgi_server, campaign, lead, labeler):
-    from playwright.sync_api import expect, sync_playwright
+def test_a_lead_adds_a_webhook_and_sees_a_signed_delivery_in_its_log(browser, asgi_server, campaign, lead, labeler):
+    from playwright.sync_api import expect
 
     violations = []
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with receiving() as receiver, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            try:
-                page = signed_in(browser, asgi_server, "lead", violations)
-                page.goto("/campaigns/helpful/")
-                page.locator(".page-head").get_by_role("link", name="Webhooks").click()
-                expect(page.locator("h1")).to_have_text("Webhooks")
+    with receiving() as receiver:
+        page = signed_in(browser, asgi_server, "lead", violations)
+        page.goto("/campaigns/helpful/")
+        page.locator(".page-head").get_by_role("link", name="Webhooks").click()
+        expect(page.locator("h1")).to_have_text("Webhooks")
 
-                page.get_by_label("URL").fill("file:///etc/passwd")
-                page.get_by_role("button", name="Add webhook").click()
-                expect(page.locator("#url-error")).to_have_text("Only http:// and https:// URLs are allowed.")
-                expect(page.locator("#events-error")).to_have_text("Choose at least one event.")
+        page.get_by_label("URL").fill("file:///etc/passwd")
+        page.get_by_role("button", name="Add webhook").click()
+        expect(page.locator("#url-error")).to_have_text("Only http:// and https:// URLs are allowed.")
+        expect(page.locator("#events-error")).to_have_text("Choose at least one event.")
 
-                page.get_by_label("URL").fill(receiver.url)
-                page.locator('input[name="events"][value="snapshot.written"]').check()
-                page.get_by_role("button", name="Add webhook").click()
-                secret = page.locator("[data-secret]").inner_text()
-                assert secret.startswith("whsec_")
-                expect(page.locator("table.webhooks")).to_contain_text("snapshot.written")
+        page.get_by_label("URL").fill(receiver.url)
+        page.locator('input[name="events"][value="snapshot.written"]').check()
+        page.get_by_role("button", name="Add webhook").click()
+        secret = page.locator("[data-secret]").inner_text()
+        assert secret.startswith("whsec_")
+        expect(page.locator("table.webhooks")).to_contain_text("snapshot.written")
 
-                webhooks.emit(campaign, webhooks.SNAPSHOT_WRITTEN, {"snapshot": {"id": 1, "version": 1}})
-                deliver_in_a_worker()
-                [got] = receiver.received
-                timestamp = got.headers["x-labelhub-timestamp"]
-                mac = hmac.new(secret.encode(), timestamp.encode() + b"." + got.body, hashlib.sha256).hexdigest()
-                assert got.headers["x-labelhub-signature"] == f"sha256={mac}"  # the secret the page showed
-                assert json.loads(got.body)["event"] == "snapshot.written"
+        webhooks.emit(campaign, webhooks.SNAPSHOT_WRITTEN, {"snapshot": {"id": 1, "version": 1}})
+        deliver_in_a_worker()
+        [got] = receiver.received
+        timestamp = got.headers["x-labelhub-timestamp"]
+        mac = hmac.new(secret.encode(), timestamp.encode() + b"." + got.body, hashlib.sha256).hexdigest()
+        assert got.headers["x-labelhub-signature"] == f"sha256={mac}"  # the secret the page showed
+        assert json.loads(got.body)["event"] == "snapshot.written"
 
-                page.goto("/campaigns/helpful/webhooks/")
-                expect(page.locator("[data-secret]")).to_have_count(0)  # shown once only
-                page.get_by_role("link", name="Deliveries and settings").click()
-                row = page.locator("table.deliveries tr[data-attempt='1']")
-                expect(row).to_contain_text("snapshot.written")
-                expect(row).to_contain_text("Delivered")
-                expect(row).to_contain_text("200")
+        page.goto("/campaigns/helpful/webhooks/")
+        expect(page.locator("[data-secret]")).to_have_count(0)  # shown once only
+        page.get_by_role("link", name="Deliveries and settings").click()
+        row = page.locator("table.deliveries tr[data-attempt='1']")
+        expect(row).to_contain_text("snapshot.written")
+        expect(row).to_contain_text("Delivered")
+        expect(row).to_contain_text("200")
 
-                other = signed_in(browser, asgi_server, "labeler", violations)
-                assert other.goto("/campaigns/helpful/webhooks/").status == 403
-                other.goto("/campaigns/helpful/")
-                expect(other.locator(".page-head").get_by_role("link", name="Webhooks")).to_have_count(0)
-            finally:
-                browser.close()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        other = signed_in(browser, asgi_server, "labeler", violations)
+        assert other.goto("/campaigns/helpful/webhooks/").status == 403
+        other.goto("/campaigns/helpful/")
+        expect(other.locator(".page-head").get_by_role("link", name="Webhooks")).to_have_count(0)
     assert violations == []

@@ -6,12 +6,10 @@ production: view → channel layer → consumer → browser.
 
 import http.client
 import json
-import os
 import uuid
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path
 from tests.labeling.conftest import add_prompts
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,8 +30,8 @@ def submit_one(port, token):
     conn.close()
 
 
-def test_the_campaign_page_counts_judgments_as_they_come(settings, asgi_server, campaign, lead, labeler):
-    from playwright.sync_api import expect, sync_playwright
+def test_the_campaign_page_counts_judgments_as_they_come(browser, settings, asgi_server, campaign, lead, labeler):
+    from playwright.sync_api import expect
 
     from labelhub.accounts.services import token_get_or_create
     from labelhub.labeling import events, services
@@ -44,31 +42,22 @@ def test_the_campaign_page_counts_judgments_as_they_come(settings, asgi_server, 
     services.tasks_create(campaign=campaign)
     token = token_get_or_create(user=labeler).key
 
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(base_url=f"http://127.0.0.1:{asgi_server}")
-                page.set_default_timeout(10_000)
-                page.goto("/login/")
-                page.get_by_label("Username").fill("lead")
-                page.get_by_label("Password").fill("pw-for-tests-123")
-                page.get_by_role("button", name="Sign in").click()
-                page.wait_for_load_state()
-                page.goto("/campaigns/helpful/")
-                progress = page.locator("#progress")
-                expect(progress.locator("[data-field=status]")).to_have_text("live")
-                expect(progress.locator("[data-field=tasks_total]")).to_have_text("4")
-                expect(progress.locator("[data-field=judgments]")).to_have_text("0")
+    page = browser.new_page(base_url=f"http://127.0.0.1:{asgi_server}")
+    page.set_default_timeout(10_000)
+    page.goto("/login/")
+    page.get_by_label("Username").fill("lead")
+    page.get_by_label("Password").fill("pw-for-tests-123")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    page.goto("/campaigns/helpful/")
+    progress = page.locator("#progress")
+    expect(progress.locator("[data-field=status]")).to_have_text("live")
+    expect(progress.locator("[data-field=tasks_total]")).to_have_text("4")
+    expect(progress.locator("[data-field=judgments]")).to_have_text("0")
 
-                submit_one(asgi_server, token)
-                expect(progress.locator("[data-field=judgments]")).to_have_text("1")
-                for _ in range(3):  # within one interval: one ping, then the consumer's second count
-                    submit_one(asgi_server, token)
-                expect(progress.locator("[data-field=judgments]")).to_have_text("4")
-                expect(progress.locator("[data-field=tasks_done]")).to_have_text("0")  # overlap 2
-            finally:
-                browser.close()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    submit_one(asgi_server, token)
+    expect(progress.locator("[data-field=judgments]")).to_have_text("1")
+    for _ in range(3):  # within one interval: one ping, then the consumer's second count
+        submit_one(asgi_server, token)
+    expect(progress.locator("[data-field=judgments]")).to_have_text("4")
+    expect(progress.locator("[data-field=tasks_done]")).to_have_text("0")  # overlap 2

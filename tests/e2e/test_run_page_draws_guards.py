@@ -7,22 +7,20 @@ browser); the page then asks the server for the run's results again and draws th
 """
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from labelhub.training.models import Run
-from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path
 from tests.guard_samples import flagged_guards
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_run_that_ends_with_guards_draws_them_and_the_warning(settings, tmp_path, asgi_server, on_server, campaign,
+def test_a_run_that_ends_with_guards_draws_them_and_the_warning(browser, settings, tmp_path, asgi_server, on_server, campaign,
                                                                  engineer):
     from asgiref.sync import sync_to_async
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from labelhub.campaigns.models import Policy
     from labelhub.training import services
@@ -36,40 +34,31 @@ def test_a_run_that_ends_with_guards_draws_them_and_the_warning(settings, tmp_pa
     adapter.mkdir(parents=True)
     Path(run.run_dir, "model.json").write_text(json.dumps({"base": "tiny", "adapter": "adapter"}))
 
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(base_url=f"http://127.0.0.1:{asgi_server}")
-                page.set_default_timeout(10_000)
-                page.goto("/login/")
-                page.get_by_label("Username").fill("engineer")
-                page.get_by_label("Password").fill("pw-for-tests-123")
-                page.get_by_role("button", name="Sign in").click()
-                page.wait_for_load_state()
-                page.goto(f"/campaigns/helpful/runs/{run.pk}/")
-                expect(page.locator("[data-field=live]")).to_have_text("live")
-                section = page.locator("section[data-field=guards]")
-                expect(section).to_be_hidden()
-                expect(page.locator("[data-field=guard-warning]")).to_be_hidden()
+    page = browser.new_page(base_url=f"http://127.0.0.1:{asgi_server}")
+    page.set_default_timeout(10_000)
+    page.goto("/login/")
+    page.get_by_label("Username").fill("engineer")
+    page.get_by_label("Password").fill("pw-for-tests-123")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    page.goto(f"/campaigns/helpful/runs/{run.pk}/")
+    expect(page.locator("[data-field=live]")).to_have_text("live")
+    section = page.locator("section[data-field=guards]")
+    expect(section).to_be_hidden()
+    expect(page.locator("[data-field=guard-warning]")).to_be_hidden()
 
-                finish = sync_to_async(services.run_finish)(
-                    run_id=run.pk, exit_code=0, summary={"status": "succeeded", "guards": guards}, error_tail="")
-                assert on_server(finish).result(timeout=10).state == "succeeded"
+    finish = sync_to_async(services.run_finish)(
+        run_id=run.pk, exit_code=0, summary={"status": "succeeded", "guards": guards}, error_tail="")
+    assert on_server(finish).result(timeout=10).state == "succeeded"
 
-                expect(section).to_be_visible()
-                expect(section.locator("[data-field=guard-prompts]")).to_have_text("8")
-                rows = section.locator("table.guard-figures tbody tr")
-                expect(rows.nth(0)).to_have_text("Words per answer1.016.0")
-                expect(rows.nth(3)).to_have_text("KL to the base (nats per answer)14.00target 4.0")
-                length = section.locator("li.guard-length")
-                expect(length.locator(".badge")).to_have_text("failed")
-                expect(length).to_contain_text("length: answers collapsed to 1.0 words on average (fewer than 5)")
-                warning = page.locator("[data-field=guard-warning]")
-                expect(warning).to_be_visible()
-                expect(warning.locator("li")).to_have_text(guards["reasons"])
-            finally:
-                browser.close()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    expect(section).to_be_visible()
+    expect(section.locator("[data-field=guard-prompts]")).to_have_text("8")
+    rows = section.locator("table.guard-figures tbody tr")
+    expect(rows.nth(0)).to_have_text("Words per answer1.016.0")
+    expect(rows.nth(3)).to_have_text("KL to the base (nats per answer)14.00target 4.0")
+    length = section.locator("li.guard-length")
+    expect(length.locator(".badge")).to_have_text("failed")
+    expect(length).to_contain_text("length: answers collapsed to 1.0 words on average (fewer than 5)")
+    warning = page.locator("[data-field=guard-warning]")
+    expect(warning).to_be_visible()
+    expect(warning.locator("li")).to_have_text(guards["reasons"])

@@ -9,14 +9,12 @@ script that the test lets finish; its events reach the page as in production (jo
 layer → consumer → browser).
 """
 
-import os
 import sys
 import textwrap
 
 import pytest
 
 from labelhub.training.models import Run
-from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -53,9 +51,9 @@ for step in (3, 4):
 """
 
 
-def test_the_run_page_follows_a_run_to_its_end_without_a_reload(settings, tmp_path, on_server, asgi_server,
+def test_the_run_page_follows_a_run_to_its_end_without_a_reload(browser, settings, tmp_path, on_server, asgi_server,
                                                                  campaign, engineer):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from labelhub.training import runner
 
@@ -66,56 +64,47 @@ def test_the_run_page_follows_a_run_to_its_end_without_a_reload(settings, tmp_pa
     script.write_text(textwrap.dedent(TRAINER), encoding="utf-8")
     job = on_server(runner.run_job(run_id=run.pk, command=[sys.executable, str(script), run.run_dir]))
 
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(base_url=f"http://127.0.0.1:{asgi_server}")
-                page.set_default_timeout(15_000)
-                page.goto("/login/")
-                page.get_by_label("Username").fill("engineer")
-                page.get_by_label("Password").fill("pw-for-tests-123")
-                page.get_by_role("button", name="Sign in").click()
-                page.wait_for_load_state()
-                page.goto(f"/campaigns/helpful/runs/{run.pk}/")
+    page = browser.new_page(base_url=f"http://127.0.0.1:{asgi_server}")
+    page.set_default_timeout(15_000)
+    page.goto("/login/")
+    page.get_by_label("Username").fill("engineer")
+    page.get_by_label("Password").fill("pw-for-tests-123")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    page.goto(f"/campaigns/helpful/runs/{run.pk}/")
 
-                # Running: where it is, what it says, what it draws.
-                expect(page.locator("[data-field=live]")).to_have_text("live")
-                expect(page.locator("[data-field=state]")).to_have_text("running")
-                expect(page.locator("[data-field=progress-text]")).to_have_text("step 2 of 4 · about 6 s left")
-                expect(page.locator("[data-field=error_tail]")).to_contain_text("step 2/4 loss=0.5")
-                loss = page.locator('figure[data-chart="Loss"]')
-                expect(loss).to_be_visible()
-                expect(page.locator('[data-charts] figure[data-chart="Time (s)"]')).to_have_count(0)  # not a main chart
-                expect(page.get_by_role("button", name="Cancel run")).to_be_visible()
-                expect(page.locator("[data-field=summary]")).to_have_count(0)  # written when the run ends
-                expect(page.locator("[data-field=flagged]")).to_be_hidden()
-                ticks = page.evaluate("""() => {
-                    const chart = Chart.getChart(document.querySelector('figure[data-chart="Loss"] canvas'));
-                    return {ticks: chart.scales.x.ticks.map((t) => t.value), labels: chart.data.datasets.map((d) => d.label)};
-                }""")
-                assert ticks["ticks"] and all(float(t).is_integer() for t in ticks["ticks"]), ticks
-                assert ticks["labels"] == ["loss"]
+    # Running: where it is, what it says, what it draws.
+    expect(page.locator("[data-field=live]")).to_have_text("live")
+    expect(page.locator("[data-field=state]")).to_have_text("running")
+    expect(page.locator("[data-field=progress-text]")).to_have_text("step 2 of 4 · about 6 s left")
+    expect(page.locator("[data-field=error_tail]")).to_contain_text("step 2/4 loss=0.5")
+    loss = page.locator('figure[data-chart="Loss"]')
+    expect(loss).to_be_visible()
+    expect(page.locator('[data-charts] figure[data-chart="Time (s)"]')).to_have_count(0)  # not a main chart
+    expect(page.get_by_role("button", name="Cancel run")).to_be_visible()
+    expect(page.locator("[data-field=summary]")).to_have_count(0)  # written when the run ends
+    expect(page.locator("[data-field=flagged]")).to_be_hidden()
+    ticks = page.evaluate("""() => {
+        const chart = Chart.getChart(document.querySelector('figure[data-chart="Loss"] canvas'));
+        return {ticks: chart.scales.x.ticks.map((t) => t.value), labels: chart.data.datasets.map((d) => d.label)};
+    }""")
+    assert ticks["ticks"] and all(float(t).is_integer() for t in ticks["ticks"]), ticks
+    assert ticks["labels"] == ["loss"]
 
-                # The end, with no reload.
-                (tmp_path / "runs" / "1" / "go-on").write_text("")
-                expect(page.locator("[data-field=state]")).to_have_text("succeeded")
-                expect(page.locator("[data-field=flagged]")).to_be_visible()  # not a plain green success
-                warning = page.locator("[data-field=reward-model-warning]")
-                expect(warning).to_contain_text(f"reward-r{run.pk} is flagged:")
-                expect(warning).to_contain_text("held-out accuracy 0.27 is below chance (0.50)")
-                expect(page.locator("[data-field=produced]")).to_contain_text(f"Reward model reward-r{run.pk}")
-                summary = page.locator("table.summary")
-                expect(summary.locator("tr", has_text="eval_accuracy")).to_have_text("eval_accuracy0.27")
-                expect(summary.locator("tr", has_text="train_pairs")).to_have_text("train_pairs480")
-                expect(page.locator("[data-field=artifacts]")).to_contain_text("adapter/adapter_config.json")
-                expect(page.get_by_role("button", name="Cancel run")).to_be_hidden()
-                expect(page.locator("[data-field=live]")).to_be_hidden()
-                expect(page.locator("[data-field=progress]")).to_be_hidden()
-                expect(page.locator("[data-field=error_tail]")).to_contain_text("step 4/4 loss=0.25")
-                assert job.result(timeout=30) == "succeeded"
-            finally:
-                browser.close()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    # The end, with no reload.
+    (tmp_path / "runs" / "1" / "go-on").write_text("")
+    expect(page.locator("[data-field=state]")).to_have_text("succeeded")
+    expect(page.locator("[data-field=flagged]")).to_be_visible()  # not a plain green success
+    warning = page.locator("[data-field=reward-model-warning]")
+    expect(warning).to_contain_text(f"reward-r{run.pk} is flagged:")
+    expect(warning).to_contain_text("held-out accuracy 0.27 is below chance (0.50)")
+    expect(page.locator("[data-field=produced]")).to_contain_text(f"Reward model reward-r{run.pk}")
+    summary = page.locator("table.summary")
+    expect(summary.locator("tr", has_text="eval_accuracy")).to_have_text("eval_accuracy0.27")
+    expect(summary.locator("tr", has_text="train_pairs")).to_have_text("train_pairs480")
+    expect(page.locator("[data-field=artifacts]")).to_contain_text("adapter/adapter_config.json")
+    expect(page.get_by_role("button", name="Cancel run")).to_be_hidden()
+    expect(page.locator("[data-field=live]")).to_be_hidden()
+    expect(page.locator("[data-field=progress]")).to_be_hidden()
+    expect(page.locator("[data-field=error_tail]")).to_contain_text("step 4/4 loss=0.25")
+    assert job.result(timeout=30) == "succeeded"

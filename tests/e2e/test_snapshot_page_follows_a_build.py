@@ -2,51 +2,39 @@
 as Ready with its download link, by itself: no reload (the page polls its table while a row
 is pending, and stops once none is)."""
 
-import os
 
 import pytest
-
-from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_building_snapshot_turns_ready_without_a_reload(settings, tmp_path, asgi_server, campaign, lead):
-    from playwright.sync_api import expect, sync_playwright
+def test_a_building_snapshot_turns_ready_without_a_reload(browser, settings, tmp_path, asgi_server, campaign, lead):
+    from playwright.sync_api import expect
 
     from labelhub.feedback import services
 
     settings.LABELHUB_DATA_DIR = tmp_path
     snapshot = services.snapshot_create(campaign=campaign, user=lead)
 
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(base_url=f"http://127.0.0.1:{asgi_server}")
-                page.set_default_timeout(10_000)
-                page.goto("/login/")
-                page.get_by_label("Username").fill("lead")
-                page.get_by_label("Password").fill("pw-for-tests-123")
-                page.get_by_role("button", name="Sign in").click()
-                page.wait_for_load_state()
-                page.goto("/campaigns/helpful/snapshots/")
-                row = page.locator("#snapshot-v1")
-                expect(row.locator("[data-field=state]")).to_have_text("Building")
-                expect(row.get_by_role("link", name="Download")).to_have_count(0)
-                page.evaluate("window.notReloaded = true")
+    page = browser.new_page(base_url=f"http://127.0.0.1:{asgi_server}")
+    page.set_default_timeout(10_000)
+    page.goto("/login/")
+    page.get_by_label("Username").fill("lead")
+    page.get_by_label("Password").fill("pw-for-tests-123")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    page.goto("/campaigns/helpful/snapshots/")
+    row = page.locator("#snapshot-v1")
+    expect(row.locator("[data-field=state]")).to_have_text("Building")
+    expect(row.get_by_role("link", name="Download")).to_have_count(0)
+    page.evaluate("window.notReloaded = true")
 
-                services.snapshot_build(snapshot_id=snapshot.pk)  # what the export job does
+    services.snapshot_build(snapshot_id=snapshot.pk)  # what the export job does
 
-                expect(row.locator("[data-field=state]")).to_have_text("Ready")
-                expect(row.get_by_role("link", name="Download")).to_be_visible()
-                assert page.evaluate("window.notReloaded") is True
-                requests = []
-                page.on("request", lambda request: requests.append(request.url) if "part=" in request.url else None)
-                page.wait_for_timeout(2500)  # longer than the page's 2 s turn: it asks no more
-                assert requests == []
-            finally:
-                browser.close()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    expect(row.locator("[data-field=state]")).to_have_text("Ready")
+    expect(row.get_by_role("link", name="Download")).to_be_visible()
+    assert page.evaluate("window.notReloaded") is True
+    requests = []
+    page.on("request", lambda request: requests.append(request.url) if "part=" in request.url else None)
+    page.wait_for_timeout(2500)  # longer than the page's 2 s turn: it asks no more
+    assert requests == []
