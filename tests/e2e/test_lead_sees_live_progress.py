@@ -30,7 +30,7 @@ def submit_one(port, token):
     conn.close()
 
 
-def test_the_campaign_page_counts_judgments_as_they_come(browser, settings, asgi_server, campaign, lead, labeler):
+def test_the_campaign_page_counts_judgments_as_they_come(log_in, settings, asgi_server, campaign, lead, labeler):
     from playwright.sync_api import expect
 
     from labelhub.accounts.services import token_get_or_create
@@ -42,13 +42,7 @@ def test_the_campaign_page_counts_judgments_as_they_come(browser, settings, asgi
     services.tasks_create(campaign=campaign)
     token = token_get_or_create(user=labeler).key
 
-    page = browser.new_page(base_url=f"http://127.0.0.1:{asgi_server}")
-    page.set_default_timeout(10_000)
-    page.goto("/login/")
-    page.get_by_label("Username").fill("lead")
-    page.get_by_label("Password").fill("pw-for-tests-123")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    page = log_in("lead", "pw-for-tests-123")
     page.goto("/campaigns/helpful/")
     progress = page.locator("#progress")
     expect(progress.locator("[data-field=status]")).to_have_text("live")

@@ -17,7 +17,7 @@ from tests.guard_samples import flagged_guards
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_run_that_ends_with_guards_draws_them_and_the_warning(browser, settings, tmp_path, asgi_server, on_server, campaign,
+def test_a_run_that_ends_with_guards_draws_them_and_the_warning(log_in, settings, tmp_path, asgi_server, on_server, campaign,
                                                                  engineer):
     from asgiref.sync import sync_to_async
     from playwright.sync_api import expect
@@ -34,13 +34,7 @@ def test_a_run_that_ends_with_guards_draws_them_and_the_warning(browser, setting
     adapter.mkdir(parents=True)
     Path(run.run_dir, "model.json").write_text(json.dumps({"base": "tiny", "adapter": "adapter"}))
 
-    page = browser.new_page(base_url=f"http://127.0.0.1:{asgi_server}")
-    page.set_default_timeout(10_000)
-    page.goto("/login/")
-    page.get_by_label("Username").fill("engineer")
-    page.get_by_label("Password").fill("pw-for-tests-123")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    page = log_in("engineer", "pw-for-tests-123")
     page.goto(f"/campaigns/helpful/runs/{run.pk}/")
     expect(page.locator("[data-field=live]")).to_have_text("live")
     section = page.locator("section[data-field=guards]")

@@ -51,7 +51,7 @@ for step in (3, 4):
 """
 
 
-def test_the_run_page_follows_a_run_to_its_end_without_a_reload(browser, settings, tmp_path, on_server, asgi_server,
+def test_the_run_page_follows_a_run_to_its_end_without_a_reload(log_in, settings, tmp_path, on_server, asgi_server,
                                                                  campaign, engineer):
     from playwright.sync_api import expect
 
@@ -64,13 +64,8 @@ def test_the_run_page_follows_a_run_to_its_end_without_a_reload(browser, setting
     script.write_text(textwrap.dedent(TRAINER), encoding="utf-8")
     job = on_server(runner.run_job(run_id=run.pk, command=[sys.executable, str(script), run.run_dir]))
 
-    page = browser.new_page(base_url=f"http://127.0.0.1:{asgi_server}")
+    page = log_in("engineer", "pw-for-tests-123")
     page.set_default_timeout(15_000)
-    page.goto("/login/")
-    page.get_by_label("Username").fill("engineer")
-    page.get_by_label("Password").fill("pw-for-tests-123")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
     page.goto(f"/campaigns/helpful/runs/{run.pk}/")
 
     # Running: where it is, what it says, what it draws.

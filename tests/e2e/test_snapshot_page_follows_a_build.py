@@ -8,7 +8,7 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_building_snapshot_turns_ready_without_a_reload(browser, settings, tmp_path, asgi_server, campaign, lead):
+def test_a_building_snapshot_turns_ready_without_a_reload(log_in, settings, tmp_path, asgi_server, campaign, lead):
     from playwright.sync_api import expect
 
     from labelhub.feedback import services
@@ -16,13 +16,7 @@ def test_a_building_snapshot_turns_ready_without_a_reload(browser, settings, tmp
     settings.LABELHUB_DATA_DIR = tmp_path
     snapshot = services.snapshot_create(campaign=campaign, user=lead)
 
-    page = browser.new_page(base_url=f"http://127.0.0.1:{asgi_server}")
-    page.set_default_timeout(10_000)
-    page.goto("/login/")
-    page.get_by_label("Username").fill("lead")
-    page.get_by_label("Password").fill("pw-for-tests-123")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    page = log_in("lead", "pw-for-tests-123")
     page.goto("/campaigns/helpful/snapshots/")
     row = page.locator("#snapshot-v1")
     expect(row.locator("[data-field=state]")).to_have_text("Building")
