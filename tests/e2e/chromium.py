@@ -4,7 +4,8 @@ fresh browser contexts (their own cookies, storage and cache), closed when it en
 Starting Playwright's driver and Chromium took ~0.7 s a test. Playwright's sync API runs an
 event loop in this thread, which trips Django's async-safety check, so DJANGO_ALLOW_ASYNC_UNSAFE
 is set exactly while the browser is up: tests/conftest.py closes it before any test that is not
-a browser test (pytest_runtest_setup), and at the end of the session."""
+a browser test (pytest_runtest_setup), after the last of a run of browser tests, before its
+fixtures end (pytest_runtest_teardown), and at the end of the session."""
 
 import os
 from pathlib import Path
